@@ -1,0 +1,190 @@
+"""The data that flows through the loop: messages in, translations out, flags and audit beside.
+
+Everything here is a pydantic model so it validates on the way in and serialises to JSON for
+adapters, queues and the CLI. Language tags are BCP-47 strings normalised on input
+(`PT-br` → `pt-BR`, `zh_hans` → `zh-Hans`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AuditRecord",
+    "ContentType",
+    "Conversation",
+    "Decision",
+    "Detection",
+    "Direction",
+    "LanguageTag",
+    "Message",
+    "ReviewFlag",
+    "Severity",
+    "Translation",
+    "normalize_tag",
+]
+
+_TAG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+
+
+def normalize_tag(tag: str) -> str:
+    """Return `tag` as a canonical BCP-47 string: `pt_br` → `pt-BR`, `ZH-hant` → `zh-Hant`.
+
+    Raises:
+        ValueError: `tag` does not look like a language tag.
+    """
+    tag = tag.strip()
+    if not _TAG.match(tag):
+        raise ValueError(f"{tag!r} is not a language tag; use a BCP-47 tag such as 'es' or 'pt-BR'")
+    first, *rest = re.split(r"[-_]", tag)
+    parts = [first.lower()]
+    for part in rest:
+        if len(part) == 4 and part.isalpha():
+            parts.append(part.title())  # script: Hans, Latn
+        elif len(part) == 2 or (len(part) == 3 and part.isdigit()):
+            parts.append(part.upper())  # region: BR, 419
+        else:
+            parts.append(part.lower())  # variant: valencia
+    return "-".join(parts)
+
+
+LanguageTag = Annotated[str, AfterValidator(normalize_tag)]
+"""A BCP-47 language tag, normalised on validation."""
+
+ContentType = Literal["text", "html", "markdown"]
+"""How a message's text is marked up; markup never reaches an engine as text to translate."""
+
+Direction = Literal["inbound", "outbound"]
+"""Inbound: customer → agent language. Outbound: agent → customer language."""
+
+
+class Severity(StrEnum):
+    """How much a review flag matters; the policy decides what each level does."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class Decision(StrEnum):
+    """What to do with a translation: send it, send it with flags shown, or hold it for a human."""
+
+    SEND = "send"
+    SEND_FLAGGED = "send_flagged"
+    HOLD = "hold"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Message(_Frozen):
+    """A message to translate: a customer's message or an agent's reply.
+
+    Args:
+        text: the text as written.
+        content_type: `text`, `html` or `markdown`.
+        language: the language it is written in, when known; skips detection.
+        id: the helpdesk's id for it, carried into the audit record.
+    """
+
+    text: str
+    content_type: ContentType = "text"
+    language: LanguageTag | None = None
+    id: str | None = None
+
+
+class Detection(_Frozen):
+    """The result of language detection: the best language and how sure the detector is."""
+
+    language: LanguageTag | None
+    confidence: float = Field(ge=0.0, le=1.0)
+    candidates: tuple[tuple[str, float], ...] = ()
+
+
+class Conversation(BaseModel):
+    """One support conversation: who speaks what.
+
+    The customer language is sticky: the loop sets it from a confident detection, keeps it when
+    a short or ambiguous message comes in, and never changes it while `customer_language_manual`
+    is set by `override_customer_language`. Not safe to share between threads without a lock:
+    the loop updates it in place.
+    """
+
+    model_config = ConfigDict(validate_assignment=True, extra="forbid")
+
+    id: str | None = None
+    customer_language: LanguageTag | None = None
+    customer_language_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    customer_language_manual: bool = False
+    agent_languages: tuple[LanguageTag, ...] = ("en",)
+
+    @property
+    def agent_language(self) -> str:
+        """The language agents write in and read translations into: the first agent language."""
+        return self.agent_languages[0]
+
+    def override_customer_language(self, language: str) -> None:
+        """Fix the customer language by hand; detection will not change it until cleared."""
+        self.customer_language = language
+        self.customer_language_confidence = 1.0
+        self.customer_language_manual = True
+
+    def clear_override(self) -> None:
+        """Let detection change the customer language again."""
+        self.customer_language_manual = False
+
+
+class ReviewFlag(_Frozen):
+    """Something a human may want to look at: a check that failed, with a readable reason."""
+
+    code: str
+    severity: Severity
+    detail: str
+
+
+class AuditRecord(_Frozen):
+    """What produced a translation, for audit, cost and quality statistics."""
+
+    direction: Direction
+    engine: str | None
+    engine_version: str | None
+    route: tuple[str, ...] = ()
+    glossary_version: str | None
+    detected_language: str | None
+    detection_confidence: float | None
+    characters_sent: int
+    segments: int
+    cache_hits: int
+    timings_ms: dict[str, float]
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class Translation(_Frozen):
+    """A message after the loop: the original is always kept beside the translation.
+
+    `translated` equals `original` when translation was skipped (the reader reads the source
+    language) or every engine failed (then an `engine_failed` flag says so).
+    """
+
+    original: str
+    translated: str
+    source_language: str | None
+    target_language: str
+    content_type: ContentType
+    direction: Direction
+    engine: str | None
+    flags: tuple[ReviewFlag, ...]
+    decision: Decision
+    skipped: bool = False
+    audit: AuditRecord
+
+    @property
+    def flag_codes(self) -> tuple[str, ...]:
+        """The codes of the review flags, in order."""
+        return tuple(flag.code for flag in self.flags)

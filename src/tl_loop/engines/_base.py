@@ -1,0 +1,122 @@
+"""The Engine interface: what an engine can do, which pairs it has, and one batch call.
+
+An engine receives segments that are already protected: whatever must survive untouched has been
+replaced by sentinel tokens `⟦n⟧` (see `TOKEN_PATTERN`). An engine renders those tokens in its
+own markup if it has one (Apertium superblanks, HTML `translate="no"`) and gives them back as
+`⟦n⟧`; the loop checks that every token came back.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Self
+
+import anyio.to_thread
+
+__all__ = ["TOKEN_PATTERN", "Capabilities", "Engine", "SegmentResult"]
+
+TOKEN_PATTERN = re.compile(r"⟦\d+⟧")
+"""A protected span inside a segment: `⟦0⟧`, `⟦1⟧`, ... Engines must return each one unchanged."""
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What an engine can do; the loop batches and protects by these, never by engine name.
+
+    Args:
+        max_items: most segments in one `translate_batch` call.
+        max_chars: most characters (code points) in one call, all segments together.
+        trusted: inside the trust boundary (local, or contracted not to keep data); when false,
+            personal data (e-mails, phone, card and IBAN numbers) is masked before sending.
+        formality: honours a formal/informal register.
+        glossary: applies glossaries natively.
+        scores: returns a confidence per segment.
+        marks_unknown: reports words it could not translate.
+    """
+
+    max_items: int = 64
+    max_chars: int = 20_000
+    trusted: bool = True
+    formality: bool = False
+    glossary: bool = False
+    scores: bool = False
+    marks_unknown: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentResult:
+    """One translated segment and the engine's own signals about it."""
+
+    text: str
+    unknown_words: tuple[str, ...] = ()
+    score: float | None = None
+    billed_characters: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Engine(abc.ABC):
+    """A machine translation engine.
+
+    Subclasses set `name`, implement `pairs()` and `translate_batch()`, and map BCP-47 tags to
+    their own codes inside their own module. `atranslate_batch` runs `translate_batch` in a worker
+    thread by default; HTTP engines override it with a real async call. Engines must be safe to
+    share between threads.
+    """
+
+    name: ClassVar[str]
+    capabilities: Capabilities = Capabilities()
+    install_hint: ClassVar[str] = ""
+    """How to make this engine available or add language pairs, shown in errors."""
+
+    @property
+    def version(self) -> str:
+        """The engine's version, part of every cache key: a new version means new output."""
+        return "0"
+
+    @abc.abstractmethod
+    def pairs(self) -> frozenset[tuple[str, str]]:
+        """The (source, target) BCP-47 pairs this engine translates directly."""
+
+    def supports(self, source: str, target: str) -> bool:
+        """Whether this engine translates `source` → `target` directly."""
+        return (source, target) in self.pairs()
+
+    def is_available(self) -> bool:
+        """Whether the engine can run here at all (its programs, models or credentials exist)."""
+        return bool(self.pairs())
+
+    @abc.abstractmethod
+    def translate_batch(
+        self, segments: Sequence[str], *, source: str, target: str
+    ) -> list[SegmentResult]:
+        """Translate protected segments from `source` to `target`, one result per segment.
+
+        Raises:
+            UnsupportedLanguageError: the pair is not supported.
+            ServiceError: the engine failed; `retryable` says whether trying again may help.
+        """
+
+    async def atranslate_batch(
+        self, segments: Sequence[str], *, source: str, target: str
+    ) -> list[SegmentResult]:
+        """Async `translate_batch`; by default runs the blocking call in a worker thread."""
+
+        def call() -> list[SegmentResult]:
+            return self.translate_batch(segments, source=source, target=target)
+
+        return await anyio.to_thread.run_sync(call)
+
+    def close(self) -> None:  # noqa: B027  # a no-op default: most engines hold nothing
+        """Release processes, models or connections the engine holds. Safe to call twice."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}>"

@@ -1,0 +1,114 @@
+"""Test doubles for code built on tl_loop: a deterministic engine you can script and break.
+
+```python
+from tl_loop import Loop
+from tl_loop.testing import FakeEngine
+
+engine = FakeEngine({"Hola": "Hello"})
+loop = Loop(engines=[engine])
+```
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from tl_loop._errors import ServiceError, UnsupportedLanguageError
+from tl_loop.engines._base import TOKEN_PATTERN, Capabilities, Engine, SegmentResult
+
+__all__ = ["FakeEngine"]
+
+
+def _tag_target(segment: str, source: str, target: str) -> str:
+    # Visibly "translated" yet reversible by eye, and every token is left where it was.
+    return f"[{target}] {segment}"
+
+
+class FakeEngine(Engine):
+    """A deterministic engine for tests. Safe to share between threads.
+
+    Args:
+        translations: exact segment → translation lookups, tried first.
+        pairs: the (source, target) pairs it claims; by default every pair.
+        transform: how to translate a segment with no lookup entry; by default `[es] text`.
+        fail_with: raise this error on every call (an outage), or on the first `failures` calls.
+        failures: how many calls fail before the engine recovers; None means every call.
+        unknown_words: words to report as unknown when a segment contains them.
+        name: the engine's name in flags, audit records and cache keys.
+        capabilities: what it claims it can do (e.g. `trusted=False` to exercise PII masking).
+
+    Every call is recorded in `calls` as `(source, target, segments)`.
+    """
+
+    name = "fake"
+
+    def __init__(
+        self,
+        translations: Mapping[str, str] | None = None,
+        *,
+        pairs: Iterable[tuple[str, str]] | None = None,
+        transform: Callable[[str, str, str], str] = _tag_target,
+        fail_with: ServiceError | None = None,
+        failures: int | None = None,
+        unknown_words: Iterable[str] = (),
+        name: str = "fake",
+        version: str = "1",
+        capabilities: Capabilities | None = None,
+    ) -> None:
+        self.name = name  # type: ignore[misc]  # an instance may rename itself, for chains of fakes
+        self._translations = dict(translations or {})
+        self._pairs = frozenset(pairs) if pairs is not None else None
+        self._transform = transform
+        self._fail_with = fail_with
+        self._failures_left = failures
+        self._unknown = tuple(unknown_words)
+        self._version = version
+        if capabilities is not None:
+            self.capabilities = capabilities
+        self._lock = threading.Lock()
+        self.calls: list[tuple[str, str, tuple[str, ...]]] = []
+
+    @property
+    def version(self) -> str:
+        """The version given at construction."""
+        return self._version
+
+    def pairs(self) -> frozenset[tuple[str, str]]:
+        """The pairs given at construction, or an empty set meaning "any pair"."""
+        return self._pairs or frozenset()
+
+    def supports(self, source: str, target: str) -> bool:
+        """Any pair unless `pairs` was given."""
+        return self._pairs is None or (source, target) in self._pairs
+
+    def is_available(self) -> bool:
+        """Always available."""
+        return True
+
+    @property
+    def segments_sent(self) -> int:
+        """How many segments all calls together asked to translate."""
+        return sum(len(segments) for _, _, segments in self.calls)
+
+    def translate_batch(
+        self, segments: Sequence[str], *, source: str, target: str
+    ) -> list[SegmentResult]:
+        """Translate by lookup, else by `transform`; fail as scripted."""
+        with self._lock:
+            self.calls.append((source, target, tuple(segments)))
+            if self._fail_with is not None and self._failures_left != 0:
+                if self._failures_left is not None:
+                    self._failures_left -= 1
+                raise self._fail_with
+        if not self.supports(source, target):
+            raise UnsupportedLanguageError(source, target, available=sorted(self.pairs()))
+        return [self._translate_one(segment, source, target) for segment in segments]
+
+    def _translate_one(self, segment: str, source: str, target: str) -> SegmentResult:
+        text = self._translations.get(segment)
+        if text is None:
+            text = self._transform(segment, source, target)
+        words = TOKEN_PATTERN.sub(" ", segment).split()
+        unknown = tuple(word for word in words if word.strip(".,!?") in self._unknown)
+        return SegmentResult(text=text, unknown_words=unknown, billed_characters=len(segment))
