@@ -1,0 +1,107 @@
+"""tl_loop: translation in the loop of customer support.
+
+A customer writes in their language, the agent reads it in theirs; the agent answers, the
+customer reads the answer in their own language, with brand terms right, placeholders intact,
+and a human asked to look whenever the machine is unsure.
+
+```python
+from tl_loop import Loop, Message
+from tl_loop.engines import ApertiumEngine
+
+with Loop(engines=[ApertiumEngine()]) as loop:
+    conversation = loop.conversation()
+    note = loop.inbound(Message(text="Hola, mi pedido #48213 no ha llegado."), conversation)
+    reply = loop.outbound(Message(text="It ships today."), conversation)
+```
+
+Everything public is importable from here; modules with a leading underscore are private.
+"""
+
+from tl_loop._cache import CacheStats, TranslationCache, cache_key
+from tl_loop._config import TlLoopConfig
+from tl_loop._errors import (
+    AllEnginesFailedError,
+    AuthenticationError,
+    ConfigurationError,
+    GlossaryError,
+    MissingDependencyError,
+    QuotaExceededError,
+    RateLimitError,
+    ServiceError,
+    ServiceResponseError,
+    ServiceUnavailableError,
+    TlLoopError,
+    UnsupportedLanguageError,
+)
+from tl_loop._glossary import Glossary, GlossaryEntry, GlossaryTerm, TermViolation
+from tl_loop._language import (
+    DEFAULT_LANGUAGES,
+    LanguageDetector,
+    StickyPolicy,
+    choose_customer_language,
+)
+from tl_loop._loop import AsyncLoop, Loop
+from tl_loop._models import (
+    AuditRecord,
+    ContentType,
+    Conversation,
+    Decision,
+    Detection,
+    Direction,
+    LanguageTag,
+    Message,
+    ReviewFlag,
+    Severity,
+    Translation,
+    normalize_tag,
+)
+from tl_loop._protect import ProtectedDocument, ProtectedTerm, protect
+from tl_loop._review import ReviewPolicy, Thresholds
+from tl_loop._version import __version__
+
+__all__ = [
+    "DEFAULT_LANGUAGES",
+    "AllEnginesFailedError",
+    "AsyncLoop",
+    "AuditRecord",
+    "AuthenticationError",
+    "CacheStats",
+    "ConfigurationError",
+    "ContentType",
+    "Conversation",
+    "Decision",
+    "Detection",
+    "Direction",
+    "Glossary",
+    "GlossaryEntry",
+    "GlossaryError",
+    "GlossaryTerm",
+    "LanguageDetector",
+    "LanguageTag",
+    "Loop",
+    "Message",
+    "MissingDependencyError",
+    "ProtectedDocument",
+    "ProtectedTerm",
+    "QuotaExceededError",
+    "RateLimitError",
+    "ReviewFlag",
+    "ReviewPolicy",
+    "ServiceError",
+    "ServiceResponseError",
+    "ServiceUnavailableError",
+    "Severity",
+    "StickyPolicy",
+    "TermViolation",
+    "Thresholds",
+    "TlLoopConfig",
+    "TlLoopError",
+    "Translation",
+    "TranslationCache",
+    "UnsupportedLanguageError",
+    "__version__",
+    "cache_key",
+    "choose_customer_language",
+    "normalize_tag",
+    "protect",
+]

@@ -1,0 +1,190 @@
+"""Configuration: a TOML file loaded into a pydantic model, or the environment, read on request.
+
+Nothing is read at import time. A file looks like this (every key optional):
+
+```toml
+agent_languages = ["en"]
+engines = ["apertium"]            # in order of preference
+pivots = ["en", "es"]
+glossary = "glossaries/acme.csv"  # relative to this file
+formality = "formal"
+
+[engine.apertium]                 # keyword options for one engine
+modes_dir = "/usr/share/apertium/modes"
+
+[cache]
+maxsize = 10000
+ttl_seconds = 604800
+
+[detection]
+languages = ["en", "es", "fr", "de"]
+min_confidence = 0.8
+min_letters = 12
+
+[review]
+hold_codes = ["engine_failed", "token_parity"]
+hold_at = "error"
+flag_at = "warning"
+max_length_ratio = 2.5
+```
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tl_loop._cache import TranslationCache
+from tl_loop._errors import ConfigurationError
+from tl_loop._glossary import Glossary
+from tl_loop._language import DEFAULT_LANGUAGES, LanguageDetector, StickyPolicy
+from tl_loop._models import LanguageTag, Severity
+from tl_loop._review import ReviewPolicy, Thresholds
+from tl_loop.engines._registry import create_engine
+
+__all__ = ["TlLoopConfig"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CacheConfig(_Section):
+    """The in-memory machine translation cache."""
+
+    maxsize: int = Field(default=10_000, gt=0)
+    ttl_seconds: float = Field(default=7 * 24 * 3600, gt=0)
+
+
+class DetectionConfig(_Section):
+    """Language detection and the sticky customer-language policy."""
+
+    languages: list[LanguageTag] = Field(default_factory=lambda: list(DEFAULT_LANGUAGES))
+    min_confidence: float = Field(default=StickyPolicy().min_confidence, ge=0, le=1)
+    min_letters: int = Field(default=StickyPolicy().min_letters, ge=0)
+
+
+class ReviewConfig(_Section):
+    """Which flags hold a reply, which only mark it, and the checks' thresholds."""
+
+    hold_codes: list[str] = Field(default_factory=lambda: sorted(ReviewPolicy().hold_codes))
+    hold_at: Severity | None = Severity.ERROR
+    flag_at: Severity = Severity.WARNING
+    min_length_ratio: float = Thresholds().min_length_ratio
+    max_length_ratio: float = Thresholds().max_length_ratio
+    max_untranslated_share: float = Thresholds().max_untranslated_share
+    wrong_language_confidence: float = Thresholds().wrong_language_confidence
+
+    def policy(self) -> ReviewPolicy:
+        """The review policy these settings describe."""
+        names = {f.name for f in fields(Thresholds)}
+        thresholds = Thresholds(**{k: v for k, v in self.model_dump().items() if k in names})
+        return ReviewPolicy(
+            hold_codes=frozenset(self.hold_codes),
+            hold_at=self.hold_at,
+            flag_at=self.flag_at,
+            thresholds=thresholds,
+        )
+
+
+class TlLoopConfig(_Section):
+    """Everything needed to build a `Loop`: engines, languages, glossary, cache, review policy.
+
+    Load it with `TlLoopConfig.load(path)` or `TlLoopConfig.from_env()`; build the loop with
+    `Loop.from_config(config)`.
+    """
+
+    agent_languages: list[LanguageTag] = Field(default_factory=lambda: ["en"], min_length=1)
+    engines: list[str] = Field(default_factory=lambda: ["apertium"], min_length=1)
+    engine: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    pivots: list[LanguageTag] = Field(default_factory=lambda: ["en", "es"])
+    glossary: Path | None = None
+    formality: Literal["formal", "informal"] | None = None
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    detection: DetectionConfig = Field(default_factory=DetectionConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> TlLoopConfig:
+        """Load a TOML file; a relative glossary path is taken relative to the file.
+
+        Raises:
+            ConfigurationError: the file is missing, is not TOML, or has a wrong key or value.
+        """
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as error:
+            raise ConfigurationError(f"{path}: configuration file not found") from error
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigurationError(f"{path}: not valid TOML: {error}") from error
+        config = cls.from_mapping(data, source=str(path))
+        if config.glossary is not None and not config.glossary.is_absolute():
+            config = config.model_copy(update={"glossary": path.parent / config.glossary})
+        return config
+
+    @classmethod
+    def from_mapping(
+        cls, data: Mapping[str, Any], *, source: str = "configuration"
+    ) -> TlLoopConfig:
+        """Validate a mapping (parsed TOML, say) into a configuration.
+
+        Raises:
+            ConfigurationError: names each wrong key and what is wrong with it.
+        """
+        try:
+            return cls.model_validate(data)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}"
+                for e in error.errors()
+            )
+            raise ConfigurationError(f"{source}: {problems}") from error
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> TlLoopConfig:
+        """Read `TL_LOOP_CONFIG` (a TOML file), then let these variables override it.
+
+        `TL_LOOP_ENGINES` (comma-separated, in order), `TL_LOOP_AGENT_LANGUAGES`,
+        `TL_LOOP_LANGUAGES` (detection set), `TL_LOOP_GLOSSARY` (path).
+        """
+        env = os.environ if environ is None else environ
+        config = cls.load(env["TL_LOOP_CONFIG"]) if env.get("TL_LOOP_CONFIG") else cls()
+        data = config.model_dump()
+
+        def listed(name: str) -> list[str] | None:
+            value = env.get(name, "").strip()
+            return [item.strip() for item in value.split(",") if item.strip()] or None
+
+        if engines := listed("TL_LOOP_ENGINES"):
+            data["engines"] = engines
+        if agent_languages := listed("TL_LOOP_AGENT_LANGUAGES"):
+            data["agent_languages"] = agent_languages
+        if languages := listed("TL_LOOP_LANGUAGES"):
+            data["detection"]["languages"] = languages
+        if glossary := env.get("TL_LOOP_GLOSSARY"):
+            data["glossary"] = glossary
+        return cls.from_mapping(data, source="environment")
+
+    def loop_options(self) -> dict[str, Any]:
+        """Keyword arguments for `Loop(...)` / `AsyncLoop(...)`: builds engines and glossary."""
+        return {
+            "engines": [create_engine(name, **self.engine.get(name, {})) for name in self.engines],
+            "glossary": Glossary.load(self.glossary) if self.glossary else None,
+            "detector": LanguageDetector(self.detection.languages),
+            "cache": TranslationCache(maxsize=self.cache.maxsize, ttl=self.cache.ttl_seconds),
+            "policy": self.review.policy(),
+            "sticky": StickyPolicy(
+                min_confidence=self.detection.min_confidence,
+                min_letters=self.detection.min_letters,
+            ),
+            "pivots": self.pivots,
+            "agent_languages": self.agent_languages,
+            "formality": self.formality,
+        }

@@ -1,0 +1,412 @@
+"""The pipeline, written once: language, protect, reuse, translate, restore, check, decide, record.
+
+It does no I/O of its own. Each flow is a generator in the style of httpx's `Auth.auth_flow`: it
+yields an `EngineCall` when it needs engines, and the shell (`Loop` or `AsyncLoop`) answers with
+the `ChainResult`, or throws the engine error into it. So the same code runs under both shells
+and is tested without an engine at all.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tl_loop import _review as review
+from tl_loop._cache import TranslationCache, cache_key
+from tl_loop._errors import ConfigurationError, ServiceError, UnsupportedLanguageError
+from tl_loop._glossary import Glossary
+from tl_loop._language import LanguageDetector, StickyPolicy, choose_customer_language
+from tl_loop._models import (
+    AuditRecord,
+    ContentType,
+    Conversation,
+    Decision,
+    Detection,
+    Direction,
+    Message,
+    ReviewFlag,
+    Severity,
+    Translation,
+)
+from tl_loop._protect import ProtectedDocument, ProtectedTerm, protect
+from tl_loop.engines._base import TOKEN_PATTERN, SegmentResult
+from tl_loop.engines._chain import ChainResult, EngineChain, Route
+
+__all__ = ["EngineCall", "Flow", "Outcome", "Parts", "inbound_flow", "outbound_flow"]
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True, slots=True)
+class EngineCall:
+    """What the pipeline asks the shell to translate."""
+
+    segments: tuple[str, ...]
+    source: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A flow's result: the translation, and the conversation fields to update."""
+
+    translation: Translation
+    conversation_update: dict[str, Any] = field(default_factory=dict)
+
+
+Flow = Generator[EngineCall, ChainResult, Outcome]
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """Everything the pipeline works with; owned by the loop shells."""
+
+    chain: EngineChain
+    detector: LanguageDetector
+    cache: TranslationCache[SegmentResult]
+    glossary: Glossary | None = None
+    policy: review.ReviewPolicy = field(default_factory=review.ReviewPolicy)
+    sticky: StickyPolicy = field(default_factory=StickyPolicy)
+    formality: str | None = None
+
+
+def _base(tag: str) -> str:
+    return tag.split("-")[0]
+
+
+def _detectable(message: Message) -> str:
+    # Markup and URLs say nothing about the language a person wrote in.
+    return _TAG.sub(" ", message.text) if message.content_type == "html" else message.text
+
+
+def inbound_flow(parts: Parts, message: Message, conversation: Conversation) -> Flow:
+    """Customer → agent: detect (sticky), translate to the agent's language unless they read it."""
+    started = time.perf_counter()
+    detection: Detection | None = None
+    update: dict[str, Any] = {}
+    source = message.language
+    if source is None:
+        detection = parts.detector.detect(_detectable(message))
+        source, confidence = choose_customer_language(
+            conversation, detection, text=message.text, policy=parts.sticky
+        )
+        current = (conversation.customer_language, conversation.customer_language_confidence)
+        if (source, confidence) != current:
+            update = {"customer_language": source, "customer_language_confidence": confidence}
+    target = conversation.agent_language
+    timings = {"detect": _ms(started)}
+    reader_languages = {_base(language) for language in conversation.agent_languages}
+    if source is None or _base(source) in reader_languages:
+        translation = _untranslated(
+            message, "inbound", source, target, (), Decision.SEND, detection, parts, timings
+        )
+        return Outcome(translation, update)
+    flags: list[ReviewFlag] = []
+    if detection is not None and detection.confidence < parts.sticky.min_confidence:
+        flags.append(
+            review.flag(
+                "low_confidence_detection",
+                Severity.INFO,
+                f"detected {detection.language} at {detection.confidence:.0%}; "
+                f"translated from {source}",
+            )
+        )
+    translation = yield from translate_flow(
+        parts, message, source=source, target=target, direction="inbound",
+        detection=detection, flags=flags, timings=timings,
+    )  # fmt: skip
+    return Outcome(translation, update)
+
+
+def outbound_flow(parts: Parts, message: Message, conversation: Conversation) -> Flow:
+    """Agent → customer: translate into the customer's language, or hold if it is unknown."""
+    source = message.language or conversation.agent_language
+    target = conversation.customer_language
+    if target is None:
+        problem = review.flag(
+            "customer_language_unknown",
+            Severity.ERROR,
+            "the customer's language is not known yet; set it with "
+            "Conversation.override_customer_language() or let an inbound message detect it",
+        )
+        decision = parts.policy.decide([problem], direction="outbound")
+        translation = _untranslated(
+            message, "outbound", source, source, (problem,), decision, None, parts, {}
+        )
+        return Outcome(translation)
+    if _base(source) == _base(target):
+        translation = _untranslated(
+            message, "outbound", source, target, (), Decision.SEND, None, parts, {}
+        )
+        return Outcome(translation)
+    translation = yield from translate_flow(
+        parts, message, source=source, target=target, direction="outbound"
+    )
+    return Outcome(translation)
+
+
+def translate_flow(
+    parts: Parts,
+    message: Message,
+    *,
+    source: str,
+    target: str,
+    direction: Direction,
+    detection: Detection | None = None,
+    flags: Sequence[ReviewFlag] = (),
+    timings: dict[str, float] | None = None,
+) -> Generator[EngineCall, ChainResult, Translation]:
+    """Translate one message between known languages; never raises for engine trouble."""
+    timings = dict(timings or {})
+    flags = list(flags)
+    started = time.perf_counter()
+    document = _protect(parts, message, source, target)
+    timings["protect"] = _ms(started)
+
+    routes = parts.chain.routes(source, target)
+    if not routes:
+        error = UnsupportedLanguageError(source, target, available=sorted(parts.chain.pairs()))
+        return _failed(parts, message, direction, source, target, detection, flags, timings, error)
+
+    started = time.perf_counter()
+    keys = [
+        _key(parts, routes[0], source, target, message.content_type, s) for s in document.segments
+    ]
+    results: list[SegmentResult | None] = parts.cache.get_many(keys)
+    hits = sum(result is not None for result in results)
+    misses = list(
+        dict.fromkeys(s for s, r in zip(document.segments, results, strict=True) if r is None)
+    )
+    timings["cache"] = _ms(started)
+
+    route = routes[0]
+    if misses:
+        started = time.perf_counter()
+        try:
+            answer = yield EngineCall(tuple(misses), source, target)
+        except (ServiceError, UnsupportedLanguageError) as error:
+            timings["engine"] = _ms(started)
+            return _failed(
+                parts, message, direction, source, target, detection, flags, timings, error
+            )
+        timings["engine"] = _ms(started)
+        route = answer.route
+        fresh = dict(zip(misses, answer.results, strict=True))
+        parts.cache.put_many(
+            (_key(parts, route, source, target, message.content_type, s), fresh[s]) for s in misses
+        )
+        results = [
+            r if r is not None else fresh[s]
+            for s, r in zip(document.segments, results, strict=True)
+        ]
+        flags += _route_flags(answer)
+
+    done = [result for result in results if result is not None]
+    started = time.perf_counter()
+    translated = document.restore([result.text for result in done])
+    flags += _check(parts, message, document, done, translated, source, target)
+    timings["check"] = _ms(started)
+    audit = _audit(
+        parts, direction, route, detection, timings,
+        characters_sent=sum(map(len, misses)), segments=len(document.segments), cache_hits=hits,
+    )  # fmt: skip
+    return Translation(
+        original=message.text,
+        translated=translated,
+        source_language=source,
+        target_language=target,
+        content_type=message.content_type,
+        direction=direction,
+        engine=route.engine_name,
+        flags=tuple(flags),
+        decision=parts.policy.decide(flags, direction=direction),
+        audit=audit,
+    )
+
+
+def _protect(parts: Parts, message: Message, source: str, target: str) -> ProtectedDocument:
+    terms: tuple[ProtectedTerm, ...] = ()
+    if parts.glossary is not None:
+        terms = tuple(
+            ProtectedTerm(term.term, term.replacement, term.case_sensitive)
+            for term in parts.glossary.terms_for(source, target)
+        )
+    return protect(
+        message.text,
+        content_type=message.content_type,
+        terms=terms,
+        mask_pii=not parts.chain.trusted,
+    )
+
+
+def _key(
+    parts: Parts, route: Route, source: str, target: str, content_type: ContentType, text: str
+) -> str:
+    return cache_key(
+        engine=route.identity,
+        engine_version=route.engine_version,
+        source=source,
+        target=target,
+        content_type=content_type,
+        formality=parts.formality,
+        glossary_version=parts.glossary.version if parts.glossary else None,
+        text=text,
+    )
+
+
+def _route_flags(answer: ChainResult) -> list[ReviewFlag]:
+    flags = []
+    if answer.failures:
+        failed = "; ".join(str(error) for error in answer.failures)
+        flags.append(
+            review.flag(
+                "engine_fallback",
+                Severity.INFO,
+                f"served by {answer.route.engine_name} after: {failed}",
+            )
+        )
+    if len(answer.route.hops) > 1:
+        flags.append(
+            review.flag(
+                "pivot",
+                Severity.INFO,
+                "translated through " + " → ".join(answer.route.languages),
+            )
+        )
+    return flags
+
+
+def _check(
+    parts: Parts,
+    message: Message,
+    document: ProtectedDocument,
+    results: Sequence[SegmentResult],
+    translated: str,
+    source: str,
+    target: str,
+) -> list[ReviewFlag]:
+    thresholds = parts.policy.thresholds
+    missing, extra = [], []
+    for index, result in enumerate(results):
+        missing += [_shown(document, t) for t in document.missing_tokens(index, result.text)]
+        extra += [_shown(document, t) for t in document.extra_tokens(index, result.text)]
+    source_text = TOKEN_PATTERN.sub(" ", "\n".join(document.segments))
+    output_text = TOKEN_PATTERN.sub(" ", "\n".join(result.text for result in results))
+    flags = review.check_token_parity(missing, extra)
+    flags += review.check_numbers(source_text, output_text)
+    if parts.glossary is not None:
+        violations = parts.glossary.check(message.text, translated, source=source, target=target)
+        if violations:
+            detail = "; ".join(violation.detail for violation in violations)
+            flags.append(review.flag("glossary_violation", Severity.WARNING, detail))
+    output_detection = _pair_detection(output_text, source, target)
+    flags += review.check_language(
+        output_detection, translated=output_text, target=target, thresholds=thresholds
+    )
+    flags += review.check_untranslated(source_text, output_text, thresholds)
+    flags += review.check_length_ratio(source_text, output_text, thresholds)
+    flags += review.check_unknown_words([w for result in results for w in result.unknown_words])
+    return flags
+
+
+def _shown(document: ProtectedDocument, placeholder: str) -> tuple[str, str]:
+    # An engine may invent a token the source never had; show it as the engine wrote it.
+    token = document.tokens.get(placeholder)
+    return placeholder, token.original if token else placeholder
+
+
+def _pair_detection(text: str, source: str, target: str) -> Detection | None:
+    """Does the output read as the target or still as the source?
+
+    Asking lingua to choose between the two languages of the pair answers exactly that, is
+    three times faster than the full set, and is not fooled by a close third language.
+    """
+    try:
+        detector = LanguageDetector([_base(source), _base(target)])
+    except ConfigurationError:  # a language lingua does not know (Galician): no check
+        return None
+    return detector.detect(text)
+
+
+def _failed(
+    parts: Parts,
+    message: Message,
+    direction: Direction,
+    source: str,
+    target: str,
+    detection: Detection | None,
+    flags: list[ReviewFlag],
+    timings: dict[str, float],
+    error: Exception,
+) -> Translation:
+    code = (
+        "unsupported_language" if isinstance(error, UnsupportedLanguageError) else "engine_failed"
+    )
+    flags = [*flags, review.flag(code, Severity.ERROR, f"{error}; the original text was kept")]
+    decision = parts.policy.decide(flags, direction=direction)
+    return _untranslated(
+        message, direction, source, target, tuple(flags), decision, detection, parts, timings
+    )
+
+
+def _untranslated(
+    message: Message,
+    direction: Direction,
+    source: str | None,
+    target: str,
+    flags: tuple[ReviewFlag, ...],
+    decision: Decision,
+    detection: Detection | None,
+    parts: Parts,
+    timings: dict[str, float],
+) -> Translation:
+    """The original passed through: skipped (the reader reads it) or kept after a failure."""
+    audit = _audit(
+        parts, direction, None, detection, timings, characters_sent=0, segments=0, cache_hits=0
+    )
+    return Translation(
+        original=message.text,
+        translated=message.text,
+        source_language=source,
+        target_language=target,
+        content_type=message.content_type,
+        direction=direction,
+        engine=None,
+        flags=flags,
+        decision=decision,
+        skipped=not flags,
+        audit=audit,
+    )
+
+
+def _audit(
+    parts: Parts,
+    direction: Direction,
+    route: Route | None,
+    detection: Detection | None,
+    timings: dict[str, float],
+    *,
+    characters_sent: int,
+    segments: int,
+    cache_hits: int,
+) -> AuditRecord:
+    return AuditRecord(
+        direction=direction,
+        engine=route.engine_name if route else None,
+        engine_version=route.engine_version if route else None,
+        route=route.languages if route else (),
+        glossary_version=parts.glossary.version if parts.glossary else None,
+        detected_language=detection.language if detection else None,
+        detection_confidence=detection.confidence if detection else None,
+        characters_sent=characters_sent,
+        segments=segments,
+        cache_hits=cache_hits,
+        timings_ms=timings,
+    )
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)

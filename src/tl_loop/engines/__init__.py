@@ -1,0 +1,21 @@
+"""Translation engines: the interface, the built-in engines, the chain and the registry."""
+
+from tl_loop.engines._apertium import ApertiumEngine
+from tl_loop.engines._base import TOKEN_PATTERN, Capabilities, Engine, SegmentResult
+from tl_loop.engines._chain import ChainResult, EngineChain, Hop, Route
+from tl_loop.engines._registry import create_engine, engine_names, load_engine_class
+
+__all__ = [
+    "TOKEN_PATTERN",
+    "ApertiumEngine",
+    "Capabilities",
+    "ChainResult",
+    "Engine",
+    "EngineChain",
+    "Hop",
+    "Route",
+    "SegmentResult",
+    "create_engine",
+    "engine_names",
+    "load_engine_class",
+]

@@ -1,0 +1,240 @@
+"""Engines in order of preference: failover to the next, pivot through a third language.
+
+A route is one or more hops, each an engine and a pair. Direct routes come first, in the order
+the engines were given; pivot routes (source → pivot → target) follow, so a missing pair such as
+pt→en still translates through pt→es→en. A route that fails with a `ServiceError` hands over to
+the next one; the caller learns which route served and what failed before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tl_loop._errors import (
+    AllEnginesFailedError,
+    ServiceError,
+    ServiceResponseError,
+    UnsupportedLanguageError,
+)
+from tl_loop.engines._base import Engine, SegmentResult
+
+__all__ = ["ChainResult", "EngineChain", "Hop", "Route"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One engine call on one pair."""
+
+    engine: Engine
+    source: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One way to translate a pair: one hop, or two through a pivot language."""
+
+    hops: tuple[Hop, ...]
+
+    @property
+    def engine_name(self) -> str:
+        """The engines' names, joined by `+` for a pivot route."""
+        return "+".join(hop.engine.name for hop in self.hops)
+
+    @property
+    def engine_version(self) -> str:
+        """The engines' versions, joined like the names."""
+        return "+".join(hop.engine.version for hop in self.hops)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the text passes through, source first."""
+        return (self.hops[0].source, *(hop.target for hop in self.hops))
+
+    @property
+    def identity(self) -> str:
+        """Everything about the route that changes its output, for cache keys."""
+        return " > ".join(
+            f"{hop.engine.name}@{hop.engine.version}:{hop.source}-{hop.target}" for hop in self.hops
+        )
+
+    @property
+    def trusted(self) -> bool:
+        """Whether every engine on the route is inside the trust boundary."""
+        return all(hop.engine.capabilities.trusted for hop in self.hops)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainResult:
+    """Translated segments, the route that produced them, and the failures before it."""
+
+    results: list[SegmentResult]
+    route: Route
+    failures: tuple[ServiceError, ...] = ()
+
+
+def _batches(segments: Sequence[str], engine: Engine) -> list[list[str]]:
+    """Split segments by the engine's own item and character limits."""
+    limits = engine.capabilities
+    batches: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for segment in segments:
+        if current and (len(current) >= limits.max_items or size + len(segment) > limits.max_chars):
+            batches.append(current)
+            current, size = [], 0
+        current.append(segment)
+        size += len(segment)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _merge(first: SegmentResult, second: SegmentResult) -> SegmentResult:
+    """Combine the signals of a pivot's two hops into one result."""
+    scores = [s for s in (first.score, second.score) if s is not None]
+    return SegmentResult(
+        text=second.text,
+        unknown_words=first.unknown_words + second.unknown_words,
+        score=min(scores) if scores else None,
+        billed_characters=(first.billed_characters or 0) + (second.billed_characters or 0),
+    )
+
+
+class EngineChain:
+    """Engines tried in order, with pivot routes when no engine has the pair directly.
+
+    Args:
+        engines: engines in order of preference.
+        pivots: languages to pivot through, in order of preference.
+
+    Safe to share between threads when its engines are.
+    """
+
+    def __init__(self, engines: Sequence[Engine], *, pivots: Sequence[str] = ("en", "es")) -> None:
+        if not engines:
+            raise ValueError("an engine chain needs at least one engine")
+        self.engines = tuple(engines)
+        self.pivots = tuple(pivots)
+
+    @property
+    def trusted(self) -> bool:
+        """Whether every engine is inside the trust boundary (no PII masking needed)."""
+        return all(engine.capabilities.trusted for engine in self.engines)
+
+    def pairs(self) -> frozenset[tuple[str, str]]:
+        """Every pair some engine translates directly."""
+        return frozenset().union(*(engine.pairs() for engine in self.engines))
+
+    def routes(self, source: str, target: str) -> list[Route]:
+        """Every route for the pair, best first: direct routes, then pivots."""
+        direct = [
+            Route((Hop(engine, source, target),))
+            for engine in self.engines
+            if engine.supports(source, target)
+        ]
+        pivoted = [
+            Route((Hop(first, source, pivot), Hop(second, pivot, target)))
+            for pivot in self.pivots
+            if pivot not in (source, target)
+            for first in self.engines
+            if first.supports(source, pivot)
+            for second in self.engines
+            if second.supports(pivot, target)
+        ]
+        return direct + pivoted
+
+    def supports(self, source: str, target: str) -> bool:
+        """Whether some route, direct or pivot, exists for the pair."""
+        return bool(self.routes(source, target))
+
+    def _plan(self, source: str, target: str) -> list[Route]:
+        routes = self.routes(source, target)
+        if not routes:
+            raise UnsupportedLanguageError(
+                source,
+                target,
+                available=sorted(self.pairs()),
+                hint="add an engine or install a language pair that covers it "
+                "(see `tl-loop engines`)",
+            )
+        return routes
+
+    def translate_batch(self, segments: Sequence[str], *, source: str, target: str) -> ChainResult:
+        """Translate on the first route that works.
+
+        Raises:
+            UnsupportedLanguageError: no route exists for the pair.
+            AllEnginesFailedError: every route failed; `errors` holds why.
+        """
+        failures: list[ServiceError] = []
+        for route in self._plan(source, target):
+            try:
+                results = self._run_route(route, segments)
+            except ServiceError as error:
+                failures.append(error)
+                continue
+            return ChainResult(results, route, tuple(failures))
+        raise AllEnginesFailedError(failures)
+
+    async def atranslate_batch(
+        self, segments: Sequence[str], *, source: str, target: str
+    ) -> ChainResult:
+        """Async `translate_batch`: the same routes, engines called without blocking."""
+        failures: list[ServiceError] = []
+        for route in self._plan(source, target):
+            try:
+                results = await self._arun_route(route, segments)
+            except ServiceError as error:
+                failures.append(error)
+                continue
+            return ChainResult(results, route, tuple(failures))
+        raise AllEnginesFailedError(failures)
+
+    def _run_route(self, route: Route, segments: Sequence[str]) -> list[SegmentResult]:
+        results: list[SegmentResult] | None = None
+        texts = list(segments)
+        for hop in route.hops:
+            hop_results = [
+                result
+                for batch in _batches(texts, hop.engine)
+                for result in hop.engine.translate_batch(
+                    batch, source=hop.source, target=hop.target
+                )
+            ]
+            results = _combine(results, hop_results, hop, len(texts))
+            texts = [result.text for result in hop_results]
+        assert results is not None  # a route has at least one hop
+        return results
+
+    async def _arun_route(self, route: Route, segments: Sequence[str]) -> list[SegmentResult]:
+        results: list[SegmentResult] | None = None
+        texts = list(segments)
+        for hop in route.hops:
+            hop_results = []
+            for batch in _batches(texts, hop.engine):
+                hop_results += await hop.engine.atranslate_batch(
+                    batch, source=hop.source, target=hop.target
+                )
+            results = _combine(results, hop_results, hop, len(texts))
+            texts = [result.text for result in hop_results]
+        assert results is not None  # a route has at least one hop
+        return results
+
+    def close(self) -> None:
+        """Close every engine."""
+        for engine in self.engines:
+            engine.close()
+
+
+def _combine(
+    previous: list[SegmentResult] | None, current: list[SegmentResult], hop: Hop, sent: int
+) -> list[SegmentResult]:
+    if len(current) != sent:
+        raise ServiceResponseError(
+            f"returned {len(current)} segments for the {sent} sent", service=hop.engine.name
+        )
+    if previous is None:
+        return current
+    return [_merge(first, second) for first, second in zip(previous, current, strict=True)]
