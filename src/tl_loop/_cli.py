@@ -1,0 +1,202 @@
+"""`tl-loop`: translate, detect, engines, demo.
+
+The command line is a stable contract (scripts and later tools parse its `--json` output).
+Errors are one line on stderr and a non-zero exit: 2 for bad input or configuration, 1 when the
+work could not be done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from tl_loop._config import TlLoopConfig
+from tl_loop._demo import run_demo
+from tl_loop._errors import ConfigurationError, GlossaryError, TlLoopError, UnsupportedLanguageError
+from tl_loop._language import LanguageDetector
+from tl_loop._loop import Loop
+from tl_loop._models import Translation, normalize_tag
+from tl_loop.engines._registry import create_engine
+
+__all__ = ["main"]
+
+
+def _tag(value: str) -> str:
+    try:
+        return normalize_tag(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tl-loop", description="Translation in the loop of customer support."
+    )
+    parser.add_argument(
+        "--config", type=Path, help="TOML configuration file (default: $TL_LOOP_CONFIG)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    translate = commands.add_parser("translate", help="translate text")
+    translate.add_argument("--from", dest="source", type=_tag, help="source language (detected)")
+    translate.add_argument("--to", dest="target", type=_tag, required=True, help="target language")
+    translate.add_argument(
+        "--engine", action="append", dest="engines", metavar="NAME",
+        help="engine to use; repeat for a failover chain (default: configured engines)",
+    )  # fmt: skip
+    translate.add_argument("--glossary", type=Path, help="glossary file (.csv, .tsv, .tbx)")
+    translate.add_argument(
+        "--format", dest="content_type", choices=["text", "html", "markdown"], default="text"
+    )
+    translate.add_argument("--json", action="store_true", help="one JSON object per message")
+    translate.add_argument("--lines", action="store_true", help="each input line is a message")
+    translate.add_argument("text", nargs="?", default="-", help="text, or - for stdin (default)")
+
+    detect = commands.add_parser("detect", help="detect the language of a text")
+    detect.add_argument("--json", action="store_true")
+    detect.add_argument("text", help="text, or - for stdin")
+
+    engines = commands.add_parser("engines", help="engines, availability and language pairs")
+    engines.add_argument("--json", action="store_true")
+
+    demo = commands.add_parser("demo", help="a scripted support conversation through the loop")
+    demo.add_argument("--glossary", type=Path, help="glossary (default: the sample brand glossary)")
+    return parser
+
+
+def _config(args: argparse.Namespace) -> TlLoopConfig:
+    if args.config is not None:
+        return TlLoopConfig.load(args.config)
+    return TlLoopConfig.from_env()
+
+
+def _translation_json(translation: Translation) -> dict[str, Any]:
+    return {
+        "translation": translation.translated,
+        "original": translation.original,
+        "source_language": translation.source_language,
+        "target_language": translation.target_language,
+        "engine": translation.engine,
+        "flags": [flag.model_dump(mode="json") for flag in translation.flags],
+        "decision": translation.decision.value,
+        "audit": translation.audit.model_dump(mode="json"),
+    }
+
+
+def _read(text: str, stdin: TextIO) -> str:
+    return stdin.read() if text == "-" else text
+
+
+def _check_available(loop: Loop) -> None:
+    engines = loop.chain.engines
+    if not any(engine.is_available() for engine in engines):
+        hints = "; ".join(
+            f"{engine.name}: {engine.install_hint or 'not available'}" for engine in engines
+        )
+        raise ConfigurationError(f"no engine is available here ({hints})")
+
+
+def _translate(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    config = _config(args)
+    updates: dict[str, Any] = {}
+    if args.engines:
+        updates["engines"] = args.engines
+    if args.glossary:
+        updates["glossary"] = args.glossary
+    config = config.model_copy(update=updates)
+    text = _read(args.text, stdin)
+    messages = text.splitlines() if args.lines else [text.rstrip("\n")]
+    with Loop.from_config(config) as loop:
+        _check_available(loop)
+        if args.source and not loop.chain.supports(args.source, args.target):
+            raise UnsupportedLanguageError(
+                args.source,
+                args.target,
+                available=sorted(loop.chain.pairs()),
+                hint=_more_pairs_hint(loop),
+            )
+        for message in messages:
+            if args.lines and not message.strip():
+                continue
+            translation = loop.translate(
+                message, source=args.source, target=args.target, content_type=args.content_type
+            )
+            if args.json:
+                print(json.dumps(_translation_json(translation), ensure_ascii=False), file=stdout)
+            else:
+                print(translation.translated, file=stdout)
+                for flag in translation.flags:
+                    print(f"flag {flag.code} ({flag.severity.value}): {flag.detail}", file=stderr)
+    return 0
+
+
+def _more_pairs_hint(loop: Loop) -> str:
+    hints = [engine.install_hint for engine in loop.chain.engines if engine.install_hint]
+    return "To add pairs: " + "; ".join(hints) if hints else ""
+
+
+def _detect(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    detector = LanguageDetector(_config(args).detection.languages)
+    detection = detector.detect(_read(args.text, stdin))
+    if args.json:
+        print(json.dumps(detection.model_dump(mode="json"), ensure_ascii=False), file=stdout)
+    else:
+        print(f"{detection.language or 'unknown'}\t{detection.confidence:.2f}", file=stdout)
+    return 0
+
+
+def _engines(args: argparse.Namespace, stdout: TextIO) -> int:
+    config = _config(args)
+    rows: list[dict[str, Any]] = []
+    for name in config.engines:
+        engine = create_engine(name, **config.engine.get(name, {}))
+        with engine:
+            available = engine.is_available()
+            rows.append(
+                {
+                    "name": name,
+                    "available": available,
+                    "version": engine.version if available else None,
+                    "pairs": [f"{s}-{t}" for s, t in sorted(engine.pairs())],
+                    "install": engine.install_hint,
+                }
+            )
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False), file=stdout)
+        return 0
+    for row in rows:
+        state = "available" if row["available"] else f"not available ({row['install']})"
+        print(f"{row['name']}: {state}", file=stdout)
+        if row["pairs"]:
+            print("  pairs: " + ", ".join(row["pairs"]), file=stdout)
+    return 0
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run the `tl-loop` command line; returns the exit status."""
+    stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "translate":
+            return _translate(args, stdin, stdout, stderr)
+        if args.command == "detect":
+            return _detect(args, stdin, stdout)
+        if args.command == "engines":
+            return _engines(args, stdout)
+        return run_demo(_config(args), glossary=args.glossary, out=stdout)
+    except (ConfigurationError, GlossaryError, UnsupportedLanguageError) as error:
+        print(f"tl-loop: error: {error}", file=stderr)
+        return 2
+    except TlLoopError as error:
+        print(f"tl-loop: error: {error}", file=stderr)
+        return 1
