@@ -11,6 +11,8 @@ TlLoopError                         root; never raised directly
     ├── AuthenticationError         credentials refused
     ├── RateLimitError              too many requests; retryable, maybe with retry_after
     ├── QuotaExceededError          monthly or daily quota used up; fail over, never retry
+    ├── TextTooLongError            request over the service's size limit; re-chunk
+    ├── InvalidRequestError         the service refused the input itself; no failover
     ├── ServiceResponseError        malformed or unexpected answer
     └── AllEnginesFailedError       every engine in a chain failed; carries each failure
 ```
@@ -28,12 +30,14 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "GlossaryError",
+    "InvalidRequestError",
     "MissingDependencyError",
     "QuotaExceededError",
     "RateLimitError",
     "ServiceError",
     "ServiceResponseError",
     "ServiceUnavailableError",
+    "TextTooLongError",
     "TlLoopError",
     "UnsupportedLanguageError",
 ]
@@ -88,10 +92,13 @@ class ServiceError(TlLoopError):
     """An engine or service failed to do its work.
 
     `retryable` says whether the same call may succeed if repeated, so a retry policy is one
-    predicate; `retry_after` is the wait in seconds the service asked for, when it did.
+    predicate; `retry_after` is the wait in seconds the service asked for, when it did;
+    `failover` says whether another engine may succeed where this one failed (not for input
+    that every engine would refuse).
     """
 
     retryable: bool = False
+    failover: bool = True
 
     def __init__(
         self,
@@ -128,6 +135,16 @@ class RateLimitError(ServiceError):
 
 class QuotaExceededError(ServiceError):
     """The account's quota is used up: fail over to another engine, do not retry."""
+
+
+class TextTooLongError(ServiceError):
+    """The request was over the service's size limit; split it and try again."""
+
+
+class InvalidRequestError(ServiceError):
+    """The service refused the input itself; another engine would refuse it too."""
+
+    failover = False
 
 
 class ServiceResponseError(ServiceError):

@@ -8,7 +8,7 @@ decisions live in `_pipeline.py`, so both shells give identical results.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Self
+from typing import Literal, Self
 
 from tl_loop._cache import TranslationCache
 from tl_loop._config import TlLoopConfig
@@ -35,7 +35,7 @@ class _LoopBase:
         policy: ReviewPolicy | None = None,
         sticky: StickyPolicy | None = None,
         pivots: Sequence[str] = ("en", "es"),
-        formality: str | None = None,
+        formality: Literal["formal", "informal"] | None = None,
         agent_languages: Sequence[str] = ("en",),
     ) -> None:
         self.agent_languages = tuple(agent_languages)
@@ -171,7 +171,7 @@ class Loop(_LoopBase):
             while True:
                 try:
                     answer: ChainResult = self.parts.chain.translate_batch(
-                        call.segments, source=call.source, target=call.target
+                        call.segments, source=call.source, target=call.target, options=call.options
                     )
                 except (ServiceError, UnsupportedLanguageError) as error:
                     call = flow.throw(error)
@@ -226,7 +226,7 @@ class AsyncLoop(_LoopBase):
             while True:
                 try:
                     answer = await self.parts.chain.atranslate_batch(
-                        call.segments, source=call.source, target=call.target
+                        call.segments, source=call.source, target=call.target, options=call.options
                     )
                 except (ServiceError, UnsupportedLanguageError) as error:
                     call = flow.throw(error)

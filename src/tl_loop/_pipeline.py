@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from tl_loop import _review as review
 from tl_loop._cache import TranslationCache, cache_key
@@ -32,7 +32,7 @@ from tl_loop._models import (
     Translation,
 )
 from tl_loop._protect import ProtectedDocument, ProtectedTerm, protect
-from tl_loop.engines._base import TOKEN_PATTERN, SegmentResult
+from tl_loop.engines._base import NO_OPTIONS, TOKEN_PATTERN, SegmentResult, TranslateOptions
 from tl_loop.engines._chain import ChainResult, EngineChain, Route
 
 __all__ = ["EngineCall", "Flow", "Outcome", "Parts", "inbound_flow", "outbound_flow"]
@@ -47,6 +47,7 @@ class EngineCall:
     segments: tuple[str, ...]
     source: str
     target: str
+    options: TranslateOptions = NO_OPTIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,7 @@ class Parts:
     glossary: Glossary | None = None
     policy: review.ReviewPolicy = field(default_factory=review.ReviewPolicy)
     sticky: StickyPolicy = field(default_factory=StickyPolicy)
-    formality: str | None = None
+    formality: Literal["formal", "informal"] | None = None
 
 
 def _base(tag: str) -> str:
@@ -162,14 +163,18 @@ def translate_flow(
     """Translate one message between known languages; never raises for engine trouble."""
     timings = dict(timings or {})
     flags = list(flags)
-    started = time.perf_counter()
-    document = _protect(parts, message, source, target)
-    timings["protect"] = _ms(started)
-
     routes = parts.chain.routes(source, target)
     if not routes:
         error = UnsupportedLanguageError(source, target, available=sorted(parts.chain.pairs()))
         return _failed(parts, message, direction, source, target, detection, flags, timings, error)
+
+    started = time.perf_counter()
+    native_glossary = parts.glossary is not None and routes[0].glossary
+    document = _protect(parts, message, source, target, forced_terms=not native_glossary)
+    options = TranslateOptions(
+        formality=parts.formality, glossary=parts.glossary if native_glossary else None
+    )
+    timings["protect"] = _ms(started)
 
     started = time.perf_counter()
     keys = [
@@ -186,7 +191,7 @@ def translate_flow(
     if misses:
         started = time.perf_counter()
         try:
-            answer = yield EngineCall(tuple(misses), source, target)
+            answer = yield EngineCall(tuple(misses), source, target, options)
         except (ServiceError, UnsupportedLanguageError) as error:
             timings["engine"] = _ms(started)
             return _failed(
@@ -202,7 +207,7 @@ def translate_flow(
             r if r is not None else fresh[s]
             for s, r in zip(document.segments, results, strict=True)
         ]
-        flags += _route_flags(answer)
+        flags += _route_flags(answer, parts.formality)
 
     done = [result for result in results if result is not None]
     started = time.perf_counter()
@@ -227,12 +232,17 @@ def translate_flow(
     )
 
 
-def _protect(parts: Parts, message: Message, source: str, target: str) -> ProtectedDocument:
+def _protect(
+    parts: Parts, message: Message, source: str, target: str, *, forced_terms: bool
+) -> ProtectedDocument:
+    # Forced translations become tokens unless the engine applies the glossary itself, where
+    # it can inflect them; do-not-translate terms are protected for every engine.
     terms: tuple[ProtectedTerm, ...] = ()
     if parts.glossary is not None:
         terms = tuple(
             ProtectedTerm(term.term, term.replacement, term.case_sensitive)
             for term in parts.glossary.terms_for(source, target)
+            if forced_terms or term.replacement is None
         )
     return protect(
         message.text,
@@ -257,8 +267,20 @@ def _key(
     )
 
 
-def _route_flags(answer: ChainResult) -> list[ReviewFlag]:
+def _route_flags(answer: ChainResult, formality: str | None) -> list[ReviewFlag]:
     flags = []
+    ignored = formality is not None and (
+        not answer.route.formality
+        or any(result.formality_applied is False for result in answer.results)
+    )
+    if ignored:
+        flags.append(
+            review.flag(
+                "formality_unsupported",
+                Severity.WARNING,
+                f"asked for a {formality} register; {answer.route.engine_name} did not apply it",
+            )
+        )
     if answer.failures:
         failed = "; ".join(str(error) for error in answer.failures)
         flags.append(

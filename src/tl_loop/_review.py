@@ -17,6 +17,7 @@ Flag codes (stable; adapters, stats and docs rely on them):
 | `wrong_language` | warning | the output does not read as the target language |
 | `untranslated` | warning | a large share of the output is the source text unchanged |
 | `length_ratio` | warning | the output is much shorter or longer than the source |
+| `formality_unsupported` | warning | the requested register was not applied |
 | `unknown_words` | warning | the engine marked words it could not translate |
 | `engine_fallback` | info | the preferred engine failed; a fallback served |
 | `pivot` | info | translated through a third language |

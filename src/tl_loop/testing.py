@@ -15,7 +15,14 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from tl_loop._errors import ServiceError, UnsupportedLanguageError
-from tl_loop.engines._base import TOKEN_PATTERN, Capabilities, Engine, SegmentResult
+from tl_loop.engines._base import (
+    NO_OPTIONS,
+    TOKEN_PATTERN,
+    Capabilities,
+    Engine,
+    SegmentResult,
+    TranslateOptions,
+)
 
 __all__ = ["FakeEngine"]
 
@@ -38,7 +45,8 @@ class FakeEngine(Engine):
         name: the engine's name in flags, audit records and cache keys.
         capabilities: what it claims it can do (e.g. `trusted=False` to exercise PII masking).
 
-    Every call is recorded in `calls` as `(source, target, segments)`.
+    Every call is recorded in `calls` as `(source, target, segments)`, and its options in
+    `options`.
     """
 
     name = "fake"
@@ -68,6 +76,7 @@ class FakeEngine(Engine):
             self.capabilities = capabilities
         self._lock = threading.Lock()
         self.calls: list[tuple[str, str, tuple[str, ...]]] = []
+        self.options: list[TranslateOptions] = []
 
     @property
     def version(self) -> str:
@@ -92,11 +101,17 @@ class FakeEngine(Engine):
         return sum(len(segments) for _, _, segments in self.calls)
 
     def translate_batch(
-        self, segments: Sequence[str], *, source: str, target: str
+        self,
+        segments: Sequence[str],
+        *,
+        source: str,
+        target: str,
+        options: TranslateOptions = NO_OPTIONS,
     ) -> list[SegmentResult]:
         """Translate by lookup, else by `transform`; fail as scripted."""
         with self._lock:
             self.calls.append((source, target, tuple(segments)))
+            self.options.append(options)
             if self._fail_with is not None and self._failures_left != 0:
                 if self._failures_left is not None:
                     self._failures_left -= 1

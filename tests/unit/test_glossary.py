@@ -221,6 +221,28 @@ def test_load_errors_name_the_path(tmp_path: Path) -> None:
     assert bad.value.line == 2
 
 
+def test_load_picks_the_format_by_a_case_insensitive_extension_and_drops_a_bom(
+    tmp_path: Path,
+) -> None:
+    csv_file = tmp_path / "brand.CSV"
+    csv_file.write_text("\ufeffen,es,dnt\nAcme,,yes\nrefund,reembolso,no\n", encoding="utf-8")
+    tbx_file = tmp_path / "brand.TBX"
+    tbx_file.write_text(TBX3, encoding="utf-8")
+    from_csv, from_tbx = Glossary.load(csv_file), Glossary.load(tbx_file)
+    assert [e.terms["en"] for e in from_csv.entries] == ["Acme", "refund"]
+    assert from_csv.entries[0].do_not_translate
+    assert from_csv.name == "brand"
+    assert from_tbx.entries[1].terms == {"en": "workspace", "es": "espacio de trabajo"}
+
+
+def test_parsed_entries_are_the_public_entry_type_and_compare_equal() -> None:
+    parsed = Glossary.from_tsv("refund\treembolso\n", source="en", target="es").entries[0]
+    built = GlossaryEntry({"en": "refund", "es": "reembolso"})
+    assert isinstance(parsed, GlossaryEntry)
+    assert parsed == built
+    assert hash(parsed) == hash(built)
+
+
 # --- version ----------------------------------------------------------------------------------
 
 

@@ -277,3 +277,37 @@ def test_an_invented_protected_token_is_flagged_not_a_crash(
 
     assert reply.decision is Decision.HOLD
     assert "added '⟦99⟧'" in reply.flags[0].detail
+
+
+def test_a_native_glossary_engine_gets_the_glossary_and_compliance_is_still_checked(
+    make_loop: Callable[..., Shell], sample_glossary: object
+) -> None:
+    native = FakeEngine(transform=lambda s, _src, _tgt: s, capabilities=Capabilities(glossary=True))
+    shell = make_loop(engines=[native], glossary=sample_glossary)
+
+    reply = shell.outbound("Open the dashboard of Acme Cloud.", spanish_conversation())
+
+    assert native.options[0].glossary is sample_glossary
+    assert "dashboard" in native.calls[0][2][0]  # not hidden behind a token: the engine inflects
+    assert "Acme Cloud" not in native.calls[0][2][0]  # do-not-translate stays protected
+    assert "glossary_violation" in reply.flag_codes  # this engine ignored it: caught anyway
+
+
+def test_a_register_the_engine_cannot_honour_is_flagged(make_loop: Callable[..., Shell]) -> None:
+    shell = make_loop(engines=[FakeEngine()], formality="formal")
+
+    reply = shell.outbound("Could you send us a screenshot?", spanish_conversation())
+
+    assert "formality_unsupported" in reply.flag_codes
+
+
+def test_a_register_the_engine_honours_is_passed_and_not_flagged(
+    make_loop: Callable[..., Shell],
+) -> None:
+    polite = FakeEngine(capabilities=Capabilities(formality=True))
+    shell = make_loop(engines=[polite], formality="informal")
+
+    reply = shell.outbound("Could you send us a screenshot?", spanish_conversation())
+
+    assert polite.options[0].formality == "informal"
+    assert "formality_unsupported" not in reply.flag_codes

@@ -1,8 +1,15 @@
 """Translation engines: the interface, the built-in engines, the chain and the registry."""
 
 from tl_loop.engines._apertium import ApertiumEngine
-from tl_loop.engines._base import TOKEN_PATTERN, Capabilities, Engine, SegmentResult
+from tl_loop.engines._base import (
+    TOKEN_PATTERN,
+    Capabilities,
+    Engine,
+    SegmentResult,
+    TranslateOptions,
+)
 from tl_loop.engines._chain import ChainResult, EngineChain, Hop, Route
+from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy
 from tl_loop.engines._registry import create_engine, engine_names, load_engine_class
 
 __all__ = [
@@ -12,9 +19,13 @@ __all__ = [
     "ChainResult",
     "Engine",
     "EngineChain",
+    "HTTPEngine",
+    "HTTPFlow",
     "Hop",
+    "RetryPolicy",
     "Route",
     "SegmentResult",
+    "TranslateOptions",
     "create_engine",
     "engine_names",
     "load_engine_class",

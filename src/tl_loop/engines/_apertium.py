@@ -36,7 +36,14 @@ from tl_loop._errors import (
     UnsupportedLanguageError,
 )
 from tl_loop._models import normalize_tag
-from tl_loop.engines._base import TOKEN_PATTERN, Capabilities, Engine, SegmentResult
+from tl_loop.engines._base import (
+    NO_OPTIONS,
+    TOKEN_PATTERN,
+    Capabilities,
+    Engine,
+    SegmentResult,
+    TranslateOptions,
+)
 
 __all__ = [
     "ApertiumEngine",
@@ -476,9 +483,16 @@ class ApertiumEngine(Engine):
         return self._mode_for(source, target) is not None
 
     def translate_batch(
-        self, segments: Sequence[str], *, source: str, target: str
+        self,
+        segments: Sequence[str],
+        *,
+        source: str,
+        target: str,
+        options: TranslateOptions = NO_OPTIONS,
     ) -> list[SegmentResult]:
         """Translate all segments in one round trip through the pair's warm pipeline.
+
+        Apertium has no formality or glossary support; `options` is accepted and ignored.
 
         Raises:
             MissingDependencyError: Apertium is not installed.

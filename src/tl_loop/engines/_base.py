@@ -12,11 +12,14 @@ import abc
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Literal, Self
 
 import anyio.to_thread
 
-__all__ = ["TOKEN_PATTERN", "Capabilities", "Engine", "SegmentResult"]
+if TYPE_CHECKING:
+    from tl_loop._glossary import Glossary
+
+__all__ = ["TOKEN_PATTERN", "Capabilities", "Engine", "SegmentResult", "TranslateOptions"]
 
 TOKEN_PATTERN = re.compile(r"⟦\d+⟧")
 """A protected span inside a segment: `⟦0⟧`, `⟦1⟧`, ... Engines must return each one unchanged."""
@@ -47,6 +50,26 @@ class Capabilities:
 
 
 @dataclass(frozen=True, slots=True)
+class TranslateOptions:
+    """What a caller asks of an engine beyond the text; engines use what they support.
+
+    Args:
+        formality: the register for the target language; engines without
+            `Capabilities.formality` ignore it, and the loop flags that.
+        glossary: given only to engines with `Capabilities.glossary`; the loop protects the
+            glossary's terms with tokens for every other engine.
+        context: text that helps the engine (the customer's previous message), never translated.
+    """
+
+    formality: Literal["formal", "informal"] | None = None
+    glossary: Glossary | None = None
+    context: str | None = None
+
+
+NO_OPTIONS = TranslateOptions()
+
+
+@dataclass(frozen=True, slots=True)
 class SegmentResult:
     """One translated segment and the engine's own signals about it."""
 
@@ -54,6 +77,7 @@ class SegmentResult:
     unknown_words: tuple[str, ...] = ()
     score: float | None = None
     billed_characters: int | None = None
+    formality_applied: bool | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -90,7 +114,12 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     def translate_batch(
-        self, segments: Sequence[str], *, source: str, target: str
+        self,
+        segments: Sequence[str],
+        *,
+        source: str,
+        target: str,
+        options: TranslateOptions = NO_OPTIONS,
     ) -> list[SegmentResult]:
         """Translate protected segments from `source` to `target`, one result per segment.
 
@@ -100,12 +129,17 @@ class Engine(abc.ABC):
         """
 
     async def atranslate_batch(
-        self, segments: Sequence[str], *, source: str, target: str
+        self,
+        segments: Sequence[str],
+        *,
+        source: str,
+        target: str,
+        options: TranslateOptions = NO_OPTIONS,
     ) -> list[SegmentResult]:
         """Async `translate_batch`; by default runs the blocking call in a worker thread."""
 
         def call() -> list[SegmentResult]:
-            return self.translate_batch(segments, source=source, target=target)
+            return self.translate_batch(segments, source=source, target=target, options=options)
 
         return await anyio.to_thread.run_sync(call)
 

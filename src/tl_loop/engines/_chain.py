@@ -3,13 +3,14 @@
 A route is one or more hops, each an engine and a pair. Direct routes come first, in the order
 the engines were given; pivot routes (source → pivot → target) follow, so a missing pair such as
 pt→en still translates through pt→es→en. A route that fails with a `ServiceError` hands over to
-the next one; the caller learns which route served and what failed before it.
+the next one, unless the error says another engine would fail the same way (bad input); the
+caller learns which route served and what failed before it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tl_loop._errors import (
     AllEnginesFailedError,
@@ -17,7 +18,7 @@ from tl_loop._errors import (
     ServiceResponseError,
     UnsupportedLanguageError,
 )
-from tl_loop.engines._base import Engine, SegmentResult
+from tl_loop.engines._base import NO_OPTIONS, Engine, SegmentResult, TranslateOptions
 
 __all__ = ["ChainResult", "EngineChain", "Hop", "Route"]
 
@@ -63,6 +64,16 @@ class Route:
     def trusted(self) -> bool:
         """Whether every engine on the route is inside the trust boundary."""
         return all(hop.engine.capabilities.trusted for hop in self.hops)
+
+    @property
+    def glossary(self) -> bool:
+        """Whether every engine on the route applies glossaries natively."""
+        return all(hop.engine.capabilities.glossary for hop in self.hops)
+
+    @property
+    def formality(self) -> bool:
+        """Whether every engine on the route honours a formality register."""
+        return all(hop.engine.capabilities.formality for hop in self.hops)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +172,14 @@ class EngineChain:
             )
         return routes
 
-    def translate_batch(self, segments: Sequence[str], *, source: str, target: str) -> ChainResult:
+    def translate_batch(
+        self,
+        segments: Sequence[str],
+        *,
+        source: str,
+        target: str,
+        options: TranslateOptions = NO_OPTIONS,
+    ) -> ChainResult:
         """Translate on the first route that works.
 
         Raises:
@@ -171,28 +189,39 @@ class EngineChain:
         failures: list[ServiceError] = []
         for route in self._plan(source, target):
             try:
-                results = self._run_route(route, segments)
+                results = self._run_route(route, segments, options)
             except ServiceError as error:
+                if not error.failover:
+                    raise
                 failures.append(error)
                 continue
             return ChainResult(results, route, tuple(failures))
         raise AllEnginesFailedError(failures)
 
     async def atranslate_batch(
-        self, segments: Sequence[str], *, source: str, target: str
+        self,
+        segments: Sequence[str],
+        *,
+        source: str,
+        target: str,
+        options: TranslateOptions = NO_OPTIONS,
     ) -> ChainResult:
         """Async `translate_batch`: the same routes, engines called without blocking."""
         failures: list[ServiceError] = []
         for route in self._plan(source, target):
             try:
-                results = await self._arun_route(route, segments)
+                results = await self._arun_route(route, segments, options)
             except ServiceError as error:
+                if not error.failover:
+                    raise
                 failures.append(error)
                 continue
             return ChainResult(results, route, tuple(failures))
         raise AllEnginesFailedError(failures)
 
-    def _run_route(self, route: Route, segments: Sequence[str]) -> list[SegmentResult]:
+    def _run_route(
+        self, route: Route, segments: Sequence[str], options: TranslateOptions
+    ) -> list[SegmentResult]:
         results: list[SegmentResult] | None = None
         texts = list(segments)
         for hop in route.hops:
@@ -200,7 +229,7 @@ class EngineChain:
                 result
                 for batch in _batches(texts, hop.engine)
                 for result in hop.engine.translate_batch(
-                    batch, source=hop.source, target=hop.target
+                    batch, source=hop.source, target=hop.target, options=_for(hop, options)
                 )
             ]
             results = _combine(results, hop_results, hop, len(texts))
@@ -208,14 +237,16 @@ class EngineChain:
         assert results is not None  # a route has at least one hop
         return results
 
-    async def _arun_route(self, route: Route, segments: Sequence[str]) -> list[SegmentResult]:
+    async def _arun_route(
+        self, route: Route, segments: Sequence[str], options: TranslateOptions
+    ) -> list[SegmentResult]:
         results: list[SegmentResult] | None = None
         texts = list(segments)
         for hop in route.hops:
             hop_results = []
             for batch in _batches(texts, hop.engine):
                 hop_results += await hop.engine.atranslate_batch(
-                    batch, source=hop.source, target=hop.target
+                    batch, source=hop.source, target=hop.target, options=_for(hop, options)
                 )
             results = _combine(results, hop_results, hop, len(texts))
             texts = [result.text for result in hop_results]
@@ -226,6 +257,13 @@ class EngineChain:
         """Close every engine."""
         for engine in self.engines:
             engine.close()
+
+
+def _for(hop: Hop, options: TranslateOptions) -> TranslateOptions:
+    """The options one hop gets: a glossary only to an engine that applies it natively."""
+    if options.glossary is not None and not hop.engine.capabilities.glossary:
+        return replace(options, glossary=None)
+    return options
 
 
 def _combine(
