@@ -1,11 +1,24 @@
-"""Test doubles for code built on tl_loop: a deterministic engine you can script and break.
+"""Test doubles and contract suites for code built on tl_loop.
+
+`FakeEngine` is a deterministic engine you can script and break. `EngineContract` is a pytest
+suite every engine must pass: subclass it in your tests and provide two fixtures.
 
 ```python
 from tl_loop import Loop
-from tl_loop.testing import FakeEngine
+from tl_loop.testing import EngineContract, FakeEngine
 
 engine = FakeEngine({"Hola": "Hello"})
 loop = Loop(engines=[engine])
+
+
+class TestMyEngineContract(EngineContract):
+    @pytest.fixture
+    def contract_engine(self):
+        return MyEngine(...)
+
+    @pytest.fixture
+    def contract_pair(self):
+        return ("en", "es")
 ```
 """
 
@@ -13,6 +26,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from tl_loop._errors import ServiceError, UnsupportedLanguageError
 from tl_loop.engines._base import (
@@ -24,7 +38,10 @@ from tl_loop.engines._base import (
     TranslateOptions,
 )
 
-__all__ = ["FakeEngine"]
+if TYPE_CHECKING:
+    from tl_loop._contracts import EngineContract
+
+__all__ = ["EngineContract", "FakeEngine"]
 
 
 def _tag_target(segment: str, source: str, target: str) -> str:
@@ -127,3 +144,12 @@ class FakeEngine(Engine):
         words = TOKEN_PATTERN.sub(" ", segment).split()
         unknown = tuple(word for word in words if word.strip(".,!?") in self._unknown)
         return SegmentResult(text=text, unknown_words=unknown, billed_characters=len(segment))
+
+
+def __getattr__(name: str) -> object:
+    # The contract suites need pytest, which tl_loop does not depend on: load them on demand.
+    if name == "EngineContract":
+        from tl_loop._contracts import EngineContract
+
+        return EngineContract
+    raise AttributeError(f"module 'tl_loop.testing' has no attribute {name!r}")
