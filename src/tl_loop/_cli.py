@@ -8,8 +8,10 @@ work could not be done.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -20,7 +22,8 @@ from tl_loop._errors import ConfigurationError, GlossaryError, TlLoopError, Unsu
 from tl_loop._language import LanguageDetector
 from tl_loop._loop import Loop
 from tl_loop._models import Translation, normalize_tag
-from tl_loop.engines._registry import create_engine
+from tl_loop.engines._base import Engine
+from tl_loop.engines._guard import EngineGuard
 
 __all__ = ["main"]
 
@@ -60,8 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     detect.add_argument("--json", action="store_true")
     detect.add_argument("text", help="text, or - for stdin")
 
-    engines = commands.add_parser("engines", help="engines, availability and language pairs")
+    engines = commands.add_parser("engines", help="engines: health, pairs and breaker state")
     engines.add_argument("--json", action="store_true")
+    engines.add_argument(
+        "--no-probe", dest="probe", action="store_false", help="skip the test translation"
+    )
 
     demo = commands.add_parser("demo", help="a scripted support conversation through the loop")
     demo.add_argument("--glossary", type=Path, help="glossary (default: the sample brand glossary)")
@@ -149,19 +155,41 @@ def _detect(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     return 0
 
 
+def _probe(engine: Engine, guard: EngineGuard) -> dict[str, Any]:
+    """Translate one short sentence on one of the engine's pairs, as a health check."""
+    pairs = sorted(engine.pairs())
+    pair = ("en", "es") if engine.supports("en", "es") else (pairs[0] if pairs else None)
+    if pair is None:
+        return {"ok": False, "error": "no language pairs"}
+    started = time.perf_counter()
+    try:
+        engine.translate_batch(["Thank you for your patience."], source=pair[0], target=pair[1])
+    except TlLoopError as error:
+        guard.record(error)
+        return {"ok": False, "pair": "-".join(pair), "error": str(error)}
+    guard.record(None)
+    latency = round((time.perf_counter() - started) * 1000, 1)
+    return {"ok": True, "pair": "-".join(pair), "latency_ms": latency}
+
+
 def _engines(args: argparse.Namespace, stdout: TextIO) -> int:
-    config = _config(args)
+    chain = _config(args).build_chain()
     rows: list[dict[str, Any]] = []
-    for name in config.engines:
-        engine = create_engine(name, **config.engine.get(name, {}))
-        with engine:
+    with contextlib.closing(chain):
+        for engine in chain.engines:
             available = engine.is_available()
+            guard = chain.guard(engine)
+            probe = _probe(engine, guard) if available and args.probe else None
+            status = guard.status()
             rows.append(
                 {
-                    "name": name,
+                    "name": engine.name,
                     "available": available,
                     "version": engine.version if available else None,
                     "pairs": [f"{s}-{t}" for s, t in sorted(engine.pairs())],
+                    "probe": probe,
+                    "breaker": status.state.value,
+                    "max_concurrency": status.max_concurrency,
                     "install": engine.install_hint,
                 }
             )
@@ -169,10 +197,19 @@ def _engines(args: argparse.Namespace, stdout: TextIO) -> int:
         print(json.dumps(rows, ensure_ascii=False), file=stdout)
         return 0
     for row in rows:
-        state = "available" if row["available"] else f"not available ({row['install']})"
-        print(f"{row['name']}: {state}", file=stdout)
-        if row["pairs"]:
-            print("  pairs: " + ", ".join(row["pairs"]), file=stdout)
+        if not row["available"]:
+            print(f"{row['name']}: not available ({row['install']})", file=stdout)
+            continue
+        probe = row["probe"]
+        health = (
+            "not probed"
+            if probe is None
+            else f"healthy ({probe['latency_ms']} ms on {probe['pair']})"
+            if probe["ok"]
+            else f"failing: {probe['error']}"
+        )
+        print(f"{row['name']} {row['version']}: {health}; breaker {row['breaker']}", file=stdout)
+        print(f"  pairs ({len(row['pairs'])}): " + ", ".join(row["pairs"]), file=stdout)
     return 0
 
 

@@ -12,6 +12,17 @@ formality = "formal"
 [engine.apertium]                 # keyword options for one engine
 modes_dir = "/usr/share/apertium/modes"
 
+[[routing]]                       # per-pair preferences, first match wins
+source = "fa"
+engines = ["argos"]
+
+[breaker]
+failure_threshold = 5
+cooldown_seconds = 30
+
+[concurrency]                     # most calls in flight, per engine
+libretranslate = 4
+
 [cache]
 maxsize = 10000
 ttl_seconds = 604800
@@ -46,7 +57,10 @@ from tl_loop._glossary import Glossary
 from tl_loop._language import DEFAULT_LANGUAGES, LanguageDetector, StickyPolicy
 from tl_loop._models import LanguageTag, Severity
 from tl_loop._review import ReviewPolicy, Thresholds
+from tl_loop.engines._chain import EngineChain
+from tl_loop.engines._guard import BreakerPolicy
 from tl_loop.engines._registry import create_engine
+from tl_loop.engines._routing import RoutingRule
 
 __all__ = ["TlLoopConfig"]
 
@@ -93,6 +107,22 @@ class ReviewConfig(_Section):
         )
 
 
+class RoutingConfig(_Section):
+    """One routing rule: prefer these engines for pairs matching source → target."""
+
+    source: str = "*"
+    target: str = "*"
+    engines: list[str] = Field(min_length=1)
+    exclusive: bool = False
+
+
+class BreakerConfig(_Section):
+    """When an engine's circuit opens, and for how long."""
+
+    failure_threshold: int = Field(default=BreakerPolicy().failure_threshold, ge=1)
+    cooldown_seconds: float = Field(default=BreakerPolicy().cooldown, gt=0)
+
+
 class TlLoopConfig(_Section):
     """Everything needed to build a `Loop`: engines, languages, glossary, cache, review policy.
 
@@ -103,6 +133,9 @@ class TlLoopConfig(_Section):
     agent_languages: list[LanguageTag] = Field(default_factory=lambda: ["en"], min_length=1)
     engines: list[str] = Field(default_factory=lambda: ["apertium"], min_length=1)
     engine: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    routing: list[RoutingConfig] = Field(default_factory=list)
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+    concurrency: dict[str, int] = Field(default_factory=dict)
     pivots: list[LanguageTag] = Field(default_factory=lambda: ["en", "es"])
     glossary: Path | None = None
     formality: Literal["formal", "informal"] | None = None
@@ -172,10 +205,29 @@ class TlLoopConfig(_Section):
             data["glossary"] = glossary
         return cls.from_mapping(data, source="environment")
 
+    def build_chain(self) -> EngineChain:
+        """The configured engines, in order, with routing rules, breakers and limits.
+
+        Raises:
+            ConfigurationError: an unknown engine, bad engine options, or a rule naming an
+                engine that is not configured.
+        """
+        rules = [
+            RoutingRule(rule.source, rule.target, tuple(rule.engines), rule.exclusive)
+            for rule in self.routing
+        ]
+        return EngineChain(
+            [create_engine(name, **self.engine.get(name, {})) for name in self.engines],
+            pivots=self.pivots,
+            rules=rules,
+            breaker=BreakerPolicy(self.breaker.failure_threshold, self.breaker.cooldown_seconds),
+            max_concurrency=self.concurrency,
+        )
+
     def loop_options(self) -> dict[str, Any]:
         """Keyword arguments for `Loop(...)` / `AsyncLoop(...)`: builds engines and glossary."""
         return {
-            "engines": [create_engine(name, **self.engine.get(name, {})) for name in self.engines],
+            "engines": self.build_chain(),
             "glossary": Glossary.load(self.glossary) if self.glossary else None,
             "detector": LanguageDetector(self.detection.languages),
             "cache": TranslationCache(maxsize=self.cache.maxsize, ttl=self.cache.ttl_seconds),
@@ -184,7 +236,6 @@ class TlLoopConfig(_Section):
                 min_confidence=self.detection.min_confidence,
                 min_letters=self.detection.min_letters,
             ),
-            "pivots": self.pivots,
             "agent_languages": self.agent_languages,
             "formality": self.formality,
         }

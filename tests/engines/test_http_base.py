@@ -30,7 +30,7 @@ class EchoEngine(HTTPEngine):
     name = "echo"
 
     def pairs(self) -> frozenset[tuple[str, str]]:
-        return frozenset({("en", "es")})
+        return frozenset({("en", "es"), ("es", "en")})
 
     def build_request(
         self, segments: Sequence[str], *, source: str, target: str, options: TranslateOptions

@@ -9,21 +9,28 @@ from tl_loop.engines._base import (
     TranslateOptions,
 )
 from tl_loop.engines._chain import ChainResult, EngineChain, Hop, Route
+from tl_loop.engines._guard import BreakerPolicy, BreakerState, EngineGuard, GuardStatus
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy
 from tl_loop.engines._registry import create_engine, engine_names, load_engine_class
+from tl_loop.engines._routing import RoutingRule
 
 __all__ = [
     "TOKEN_PATTERN",
     "ApertiumEngine",
+    "BreakerPolicy",
+    "BreakerState",
     "Capabilities",
     "ChainResult",
     "Engine",
     "EngineChain",
+    "EngineGuard",
+    "GuardStatus",
     "HTTPEngine",
     "HTTPFlow",
     "Hop",
     "RetryPolicy",
     "Route",
+    "RoutingRule",
     "SegmentResult",
     "TranslateOptions",
     "create_engine",

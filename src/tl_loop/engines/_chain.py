@@ -1,5 +1,8 @@
 """Engines in order of preference: failover to the next, pivot through a third language.
 
+Routing rules reorder the engines per language pair; each engine has a guard (circuit breaker
+and concurrency limit, `_guard.py`) so a sick engine is skipped quickly instead of waited on.
+
 A route is one or more hops, each an engine and a pair. Direct routes come first, in the order
 the engines were given; pivot routes (source → pivot → target) follow, so a missing pair such as
 pt→en still translates through pt→es→en. A route that fails with a `ServiceError` hands over to
@@ -9,16 +12,20 @@ caller learns which route served and what failed before it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from tl_loop._errors import (
     AllEnginesFailedError,
+    ConfigurationError,
     ServiceError,
     ServiceResponseError,
     UnsupportedLanguageError,
 )
 from tl_loop.engines._base import NO_OPTIONS, Engine, SegmentResult, TranslateOptions
+from tl_loop.engines._guard import BreakerPolicy, BreakerState, EngineGuard
+from tl_loop.engines._routing import RoutingRule, order_engines
 
 __all__ = ["ChainResult", "EngineChain", "Hop", "Route"]
 
@@ -119,15 +126,49 @@ class EngineChain:
     Args:
         engines: engines in order of preference.
         pivots: languages to pivot through, in order of preference.
+        rules: routing rules that reorder (or restrict) engines per language pair.
+        breaker: when an engine's circuit opens and for how long.
+        max_concurrency: most calls in flight per engine: one number for all, or by engine name.
 
     Safe to share between threads when its engines are.
     """
 
-    def __init__(self, engines: Sequence[Engine], *, pivots: Sequence[str] = ("en", "es")) -> None:
+    def __init__(
+        self,
+        engines: Sequence[Engine],
+        *,
+        pivots: Sequence[str] = ("en", "es"),
+        rules: Sequence[RoutingRule] = (),
+        breaker: BreakerPolicy | None = None,
+        max_concurrency: int | Mapping[str, int] | None = None,
+    ) -> None:
         if not engines:
-            raise ValueError("an engine chain needs at least one engine")
+            raise ConfigurationError("an engine chain needs at least one engine")
         self.engines = tuple(engines)
         self.pivots = tuple(pivots)
+        self.rules = tuple(rules)
+        names = {engine.name for engine in self.engines}
+        unknown = sorted({name for rule in self.rules for name in rule.engines} - names)
+        if unknown:
+            raise ConfigurationError(
+                f"routing rules name engines not in the chain: {', '.join(unknown)}; "
+                f"the chain has: {', '.join(sorted(names))}"
+            )
+        self._guards = {
+            id(engine): EngineGuard(
+                policy=breaker,
+                max_concurrency=(
+                    max_concurrency.get(engine.name)
+                    if isinstance(max_concurrency, Mapping)
+                    else max_concurrency
+                ),
+            )
+            for engine in self.engines
+        }
+
+    def guard(self, engine: Engine) -> EngineGuard:
+        """The breaker and concurrency limit of one of the chain's engines."""
+        return self._guards[id(engine)]
 
     @property
     def trusted(self) -> bool:
@@ -139,19 +180,25 @@ class EngineChain:
         return frozenset().union(*(engine.pairs() for engine in self.engines))
 
     def routes(self, source: str, target: str) -> list[Route]:
-        """Every route for the pair, best first: direct routes, then pivots."""
+        """Every route for the pair, best first: direct routes, then pivots.
+
+        Routing rules order the engines; an engine whose circuit is open goes last, so a
+        healthy one is tried first while it recovers.
+        """
+        engines = order_engines(self.engines, self.rules, source, target)
+        engines.sort(key=lambda engine: self.guard(engine).state is BreakerState.OPEN)
         direct = [
             Route((Hop(engine, source, target),))
-            for engine in self.engines
+            for engine in engines
             if engine.supports(source, target)
         ]
         pivoted = [
             Route((Hop(first, source, pivot), Hop(second, pivot, target)))
             for pivot in self.pivots
             if pivot not in (source, target)
-            for first in self.engines
+            for first in engines
             if first.supports(source, pivot)
-            for second in self.engines
+            for second in engines
             if second.supports(pivot, target)
         ]
         return direct + pivoted
@@ -185,6 +232,7 @@ class EngineChain:
         Raises:
             UnsupportedLanguageError: no route exists for the pair.
             AllEnginesFailedError: every route failed; `errors` holds why.
+            ServiceError: an engine refused the input itself (`failover` false).
         """
         failures: list[ServiceError] = []
         for route in self._plan(source, target):
@@ -225,13 +273,14 @@ class EngineChain:
         results: list[SegmentResult] | None = None
         texts = list(segments)
         for hop in route.hops:
-            hop_results = [
-                result
-                for batch in _batches(texts, hop.engine)
-                for result in hop.engine.translate_batch(
-                    batch, source=hop.source, target=hop.target, options=_for(hop, options)
-                )
-            ]
+            guard = self.guard(hop.engine)
+            guard.admit(hop.engine.name)
+            hop_results: list[SegmentResult] = []
+            with guard.slot(), _recorded(guard, hop.engine.name):
+                for batch in _batches(texts, hop.engine):
+                    hop_results += hop.engine.translate_batch(
+                        batch, source=hop.source, target=hop.target, options=_for(hop, options)
+                    )
             results = _combine(results, hop_results, hop, len(texts))
             texts = [result.text for result in hop_results]
         assert results is not None  # a route has at least one hop
@@ -243,11 +292,15 @@ class EngineChain:
         results: list[SegmentResult] | None = None
         texts = list(segments)
         for hop in route.hops:
-            hop_results = []
-            for batch in _batches(texts, hop.engine):
-                hop_results += await hop.engine.atranslate_batch(
-                    batch, source=hop.source, target=hop.target, options=_for(hop, options)
-                )
+            guard = self.guard(hop.engine)
+            guard.admit(hop.engine.name)
+            hop_results: list[SegmentResult] = []
+            async with guard.aslot():
+                with _recorded(guard, hop.engine.name):
+                    for batch in _batches(texts, hop.engine):
+                        hop_results += await hop.engine.atranslate_batch(
+                            batch, source=hop.source, target=hop.target, options=_for(hop, options)
+                        )
             results = _combine(results, hop_results, hop, len(texts))
             texts = [result.text for result in hop_results]
         assert results is not None  # a route has at least one hop
@@ -257,6 +310,23 @@ class EngineChain:
         """Close every engine."""
         for engine in self.engines:
             engine.close()
+
+
+@contextmanager
+def _recorded(guard: EngineGuard, service: str) -> Iterator[None]:
+    """Tell the breaker how a call went; an engine's unexpected crash becomes a ServiceError."""
+    try:
+        yield
+    except ServiceError as error:
+        guard.record(error)
+        raise
+    except Exception as error:
+        # A bug or odd failure inside one engine must not lose the customer's message:
+        # treat it like an outage of that engine, so the chain fails over.
+        failure = ServiceError(f"unexpected {type(error).__name__}: {error}", service=service)
+        guard.record(failure)
+        raise failure from error
+    guard.record(None)
 
 
 def _for(hop: Hop, options: TranslateOptions) -> TranslateOptions:
