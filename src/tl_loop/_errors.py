@@ -6,6 +6,7 @@ TlLoopError                         root; never raised directly
 │   └── MissingDependencyError(ImportError)  names the `pip install` or `apt-get install` to run
 ├── UnsupportedLanguageError        no engine (direct or by pivot) covers the language pair
 ├── GlossaryError(ValueError)       bad glossary file: names the file, line and problem
+├── WebhookAuthError                a webhook's signature or secret is missing, wrong or stale
 └── ServiceError                    an engine or service failed; knows if it is retryable
     ├── ServiceUnavailableError     process died, network down, timeout, 5xx; retryable
     ├── AuthenticationError         credentials refused
@@ -13,6 +14,7 @@ TlLoopError                         root; never raised directly
     ├── QuotaExceededError          monthly or daily quota used up; fail over, never retry
     ├── TextTooLongError            request over the service's size limit; re-chunk
     ├── InvalidRequestError         the service refused the input itself; no failover
+    ├── NotFoundError               the ticket, article or glossary does not exist
     ├── ServiceResponseError        malformed or unexpected answer
     └── AllEnginesFailedError       every engine in a chain failed; carries each failure
 ```
@@ -32,6 +34,7 @@ __all__ = [
     "GlossaryError",
     "InvalidRequestError",
     "MissingDependencyError",
+    "NotFoundError",
     "QuotaExceededError",
     "RateLimitError",
     "ServiceError",
@@ -40,6 +43,7 @@ __all__ = [
     "TextTooLongError",
     "TlLoopError",
     "UnsupportedLanguageError",
+    "WebhookAuthError",
 ]
 
 
@@ -86,6 +90,10 @@ class GlossaryError(TlLoopError, ValueError):
         self.problem = problem
         self.path = path
         self.line = line
+
+
+class WebhookAuthError(TlLoopError):
+    """A webhook failed verification: unsigned, forged, or outside the timestamp window."""
 
 
 class ServiceError(TlLoopError):
@@ -145,6 +153,10 @@ class InvalidRequestError(ServiceError):
     """The service refused the input itself; another engine would refuse it too."""
 
     failover = False
+
+
+class NotFoundError(ServiceError):
+    """The ticket, article, glossary or model asked for does not exist."""
 
 
 class ServiceResponseError(ServiceError):

@@ -1,0 +1,278 @@
+"""The helpdesk adapter interface: webhooks in, notes and replies out, knowledge base both ways.
+
+An adapter is pure: it verifies and parses webhooks, builds `httpx.Request`s and parses
+`httpx.Response`s. `HelpdeskClient` sends them. Adapters live outside the core (top-level
+`adapters/`, one package each) and register under the entry-point group `tl_loop.adapters`:
+
+```toml
+[project.entry-points."tl_loop.adapters"]
+zendesk = "tl_loop_zendesk:ZendeskAdapter"
+```
+
+Writes to a helpdesk are not idempotent (a note posted twice shows twice), so the client retries
+a write only when the request surely never arrived (the connection was refused), and never after
+a timeout or a 5xx. Reads are retried like engine calls.
+"""
+
+from __future__ import annotations
+
+import abc
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+from tl_loop._errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitError,
+    ServiceError,
+    ServiceUnavailableError,
+    WebhookAuthError,
+)
+from tl_loop._models import ContentType
+
+__all__ = [
+    "OWN_NOTE_MARKER",
+    "Article",
+    "EventKind",
+    "HelpdeskAdapter",
+    "HelpdeskEvent",
+    "HelpdeskMessage",
+    "adapter_names",
+    "hmac_digest",
+    "load_adapter_class",
+    "verify_signature",
+]
+
+OWN_NOTE_MARKER = "— tl_loop"
+"""Ends every note tl_loop posts; adapters classify a note carrying it as `ignored`, so our own
+writes never loop back through the webhook (helpdesks fire webhooks for them too)."""
+
+EventKind = Literal["customer_message", "agent_note", "ticket_created", "ignored"]
+"""What a webhook means to the loop; `ignored` covers our own writes and other events."""
+
+
+@dataclass(frozen=True, slots=True)
+class HelpdeskEvent:
+    """A webhook, parsed: what happened, where, and the text if the payload carries it.
+
+    `text` may be None or partial (`complete=False`) when the platform's payload is
+    admin-defined or truncated; the relay then fetches the authoritative message.
+    """
+
+    kind: EventKind
+    event_id: str
+    conversation_id: str
+    message_id: str | None = None
+    text: str | None = None
+    content_type: ContentType = "text"
+    author_id: str | None = None
+    customer_language: str | None = None
+    complete: bool = False
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class HelpdeskMessage:
+    """One message of a conversation as the helpdesk stores it."""
+
+    id: str
+    text: str
+    content_type: ContentType
+    author_role: Literal["customer", "agent", "system"]
+    public: bool
+    created_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A knowledge-base article (or its translation) as the helpdesk stores it."""
+
+    id: str
+    title: str
+    body: str
+    locale: str
+    content_type: ContentType = "html"
+    updated_at: str | None = None
+    source_id: str | None = None
+
+
+def hmac_digest(secret: str | bytes, message: bytes, *, algorithm: str, encoding: str) -> str:
+    """HMAC of `message` as `hex` or `base64`, the two encodings helpdesks use."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    digest = hmac.new(key, message, getattr(hashlib, algorithm))
+    if encoding == "hex":
+        return digest.hexdigest()
+    return base64.b64encode(digest.digest()).decode()
+
+
+def verify_signature(
+    expected: str,
+    received: str | None,
+    *,
+    service: str,
+    timestamp: str | None = None,
+    window: float | None = None,
+    now: float | None = None,
+) -> None:
+    """Compare signatures in constant time and check the timestamp window.
+
+    Raises:
+        WebhookAuthError: the signature is missing or wrong, or the timestamp is stale.
+    """
+    if not received:
+        raise WebhookAuthError(f"{service}: the webhook carries no signature")
+    if not hmac.compare_digest(expected.encode(), received.strip().encode()):
+        raise WebhookAuthError(f"{service}: the webhook signature does not match")
+    if window is not None:
+        try:
+            sent = float(timestamp or "")
+        except ValueError:
+            raise WebhookAuthError(f"{service}: the webhook timestamp is missing") from None
+        age = (time.time() if now is None else now) - sent
+        if abs(age) > window:
+            raise WebhookAuthError(
+                f"{service}: the webhook is {age:.0f} s old, outside the {window:.0f} s window "
+                "(replayed, or a clock is wrong)"
+            )
+
+
+class HelpdeskAdapter(abc.ABC):
+    """A helpdesk platform: pure webhook handling and request building.
+
+    Subclasses set `name`, implement the abstract methods, and usually extend `error_for`.
+    Builders return `httpx.Request`s against `base_url`; nothing here does I/O.
+    """
+
+    name: ClassVar[str]
+    base_url: str
+    supports_kb: ClassVar[bool] = False
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def verify_webhook(
+        self, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+    ) -> None:
+        """Check the webhook is authentic (raw body, constant time, timestamp window).
+
+        Raises:
+            WebhookAuthError: forged, unsigned or stale.
+        """
+
+    @abc.abstractmethod
+    def parse_event(self, body: bytes, headers: Mapping[str, str]) -> HelpdeskEvent:
+        """Parse a verified webhook into an event.
+
+        Raises:
+            InvalidRequestError: the body is not a payload this adapter understands.
+        """
+
+    # -- conversations -----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def build_get_messages(self, conversation_id: str) -> httpx.Request:
+        """The request that reads a conversation's messages (first page)."""
+
+    @abc.abstractmethod
+    def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
+        """The messages in a response to `build_get_messages` (or a later page)."""
+
+    def next_page(self, response: httpx.Response) -> httpx.Request | None:
+        """The request for the next page after `response`, if there is one."""
+        return None
+
+    @abc.abstractmethod
+    def build_post_note(
+        self, conversation_id: str, text: str, *, content_type: ContentType = "html"
+    ) -> httpx.Request:
+        """The request that adds an internal note, visible to agents only."""
+
+    @abc.abstractmethod
+    def build_post_reply(
+        self, conversation_id: str, text: str, *, content_type: ContentType = "html"
+    ) -> httpx.Request:
+        """The request that sends a public reply to the customer."""
+
+    def build_set_language(self, conversation_id: str, language: str) -> httpx.Request | None:
+        """The request that records the customer language on the ticket, if the platform can."""
+        return None
+
+    # -- knowledge base ----------------------------------------------------------------------
+
+    def build_list_articles(self, locale: str) -> httpx.Request:
+        """The request that lists knowledge-base articles in `locale` (first page)."""
+        raise NotImplementedError(f"{self.name} has no knowledge-base support in tl_loop")
+
+    def parse_articles(self, response: httpx.Response) -> list[Article]:
+        """The articles in a response to `build_list_articles`."""
+        raise NotImplementedError(f"{self.name} has no knowledge-base support in tl_loop")
+
+    def build_publish_translation(
+        self, article: Article, *, locale: str, title: str, body: str, draft: bool = True
+    ) -> httpx.Request:
+        """The request that stores a translation of `article` (as a draft where possible)."""
+        raise NotImplementedError(f"{self.name} has no knowledge-base support in tl_loop")
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def error_for(self, response: httpx.Response) -> ServiceError | None:
+        """Map a failed response to an error; extend for the platform's own bodies."""
+        status = response.status_code
+        if status < 400:
+            return None
+        common: dict[str, Any] = {"service": self.name, "status_code": status}
+        detail = f"HTTP {status} from {response.request.method} {response.request.url.path}"
+        if status in (401, 403):
+            return AuthenticationError(f"credentials refused ({detail})", **common)
+        if status == 404:
+            return NotFoundError(f"not found ({detail})", **common)
+        if status == 429:
+            return RateLimitError(
+                f"rate limited ({detail})", retry_after=self.retry_after(response), **common
+            )
+        if status >= 500:
+            return ServiceUnavailableError(f"unavailable ({detail})", **common)
+        return InvalidRequestError(f"request refused ({detail}): {response.text[:200]}", **common)
+
+    def retry_after(self, response: httpx.Response) -> float | None:
+        """Seconds the platform asks us to wait (Retry-After or its own rate-limit header)."""
+        value = response.headers.get("retry-after")
+        try:
+            return float(value) if value is not None else None
+        except ValueError:
+            return None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} base_url={getattr(self, 'base_url', '?')!r}>"
+
+
+_GROUP = "tl_loop.adapters"
+
+
+def adapter_names() -> list[str]:
+    """Every adapter installed here, by its entry-point name."""
+    return sorted(ep.name for ep in entry_points(group=_GROUP))
+
+
+def load_adapter_class(name: str) -> type[HelpdeskAdapter]:
+    """The adapter class registered as `name` under the `tl_loop.adapters` entry points.
+
+    Raises:
+        ConfigurationError: no adapter has that name (the message lists the installed ones).
+    """
+    for ep in entry_points(group=_GROUP):
+        if ep.name == name:
+            adapter_class: type[HelpdeskAdapter] = ep.load()
+            return adapter_class
+    installed = ", ".join(adapter_names()) or "none"
+    raise ConfigurationError(f"unknown helpdesk adapter {name!r}; installed: {installed}")
