@@ -18,7 +18,7 @@ from tl_loop._models import Conversation, Message, Translation
 
 __all__ = ["run_demo", "sample_glossary_path"]
 
-_SCRIPT: tuple[tuple[str, str], ...] = (
+_SPANISH: tuple[tuple[str, str], ...] = (
     ("customer", "Hola, compré una suscripción de Acme Cloud la semana pasada, pero no puedo "
                  "entrar en mi panel de control."),
     ("agent", "Hi Lucía, thanks for writing. I have reset your two-factor authentication. "
@@ -30,6 +30,23 @@ _SCRIPT: tuple[tuple[str, str], ...] = (
     ("customer", "ok gracias!!"),
     ("agent", "You are welcome. Is there anything else I can do for you today?"),
 )  # fmt: skip
+
+# No installed Apertium pair has Portuguese ↔ English: the chain pivots through Spanish.
+_PORTUGUESE: tuple[tuple[str, str], ...] = (
+    ("customer", "Olá, a minha encomenda #51870 ainda não chegou. Podem verificar, por favor?"),
+    ("agent", "Hello João, your order #51870 left our warehouse today."),
+)
+
+# No engine here reads Greek: the message still reaches the agent, flagged, never lost.
+_GREEK: tuple[tuple[str, str], ...] = (
+    ("customer", "Γεια σας, η παραγγελία μου #51999 δεν έχει φτάσει ακόμα."),
+)
+
+_CONVERSATIONS = (
+    ("A Spanish-speaking customer, an English-speaking agent", _SPANISH),
+    ("A Portuguese-speaking customer (pivot through Spanish)", _PORTUGUESE),
+    ("A Greek-speaking customer (no engine for Greek here)", _GREEK),
+)
 
 
 def sample_glossary_path() -> Path:
@@ -63,23 +80,30 @@ def _show(out: TextIO, who: str, translation: Translation, conversation: Convers
     print(f"└─ decision: {translation.decision.value}\n", file=out)
 
 
+def _play(
+    loop: Loop, script: tuple[tuple[str, str], ...], conversation: Conversation, out: TextIO
+) -> None:
+    for role, text in script:
+        if role == "customer":
+            translation = loop.inbound(Message(text=text), conversation)
+            _show(out, "Customer → agent", translation, conversation)
+            continue
+        # A macro's placeholders are filled by the helpdesk after translation, so they must
+        # come back untouched: the demo shows them as they would be sent.
+        translation = loop.outbound(Message(text=text), conversation)
+        label = "Agent → customer" + (" (macro)" if role == "macro" else "")
+        _show(out, label, translation, conversation)
+
+
 def run_demo(config: TlLoopConfig, *, glossary: Path | None = None, out: TextIO) -> int:
     """Run the scripted conversation and print it; returns the exit status."""
     config = config.model_copy(update={"glossary": glossary or sample_glossary_path()})
     with Loop.from_config(config) as loop:
         names = ", ".join(engine.name for engine in loop.chain.engines)
         print(f"tl_loop demo: engines {names}; glossary {config.glossary}\n", file=out)
-        conversation = loop.conversation(id="demo-1")
-        for role, text in _SCRIPT:
-            if role == "customer":
-                translation = loop.inbound(Message(text=text), conversation)
-                _show(out, "Customer → agent", translation, conversation)
-            else:
-                # A macro's placeholders are filled by the helpdesk after translation, so
-                # they must come back untouched: the demo shows them as they would be sent.
-                translation = loop.outbound(Message(text=text), conversation)
-                _show(out, "Agent → customer" + (" (macro)" if role == "macro" else ""),
-                      translation, conversation)  # fmt: skip
+        for number, (title, script) in enumerate(_CONVERSATIONS, start=1):
+            print(f"══ {title} ══\n", file=out)
+            _play(loop, script, loop.conversation(id=f"demo-{number}"), out)
         stats = loop.cache.stats
         print(f"cache: {stats.hits} hits, {stats.misses} misses", file=out)
     return 0

@@ -118,3 +118,5 @@ def test_the_installed_command_runs_the_demo() -> None:
     assert "{{ticket.requester.first_name}}" in done.stdout  # the macro's placeholder survived
     assert "#48213" in done.stdout
     assert "detected es" in done.stdout
+    assert "translated through pt → es → en" in done.stdout  # the Portuguese customer, pivoted
+    assert "unsupported_language" in done.stdout  # the Greek message reaches the agent, flagged
