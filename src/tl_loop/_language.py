@@ -23,6 +23,7 @@ from lingua import ConfidenceValue, Language, LanguageDetectorBuilder
 from lingua import LanguageDetector as _LinguaDetector
 
 from tl_loop._errors import ConfigurationError
+from tl_loop._galician import GALICIAN_NEIGHBOURS, refine_galician
 from tl_loop._models import Conversation, Detection, normalize_tag
 
 __all__ = [
@@ -34,13 +35,13 @@ __all__ = [
 
 DEFAULT_LANGUAGES: tuple[str, ...] = (
     "en", "es", "fr", "de", "pt", "it", "nl", "pl", "ru", "uk", "tr", "el",
-    "lt", "fa", "ar", "he", "hi", "zh", "ja", "ko", "ca",
+    "lt", "fa", "ar", "he", "hi", "zh", "ja", "ko", "ca", "gl",
 )  # fmt: skip
 """The languages detected when none are configured.
 
-Galician (`gl`) is not here because lingua has no model for it: Galician text is detected as
-Spanish or Portuguese. Every language added makes detection a little slower and short texts a
-little less sure, so configure only the languages your customers write.
+Galician (`gl`) has no lingua model: it is recognised by its own function words when lingua
+answers Spanish or Portuguese (`_galician.py`). Every language added makes detection a little
+slower and short texts a little less sure, so configure only the languages your customers write.
 """
 
 _MAX_CANDIDATES = 3
@@ -100,7 +101,13 @@ def _resolve_languages(languages: Sequence[str]) -> tuple[str, ...]:
             tag = normalize_tag(raw).split("-")[0]
         except ValueError as exc:
             raise ConfigurationError(f"detection languages: {exc}") from exc
-        if tag not in supported:
+        if tag == "gl":
+            if not GALICIAN_NEIGHBOURS & {normalize_tag(t).split("-")[0] for t in languages}:
+                raise ConfigurationError(
+                    "Galician ('gl') is told apart from Spanish and Portuguese, so detecting it "
+                    "needs 'es' or 'pt' among the detection languages too"
+                )
+        elif tag not in supported:
             raise ConfigurationError(
                 f"lingua cannot detect {raw!r}; remove it from the detection languages "
                 f"(text in it is reported as the closest supported language). "
@@ -161,7 +168,7 @@ class LanguageDetector:
         'el'
     """
 
-    __slots__ = ("_languages", "_lingua_set", "_low_accuracy", "_preload")
+    __slots__ = ("_galician", "_languages", "_lingua_set", "_low_accuracy", "_preload")
 
     def __init__(
         self,
@@ -172,7 +179,8 @@ class LanguageDetector:
     ) -> None:
         self._languages = _resolve_languages(languages)
         supported = _lingua_languages()
-        self._lingua_set = frozenset(supported[tag] for tag in self._languages)
+        self._lingua_set = frozenset(supported[tag] for tag in self._languages if tag != "gl")
+        self._galician = "gl" in self._languages
         self._preload = preload
         self._low_accuracy = low_accuracy
         if preload:
@@ -202,7 +210,12 @@ class LanguageDetector:
         prose = _prose(text)
         if not any(char.isalpha() for char in prose):
             return _NO_LANGUAGE
-        return _to_detection(self._lingua().compute_language_confidence_values(prose))
+        return self._finish(
+            prose, _to_detection(self._lingua().compute_language_confidence_values(prose))
+        )
+
+    def _finish(self, prose: str, detection: Detection) -> Detection:
+        return refine_galician(prose, detection) if self._galician else detection
 
     def detect_many(self, texts: Sequence[str]) -> list[Detection]:
         """Detect the language of many texts, using lingua's parallel batch API.
@@ -218,7 +231,7 @@ class LanguageDetector:
                 [proses[i] for i in wanted]
             )
             for index, values in zip(wanted, batch, strict=True):
-                results[index] = _to_detection(values)
+                results[index] = self._finish(proses[index], _to_detection(values))
         return results
 
     def __repr__(self) -> str:
