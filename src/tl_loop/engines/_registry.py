@@ -23,6 +23,8 @@ __all__ = ["create_engine", "engine_names", "load_engine_class"]
 
 _BUILTIN = {
     "apertium": "tl_loop.engines._apertium:ApertiumEngine",
+    "apertium-apy": "tl_loop.engines._apy:APyEngine",
+    "libretranslate": "tl_loop.engines._libretranslate:LibreTranslateEngine",
     "deepl": "tl_loop.engines._deepl:DeepLEngine",
     "google": "tl_loop.engines._google:GoogleTranslateEngine",
     "google-v3": "tl_loop.engines._google_v3:GoogleTranslateV3Engine",
