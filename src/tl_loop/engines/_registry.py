@@ -22,13 +22,16 @@ from tl_loop.engines._base import Engine
 __all__ = ["create_engine", "engine_names", "load_engine_class"]
 
 _BUILTIN = {
+    "amazon": "tl_loop.engines._amazon:AmazonEngine",
     "apertium": "tl_loop.engines._apertium:ApertiumEngine",
     "apertium-apy": "tl_loop.engines._apy:APyEngine",
-    "libretranslate": "tl_loop.engines._libretranslate:LibreTranslateEngine",
+    "azure": "tl_loop.engines._azure:AzureEngine",
     "deepl": "tl_loop.engines._deepl:DeepLEngine",
+    "fake": "tl_loop.testing:FakeEngine",
     "google": "tl_loop.engines._google:GoogleTranslateEngine",
     "google-v3": "tl_loop.engines._google_v3:GoogleTranslateV3Engine",
-    "fake": "tl_loop.testing:FakeEngine",
+    "libretranslate": "tl_loop.engines._libretranslate:LibreTranslateEngine",
+    "llm": "tl_loop.engines._llm:LLMEngine",
 }
 _GROUP = "tl_loop.engines"
 

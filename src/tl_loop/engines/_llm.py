@@ -1,0 +1,419 @@
+"""Any OpenAI-compatible chat-completions endpoint used as a translator.
+
+`POST {base_url}/chat/completions` with a system prompt that carries the task: the language
+pair, keeping every `⟦n⟧` token and line break, the formality register, the glossary ("always
+translate A as B", "never translate C") and, for reference only, the conversation context.
+Temperature is 0. One segment goes as the user message and the reply is the translation.
+Several segments go as `{"segments": [...]}` and must come back as `{"translations": [...]}`
+of the same length (`response_format: json_object` unless `json_mode=False`); a reply with the
+wrong count or not JSON at all is not retried as is (at temperature 0 it would come back the
+same) but falls back, within the same call, to one request per segment.
+
+Nothing in the prompt is enforced: the loop's own checks (token parity, glossary terms,
+language) judge the output. Works with OpenAI, Azure OpenAI-style gateways, vLLM, Ollama,
+llama.cpp and similar servers; mark self-hosted ones `trusted=True` so personal data is not
+masked for them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar
+
+import httpx
+
+from tl_loop._errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidRequestError,
+    QuotaExceededError,
+    RateLimitError,
+    ServiceError,
+    ServiceResponseError,
+    TextTooLongError,
+    UnsupportedLanguageError,
+)
+from tl_loop._models import normalize_tag
+from tl_loop.engines._azure import apportion
+from tl_loop.engines._base import Capabilities, SegmentResult, TranslateOptions
+from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy, retry_after_seconds
+
+__all__ = ["LANGUAGE_NAMES", "LLMEngine", "system_prompt"]
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+PROMPT_VERSION = "1"  # part of `version`: a new prompt means new output, so new cache keys
+
+LANGUAGE_NAMES: Mapping[str, str] = {
+    "af": "Afrikaans", "ar": "Arabic", "bg": "Bulgarian", "bn": "Bengali", "ca": "Catalan",
+    "cs": "Czech", "cy": "Welsh", "da": "Danish", "de": "German", "el": "Greek",
+    "en": "English", "es": "Spanish", "et": "Estonian", "eu": "Basque", "fa": "Persian",
+    "fi": "Finnish", "fil": "Filipino", "fr": "French", "ga": "Irish", "gl": "Galician",
+    "he": "Hebrew", "hi": "Hindi", "hr": "Croatian", "hu": "Hungarian", "id": "Indonesian",
+    "is": "Icelandic", "it": "Italian", "ja": "Japanese", "ko": "Korean", "lt": "Lithuanian",
+    "lv": "Latvian", "ms": "Malay", "mt": "Maltese", "nb": "Norwegian Bokmål", "nl": "Dutch",
+    "no": "Norwegian", "pl": "Polish", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian",
+    "sk": "Slovak", "sl": "Slovenian", "sq": "Albanian", "sr": "Serbian", "sv": "Swedish",
+    "sw": "Swahili", "ta": "Tamil", "th": "Thai", "tr": "Turkish", "uk": "Ukrainian",
+    "ur": "Urdu", "vi": "Vietnamese", "zh": "Chinese", "zh-Hans": "Simplified Chinese",
+    "zh-Hant": "Traditional Chinese", "pt-BR": "Brazilian Portuguese",
+    "pt-PT": "European Portuguese",
+}  # fmt: skip
+
+_REGISTER = {
+    "formal": "Use a formal register: polite forms of address (usted, Sie, vous, Lei, u).",
+    "informal": "Use an informal register: familiar forms of address (tú, du, tu, jij).",
+}
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+
+
+def _language(tag: str) -> str:
+    name = LANGUAGE_NAMES.get(tag) or LANGUAGE_NAMES.get(tag.split("-")[0])
+    return f"{name} ({tag})" if name else f"the language with BCP-47 tag {tag}"
+
+
+def system_prompt(source: str, target: str, options: TranslateOptions, *, batch: bool) -> str:
+    """The instructions for one request: task, tokens, register, glossary and context."""
+    src, tgt = _language(source), _language(target)
+    lines = [
+        f"You are a translation engine. Translate from {src} to {tgt}.",
+        "Rules:",
+        "- Keep every token written like ⟦0⟧ or ⟦12⟧ exactly as it is, once each; place it "
+        f"where {tgt} grammar needs it.",
+        "- Keep line breaks. Leave URLs, e-mail addresses and code unchanged.",
+    ]
+    if batch:
+        lines.append(
+            '- The user sends a JSON object {"segments": [...]}. Reply with only a JSON object '
+            '{"translations": [...]} holding exactly one translation per segment, same order.'
+        )
+    else:
+        lines.append("- Reply with the translation only: no quotes, notes or explanations.")
+    if options.formality:
+        lines.append(f"- {_REGISTER[options.formality]}")
+    if options.glossary is not None:
+        terms = options.glossary.terms_for(source, target)
+        if terms:
+            lines.append("Glossary:")
+        for term in terms:
+            if term.replacement is None:
+                lines.append(f'- Never translate "{term.term}"; keep it exactly as written.')
+            else:
+                lines.append(f'- Always translate "{term.term}" as "{term.replacement}".')
+    if options.context:
+        lines += [
+            "Context (an earlier message in the conversation; for reference only, do not "
+            "translate it):",
+            f'"""{options.context}"""',
+        ]
+    return "\n".join(lines)
+
+
+class LLMEngine(HTTPEngine):
+    """An OpenAI-compatible chat-completions model as a translation engine.
+
+    Args:
+        model: the model name, e.g. `gpt-4o-mini`, `qwen2.5:7b-instruct`.
+        base_url: the API root that `/chat/completions` hangs off (with its `/v1`).
+        api_key: sent as `Authorization: Bearer`; local servers usually need none.
+        trusted: the endpoint is inside the trust boundary (self-hosted vLLM, Ollama): personal
+            data is then not masked before sending.
+        languages: BCP-47 tags to offer; every ordered pair among them is served.
+        json_mode: ask for `response_format: {"type": "json_object"}` on batches; turn off
+            for servers that reject it (the prompt still asks for JSON).
+        max_items, max_chars: batch limits; keep replies well inside the model's output limit.
+        max_tokens: cap on the reply's tokens, if the server needs one.
+        timeout, retry, http_client, async_http_client: see `HTTPEngine`.
+    """
+
+    name = "llm"
+    install_hint: ClassVar[str] = (
+        "set TL_LOOP_LLM_MODEL, TL_LOOP_LLM_BASE_URL (default https://api.openai.com/v1) and "
+        "TL_LOOP_LLM_API_KEY (OPENAI_API_KEY and OPENAI_BASE_URL also work)"
+    )
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: str | None = None,
+        trusted: bool = False,
+        languages: Iterable[str] = tuple(LANGUAGE_NAMES),
+        json_mode: bool = True,
+        max_items: int = 20,
+        max_chars: int = 8_000,
+        max_tokens: int | None = None,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if not model:
+            raise ConfigurationError("LLMEngine needs model=; " + self.install_hint)
+        super().__init__(
+            base_url=base_url,
+            timeout=timeout,
+            retry=retry,
+            http_client=http_client,
+            async_http_client=async_http_client,
+        )
+        self.model = model
+        self._api_key = api_key or None
+        self.json_mode = json_mode
+        self.max_tokens = max_tokens
+        try:
+            self.languages = frozenset(normalize_tag(tag) for tag in languages)
+        except ValueError as error:
+            raise ConfigurationError(f"LLMEngine languages: {error}") from error
+        self._pairs = frozenset(itertools.permutations(sorted(self.languages), 2))
+        self.capabilities = Capabilities(
+            max_items=max_items,
+            max_chars=max_chars,
+            trusted=trusted,
+            formality=True,
+            glossary=True,
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> LLMEngine:
+        """Build from `TL_LOOP_LLM_MODEL`, `TL_LOOP_LLM_BASE_URL`, `TL_LOOP_LLM_API_KEY` and
+        `TL_LOOP_LLM_TRUSTED` (`1`/`true`), falling back to `OPENAI_BASE_URL` and
+        `OPENAI_API_KEY`; `options` go to the constructor.
+
+        Raises:
+            ConfigurationError: no model, or no key for OpenAI's own endpoint.
+        """
+        env = environ if environ is not None else os.environ
+        model = env.get("TL_LOOP_LLM_MODEL")
+        if not model:
+            raise ConfigurationError(f"TL_LOOP_LLM_MODEL is not set; {cls.install_hint}")
+        base_url = env.get("TL_LOOP_LLM_BASE_URL") or env.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        api_key = env.get("TL_LOOP_LLM_API_KEY") or env.get("OPENAI_API_KEY")
+        if not api_key and base_url.rstrip("/") == DEFAULT_BASE_URL:
+            raise ConfigurationError(
+                f"TL_LOOP_LLM_API_KEY (or OPENAI_API_KEY) is not set; {cls.install_hint}"
+            )
+        trusted = env.get("TL_LOOP_LLM_TRUSTED", "").strip().lower() in ("1", "true", "yes")
+        options.setdefault("trusted", trusted)
+        return cls(model=model, base_url=base_url, api_key=api_key, **options)
+
+    @property
+    def version(self) -> str:
+        """The model name and the prompt's version."""
+        return f"{self.model}/prompt-{PROMPT_VERSION}"
+
+    def pairs(self) -> frozenset[tuple[str, str]]:
+        """Every ordered pair among `languages`."""
+        return self._pairs
+
+    def supports(self, source: str, target: str) -> bool:
+        """Whether both tags (or their base languages: `pt-BR` → `pt`) are offered."""
+        return self._offered(source) and self._offered(target) and source != target
+
+    def _offered(self, tag: str) -> bool:
+        return tag in self.languages or tag.split("-")[0] in self.languages
+
+    # -- request and response ------------------------------------------------------------
+
+    def build_request(
+        self, segments: Sequence[str], *, source: str, target: str, options: TranslateOptions
+    ) -> httpx.Request:
+        """One chat completion: a plain reply for one segment, a JSON object for several."""
+        if not self.supports(source, target):
+            raise UnsupportedLanguageError(source, target, hint=self.install_hint)
+        batch = len(segments) > 1
+        user = (
+            json.dumps({"segments": list(segments)}, ensure_ascii=False) if batch else segments[0]
+        )
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [
+                {"role": "system", "content": system_prompt(source, target, options, batch=batch)},
+                {"role": "user", "content": user},
+            ],
+            "temperature": 0,
+        }
+        if batch and self.json_mode:
+            body["response_format"] = {"type": "json_object"}
+        if self.max_tokens:
+            body["max_tokens"] = self.max_tokens
+        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        return httpx.Request(
+            "POST", f"{self.base_url}/chat/completions", headers=headers, json=body
+        )
+
+    def parse_response(
+        self,
+        response: httpx.Response,
+        *,
+        segments: Sequence[str],
+        source: str,
+        target: str,
+        options: TranslateOptions,
+    ) -> list[SegmentResult]:
+        """The translations, with token usage apportioned to segments in `extra`.
+
+        Raises:
+            ServiceResponseError: no usable reply, a truncated or filtered one, or (for a
+                batch) not one translation per segment.
+        """
+        body, content = _message(response, self.name)
+        if len(segments) > 1:
+            texts = _batch_texts(content, len(segments), self.name)
+        else:
+            texts = [content.strip("\n")]
+        return _results(body, segments, texts)
+
+    def flow(
+        self, segments: Sequence[str], *, source: str, target: str, options: TranslateOptions
+    ) -> HTTPFlow:
+        """A batch request; if its reply does not fit, one request per segment instead."""
+        if len(segments) > 1:
+            request = self.build_request(segments, source=source, target=target, options=options)
+            response = yield request
+            self.raise_for_status(response)
+            try:
+                return self.parse_response(
+                    response, segments=segments, source=source, target=target, options=options
+                )
+            except ServiceResponseError:
+                pass  # the model did not keep to the format: ask segment by segment
+        results: list[SegmentResult] = []
+        for segment in segments:
+            one = [segment]
+            response = yield self.build_request(one, source=source, target=target, options=options)
+            self.raise_for_status(response)
+            results += self.parse_response(
+                response, segments=one, source=source, target=target, options=options
+            )
+        return results
+
+    def error_for(self, response: httpx.Response) -> ServiceError | None:
+        """Map OpenAI-style `{"error": {"message", "type", "code"}}` bodies to tl_loop errors."""
+        status = response.status_code
+        if status < 400:
+            return None
+        code, message = _error_body(response)
+        if self._api_key:
+            message = message.replace(self._api_key, "***")
+        detail = f"HTTP {status}" + (f" ({code})" if code else "") + f": {message}"
+        common: dict[str, Any] = {"service": self.name, "status_code": status}
+        if code == "insufficient_quota":
+            return QuotaExceededError(f"quota used up, {detail}", **common)
+        if status == 429:
+            return RateLimitError(f"rate limited, {detail}", retry_after=_wait(response), **common)
+        if code == "context_length_exceeded" or "context length" in message.lower():
+            return TextTooLongError(f"over the model's context, {detail}", **common)
+        if status in (401, 403):
+            return AuthenticationError(f"credentials refused, {detail}", **common)
+        if status in (400, 404, 422):
+            error = InvalidRequestError(f"request refused, {detail}", **common)
+            error.failover = status == 404  # an unknown model is ours to fix, not the text
+            return error
+        return super().error_for(response)
+
+
+# -- private helpers -----------------------------------------------------------------------------
+
+
+def _message(response: httpx.Response, service: str) -> tuple[dict[str, Any], str]:
+    try:
+        body = response.json()
+        choice = body["choices"][0]
+        content = choice["message"]["content"]
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        raise ServiceResponseError(
+            "no choices[0].message.content in reply", service=service
+        ) from error
+    finish = choice.get("finish_reason")
+    if finish == "length":
+        raise ServiceResponseError(
+            "reply cut off at the token limit; raise max_tokens or lower max_chars",
+            service=service,
+        )
+    if finish == "content_filter" or not isinstance(content, str):
+        raise ServiceResponseError(f"no text in reply (finish_reason={finish})", service=service)
+    return body, content
+
+
+def _batch_texts(content: str, expected: int, service: str) -> list[str]:
+    try:
+        data = json.loads(_FENCE.sub("", content.strip()))
+    except ValueError as error:
+        raise ServiceResponseError("batch reply is not JSON", service=service) from error
+    texts = data.get("translations") if isinstance(data, dict) else data
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise ServiceResponseError("batch reply has no translations list", service=service)
+    if len(texts) != expected:
+        raise ServiceResponseError(
+            f"sent {expected} segments, got {len(texts)} translations", service=service
+        )
+    return texts
+
+
+def _results(
+    body: Mapping[str, Any], segments: Sequence[str], texts: list[str]
+) -> list[SegmentResult]:
+    usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
+    lengths = [len(segment) for segment in segments]
+    shares: dict[str, list[int]] = {}
+    for key in ("prompt_tokens", "completion_tokens"):
+        value = usage.get(key) if usage else None
+        if isinstance(value, int):
+            shares[key] = apportion(value, lengths)
+    model = str(body.get("model") or "")
+    results = []
+    for index, (segment, text) in enumerate(zip(segments, texts, strict=True)):
+        extra = {key: str(values[index]) for key, values in shares.items()}
+        if model:
+            extra["model"] = model
+        results.append(SegmentResult(text=text, billed_characters=len(segment), extra=extra))
+    return results
+
+
+def _error_body(response: httpx.Response) -> tuple[str | None, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return None, response.text.strip()[:200] or response.reason_phrase
+    error = body.get("error", body) if isinstance(body, dict) else body
+    if isinstance(error, dict):
+        code = error.get("code") or error.get("type")
+        message = error.get("message") or ""
+        return (str(code) if code else None), str(message).strip()[:200]
+    return None, str(error).strip()[:200]
+
+
+def _seconds(text: str) -> float | None:
+    """`1s`, `6m0s`, `20ms`, `1h2m` (OpenAI's `x-ratelimit-reset-*` values) as seconds."""
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text.strip():
+        return None
+    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    return sum(float(number) * scale[unit] for number, unit in parts)
+
+
+def _wait(response: httpx.Response) -> float | None:
+    """How long a 429 asks us to wait: `retry-after-ms`, `retry-after`, or an exhausted
+    `x-ratelimit-reset-*` window."""
+    headers = response.headers
+    try:
+        if "retry-after-ms" in headers:
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+    except ValueError:
+        pass
+    seconds = retry_after_seconds(response)
+    if seconds is not None:
+        return seconds
+    resets = [
+        _seconds(headers.get(f"x-ratelimit-reset-{kind}", ""))
+        for kind in ("requests", "tokens")
+        if headers.get(f"x-ratelimit-remaining-{kind}") == "0"
+    ]
+    known = [value for value in resets if value is not None]
+    return max(known) if known else None
