@@ -1,4 +1,4 @@
-"""Walk HTML and Markdown into pieces: raw text kept verbatim and runs of text to translate.
+"""Walk plain text, HTML and Markdown into pieces: raw text kept verbatim and runs to translate.
 
 A walker never changes the source: joining every piece's raw text gives back the input exactly.
 `tl_loop._protect` turns each `Run` into segments with tokens; everything else is emitted as is.
@@ -25,6 +25,7 @@ __all__ = [
     "fenced_blocks",
     "html_pieces",
     "markdown_pieces",
+    "text_pieces",
 ]
 
 Encoding = Literal["plain", "html", "attr", "attr-bare"]
@@ -463,4 +464,35 @@ def markdown_pieces(source: str) -> list[Piece]:
             in_list = False
         continues = _paragraph_line(pieces, line, continues=continues and not after_blank)
         index, after_blank = index + 1, False
+    return pieces
+
+
+# --- plain text -----------------------------------------------------------------------------
+
+
+def text_pieces(text: str) -> list[Piece]:
+    """Walk plain text: one run, every line its own segment; closed code fences kept verbatim."""
+    if "```" not in text and "~~~" not in text:  # no fence: skip the line-by-line walk
+        return [Run((Text(text, text),), split_lines=True)] if text else []
+    pieces: list[Piece] = []
+    lines = text.splitlines(keepends=True)
+    buffer: list[str] = []
+    index = 0
+    while index < len(lines):
+        end = fenced_blocks(lines, index)
+        if (
+            end is not None
+            and end - 1 > index
+            and lines[end - 1].strip().startswith(lines[index].strip()[:3])
+        ):
+            if buffer:
+                pieces.append(Run((Text("".join(buffer), "".join(buffer)),), split_lines=True))
+                buffer = []
+            pieces.append("".join(lines[index:end]))
+            index = end
+        else:
+            buffer.append(lines[index])
+            index += 1
+    if buffer:
+        pieces.append(Run((Text("".join(buffer), "".join(buffer)),), split_lines=True))
     return pieces

@@ -332,3 +332,24 @@ def test_restore_needs_one_translation_per_segment() -> None:
 def test_unknown_content_type_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="'text', 'html' or 'markdown'"):
         protect("x", content_type="rtf")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "kind"),
+    [
+        ("Refund of US$ 5 and more.", "US$ 5", "amount"),
+        ("Refund of CA$5, thanks.", "CA$5", "amount"),
+        ("Paid 1.299,00 EUR today.", "1.299,00 EUR", "amount"),
+        ("See ftp://files.acme.example/x now.", "ftp://files.acme.example/x", "url"),
+        ("Visit xhttps://a.example or https://b.example/y.", "https://b.example/y", "url"),
+        ("Ticket ##12 and #34-5 closed.", "#34-5", "order"),
+        ("Ref A-12, then ORD-X-99-Z and ABC-12.", "ORD-X-99-Z", "order"),
+        ("Say :not:a: but :ok_hand: please.", ":ok_hand:", "placeholder"),
+    ],
+)
+def test_spans_next_to_near_misses_are_found(text: str, span: str, kind: str) -> None:
+    # The span search skips ahead to likely places; a near miss before a span must not hide it.
+    document = protect(text)
+
+    assert originals(document).get(span) == kind
+    assert document.restore(document.segments) == text

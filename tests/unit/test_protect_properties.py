@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from tl_loop._models import ContentType
 from tl_loop._protect import ProtectedDocument, protect
+from tl_loop._spans import find_spans
 from tl_loop.engines._base import TOKEN_PATTERN
 
 # PROTECT_EXAMPLES=5000 runs a deeper search by hand; 200 keeps the suite fast.
@@ -230,3 +231,25 @@ def test_markdown_tokens_survive_a_translation(text: str) -> None:
     check_parity(document, translated)
     for token in document.tokens.values():
         assert token.restored in output
+
+
+# Characters that start, end or anchor a span rule, so generated text lands on rule edges.
+RULE_EDGES = st.lists(
+    st.sampled_from([*"aZ09 .,-:/@#$€_*~`[]()<>{}%+⟦⟧\n", "US$", "EUR", "www.", "://"]),
+    max_size=40,
+).map("".join)
+
+
+@SETTINGS
+@given(
+    text=st.one_of(RULE_EDGES, documents(MARKDOWN_SYNTAX, glue=True)),
+    syntax=st.sampled_from(["text", "html", "markdown"]),
+    mask_pii=st.booleans(),
+)
+def test_anchored_span_search_finds_what_a_full_scan_finds(
+    text: str, syntax: str, mask_pii: bool
+) -> None:
+    fast = find_spans(text, syntax=syntax, terms=None, mask_pii=mask_pii)
+    full = find_spans(text, syntax=syntax, terms=None, mask_pii=mask_pii, anchored=False)
+
+    assert fast == full
