@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
         "--no-probe", dest="probe", action="store_false", help="skip the test translation"
     )
 
+    models = commands.add_parser("models", help="Argos Translate models: install, list")
+    model_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    install = model_commands.add_parser("install", help="install a .argosmodel package file")
+    install.add_argument("path", type=Path, help="the .argosmodel file")
+    listing = model_commands.add_parser("list", help="installed models")
+    listing.add_argument("--json", action="store_true")
+
     demo = commands.add_parser("demo", help="a scripted support conversation through the loop")
     demo.add_argument("--glossary", type=Path, help="glossary (default: the sample brand glossary)")
     return parser
@@ -213,6 +220,32 @@ def _engines(args: argparse.Namespace, stdout: TextIO) -> int:
     return 0
 
 
+def _models(args: argparse.Namespace, stdout: TextIO) -> int:
+    from tl_loop.engines._argos import install_model, list_models  # only this command needs it
+
+    packages_dir = _config(args).engine.get("argos", {}).get("packages_dir")
+    if args.models_command == "install":
+        model = install_model(args.path, packages_dir=packages_dir)
+        print(
+            f"installed {model.code} {model.version} ({model.source} → {model.target})", file=stdout
+        )
+        return 0
+    models = list_models(packages_dir=packages_dir)
+    if args.json:
+        rows = [
+            {"code": m.code, "source": m.source, "target": m.target, "version": m.version,
+             "path": str(m.path)}
+            for m in models
+        ]  # fmt: skip
+        print(json.dumps(rows, ensure_ascii=False), file=stdout)
+    elif not models:
+        print("no Argos models installed; install one with: tl-loop models install FILE.argosmodel",
+              file=stdout)  # fmt: skip
+    for model in [] if args.json else models:
+        print(f"{model.code}\t{model.source} → {model.target}\t{model.version}", file=stdout)
+    return 0
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -230,6 +263,8 @@ def main(
             return _detect(args, stdin, stdout)
         if args.command == "engines":
             return _engines(args, stdout)
+        if args.command == "models":
+            return _models(args, stdout)
         return run_demo(_config(args), glossary=args.glossary, out=stdout)
     except (ConfigurationError, GlossaryError, UnsupportedLanguageError) as error:
         print(f"tl-loop: error: {error}", file=stderr)

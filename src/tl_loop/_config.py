@@ -94,6 +94,7 @@ class ReviewConfig(_Section):
     max_length_ratio: float = Thresholds().max_length_ratio
     max_untranslated_share: float = Thresholds().max_untranslated_share
     wrong_language_confidence: float = Thresholds().wrong_language_confidence
+    min_score: float = Thresholds().min_score
 
     def policy(self) -> ReviewPolicy:
         """The review policy these settings describe."""

@@ -331,6 +331,13 @@ def _check(
     flags += review.check_untranslated(source_text, output_text, thresholds)
     flags += review.check_length_ratio(source_text, output_text, thresholds)
     flags += review.check_unknown_words([w for result in results for w in result.unknown_words])
+    flags += review.check_scores(
+        [
+            (segment, result.score)
+            for segment, result in zip(document.segments, results, strict=True)
+        ],
+        thresholds,
+    )
     return flags
 
 

@@ -19,6 +19,7 @@ Flag codes (stable; adapters, stats and docs rely on them):
 | `length_ratio` | warning | the output is much shorter or longer than the source |
 | `formality_unsupported` | warning | the requested register was not applied |
 | `unknown_words` | warning | the engine marked words it could not translate |
+| `low_score` | warning | the engine's own confidence in a segment is low (Argos scores) |
 | `engine_fallback` | info | the preferred engine failed; a fallback served |
 | `pivot` | info | translated through a third language |
 | `low_confidence_detection` | info | the source language was detected with low confidence |
@@ -55,6 +56,7 @@ class Thresholds:
         wrong_language_confidence: flag when the output is detected as another language with
             at least this confidence.
         min_letters_for_language: outputs with fewer letters are not language-checked.
+        min_score: flag segments whose engine score (0–1, where engines report one) is lower.
     """
 
     min_length_ratio: float = 0.4
@@ -64,6 +66,7 @@ class Thresholds:
     min_words_for_untranslated: int = 4
     wrong_language_confidence: float = 0.9
     min_letters_for_language: int = 20
+    min_score: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,5 +210,28 @@ def check_unknown_words(words: Sequence[str]) -> list[ReviewFlag]:
             "unknown_words",
             Severity.WARNING,
             "the engine did not know: " + ", ".join(unique),
+        )
+    ]
+
+
+def check_scores(
+    scored: Sequence[tuple[str, float | None]], thresholds: Thresholds
+) -> list[ReviewFlag]:
+    """Flag segments the engine itself scored below `min_score`; pairs are (segment, score)."""
+    low = [
+        (text, score)
+        for text, score in scored
+        if score is not None and score < thresholds.min_score
+    ]
+    if not low:
+        return []
+    worst_text, worst = min(low, key=lambda item: item[1])
+    shown = worst_text if len(worst_text) <= 60 else worst_text[:57] + "..."
+    return [
+        flag(
+            "low_score",
+            Severity.WARNING,
+            f"the engine was unsure of {len(low)} segment(s); lowest {worst:.2f} "
+            f"(below {thresholds.min_score}) on {shown!r}",
         )
     ]

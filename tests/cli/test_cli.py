@@ -120,3 +120,34 @@ def test_the_installed_command_runs_the_demo() -> None:
     assert "detected es" in done.stdout
     assert "translated through pt → es → en" in done.stdout  # the Portuguese customer, pivoted
     assert "unsupported_language" in done.stdout  # the Greek message reaches the agent, flagged
+
+
+def test_models_install_and_list_use_argos_real_package_format(tmp_path: Path) -> None:
+    pytest.importorskip("ctranslate2")
+    pytest.importorskip("argostranslate.package")
+    from argos_model import build_package
+
+    package = build_package(tmp_path / "build", source="en", target="es")
+    config = tmp_path / "tl-loop.toml"
+    config.write_text(
+        f'[engine.argos]\npackages_dir = "{tmp_path / "packages"}"\n', encoding="utf-8"
+    )
+
+    code, out, err = run("--config", str(config), "models", "install", str(package))
+    assert code == 0, err
+    assert "translate-en_es" in out
+
+    code, out, _ = run("--config", str(config), "models", "list", "--json")
+    [model] = json.loads(out)
+    assert (model["source"], model["target"]) == ("en", "es")
+
+
+def test_installing_a_file_that_is_not_a_model_says_so(tmp_path: Path) -> None:
+    pytest.importorskip("argostranslate.package")
+    bogus = tmp_path / "broken.argosmodel"
+    bogus.write_bytes(b"not a zip file")
+
+    code, _, err = run("models", "install", str(bogus))
+
+    assert code == 2
+    assert "broken.argosmodel" in err

@@ -16,7 +16,7 @@ from tl_loop import (
     ServiceUnavailableError,
     Translation,
 )
-from tl_loop.engines import Capabilities
+from tl_loop.engines import Capabilities, SegmentResult
 from tl_loop.testing import FakeEngine
 
 SPANISH = "Hola, mi pedido #48213 no ha llegado todavía y necesito ayuda, por favor."
@@ -311,3 +311,20 @@ def test_a_register_the_engine_honours_is_passed_and_not_flagged(
 
     assert polite.options[0].formality == "informal"
     assert "formality_unsupported" not in reply.flag_codes
+
+
+def test_segments_the_engine_was_unsure_of_are_flagged(make_loop: Callable[..., Shell]) -> None:
+    class Unsure(FakeEngine):
+        def _translate_one(self, segment: str, source: str, target: str) -> SegmentResult:
+            score = 0.2 if "refund" in segment else 0.9
+            return SegmentResult(text=segment, score=score)
+
+    shell = make_loop(engines=[Unsure()])
+
+    sure = shell.outbound("Thanks for your patience.", spanish_conversation())
+    unsure = shell.outbound("Thanks. We sent the refund today.", spanish_conversation())
+
+    assert "low_score" not in sure.flag_codes
+    [low] = [flag for flag in unsure.flags if flag.code == "low_score"]
+    assert "0.20" in low.detail
+    assert "refund" in low.detail

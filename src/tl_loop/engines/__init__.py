@@ -3,6 +3,7 @@
 from tl_loop.engines._amazon import AmazonEngine
 from tl_loop.engines._apertium import ApertiumEngine
 from tl_loop.engines._apy import APyEngine
+from tl_loop.engines._argos import ArgosEngine, ArgosModel, install_model, list_models
 from tl_loop.engines._azure import AzureEngine
 from tl_loop.engines._base import (
     TOKEN_PATTERN,
@@ -27,6 +28,8 @@ __all__ = [
     "APyEngine",
     "AmazonEngine",
     "ApertiumEngine",
+    "ArgosEngine",
+    "ArgosModel",
     "AzureEngine",
     "BreakerPolicy",
     "BreakerState",
@@ -50,6 +53,8 @@ __all__ = [
     "SegmentResult",
     "TranslateOptions",
     "create_engine",
+    "install_model",
+    "list_models",
     "engine_names",
     "load_engine_class",
 ]

@@ -25,6 +25,7 @@ _BUILTIN = {
     "amazon": "tl_loop.engines._amazon:AmazonEngine",
     "apertium": "tl_loop.engines._apertium:ApertiumEngine",
     "apertium-apy": "tl_loop.engines._apy:APyEngine",
+    "argos": "tl_loop.engines._argos:ArgosEngine",
     "azure": "tl_loop.engines._azure:AzureEngine",
     "deepl": "tl_loop.engines._deepl:DeepLEngine",
     "fake": "tl_loop.testing:FakeEngine",
