@@ -39,9 +39,16 @@ from tl_loop.engines._base import (
 )
 
 if TYPE_CHECKING:
-    from tl_loop._contracts import EngineContract
+    from tl_loop._contracts import AdapterContract, EngineContract
+    from tl_loop._memory_helpdesk import MemoryHelpdesk, MemoryHelpdeskServer
 
-__all__ = ["EngineContract", "FakeEngine"]
+__all__ = [
+    "AdapterContract",
+    "EngineContract",
+    "FakeEngine",
+    "MemoryHelpdesk",
+    "MemoryHelpdeskServer",
+]
 
 
 def _tag_target(segment: str, source: str, target: str) -> str:
@@ -152,4 +159,12 @@ def __getattr__(name: str) -> object:
         from tl_loop._contracts import EngineContract
 
         return EngineContract
+    if name == "AdapterContract":
+        from tl_loop._contracts import AdapterContract
+
+        return AdapterContract
+    if name in ("MemoryHelpdesk", "MemoryHelpdeskServer"):
+        from tl_loop import _memory_helpdesk
+
+        return getattr(_memory_helpdesk, name)
     raise AttributeError(f"module 'tl_loop.testing' has no attribute {name!r}")

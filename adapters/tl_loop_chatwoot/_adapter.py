@@ -1,0 +1,442 @@
+"""Chatwoot: account webhooks in, private notes and outgoing messages out."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote
+
+import httpx
+
+from tl_loop import (
+    OWN_NOTE_MARKER,
+    ConfigurationError,
+    ContentType,
+    HelpdeskAdapter,
+    HelpdeskEvent,
+    HelpdeskMessage,
+    InvalidRequestError,
+    ServiceError,
+    ServiceResponseError,
+    WebhookAuthError,
+    hmac_digest,
+    normalize_tag,
+    verify_signature,
+)
+from tl_loop_chatwoot._markup import html_to_markdown
+
+__all__ = ["ChatwootAdapter"]
+
+# Chatwoot's enum order (app/models/message.rb); REST and nested webhook messages send the int.
+_MESSAGE_TYPES = ("incoming", "outgoing", "activity", "template")
+# The messages endpoint returns at most this many messages, newest last; older ones via `before`.
+_PAGE_SIZE = 20
+
+
+def _message_type(value: object) -> str:
+    """`incoming`/`outgoing`/… whether Chatwoot sent the name or the enum int (both happen)."""
+    if isinstance(value, bool):
+        return "unknown"
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, int):
+        return _MESSAGE_TYPES[value] if 0 <= value < len(_MESSAGE_TYPES) else "unknown"
+    return value.strip().lower() if isinstance(value, str) else "unknown"
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _id(value: object) -> str | None:
+    if isinstance(value, bool) or value is None or value == "":
+        return None
+    return str(value) if isinstance(value, int | str) else None
+
+
+def _timestamp(value: object) -> str | None:
+    # REST gives epoch seconds, webhooks ISO strings: hand the relay one form (ISO 8601, UTC).
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=UTC).isoformat().replace("+00:00", "Z")
+    return value if isinstance(value, str) else None
+
+
+def _tag(value: object) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return normalize_tag(value)
+    except ValueError:
+        return None
+
+
+class ChatwootAdapter(HelpdeskAdapter):
+    """Chatwoot (cloud or self-hosted), through its application API and account webhooks.
+
+    Args:
+        base_url: the installation, e.g. `https://app.chatwoot.com` or your own host.
+        account_id: the account the conversations belong to (the number in dashboard URLs).
+        api_access_token: a user or agent-bot access token (Profile settings → Access token).
+        webhook_secret: the secret Chatwoot shows for the webhook (v4.12 and later sign with it).
+        allow_unsigned: accept webhooks without a signature, for Chatwoot before v4.12; only
+            behind a private network or a secret URL, since anyone can then post events.
+        timestamp_window: seconds a signed webhook stays acceptable (replay protection).
+        language_attribute: the conversation custom attribute that holds the customer language.
+        language_label_prefix: labels such as `lang-es` also give the language (read only).
+        write_language: let `build_set_language` write `language_attribute`. Off by default,
+            because Chatwoot replaces all of a conversation's custom attributes on that call.
+    """
+
+    name: ClassVar[str] = "chatwoot"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        account_id: int | str,
+        api_access_token: str,
+        webhook_secret: str | None = None,
+        allow_unsigned: bool = False,
+        timestamp_window: float = 300.0,
+        language_attribute: str = "language",
+        language_label_prefix: str = "lang-",
+        write_language: bool = False,
+    ) -> None:
+        if not base_url:
+            raise ConfigurationError(
+                "chatwoot: base_url is required, e.g. https://app.chatwoot.com"
+            )
+        if not api_access_token:
+            raise ConfigurationError(
+                "chatwoot: api_access_token is required "
+                "(Chatwoot → Profile settings → Access token)"
+            )
+        if _id(account_id) is None:
+            raise ConfigurationError(
+                "chatwoot: account_id is required (the number in /app/accounts/N)"
+            )
+        self.base_url = base_url.rstrip("/")
+        self._account_id = str(account_id)
+        self._token = api_access_token
+        self._secret = webhook_secret or None
+        self._allow_unsigned = allow_unsigned
+        self._window = timestamp_window
+        self._language_attribute = language_attribute
+        self._label_prefix = language_label_prefix
+        self._write_language = write_language
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ChatwootAdapter:
+        """Build from `CHATWOOT_BASE_URL`, `CHATWOOT_ACCOUNT_ID`, `CHATWOOT_API_ACCESS_TOKEN`
+        and `CHATWOOT_WEBHOOK_SECRET` (`CHATWOOT_ALLOW_UNSIGNED=1` for old versions).
+
+        Raises:
+            ConfigurationError: a required variable is missing (the message names it).
+        """
+        env = os.environ if environ is None else environ
+        missing = [
+            name
+            for name in ("CHATWOOT_BASE_URL", "CHATWOOT_ACCOUNT_ID", "CHATWOOT_API_ACCESS_TOKEN")
+            if not env.get(name)
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"chatwoot: set the environment variables {', '.join(missing)}"
+            )
+        return cls(
+            base_url=env["CHATWOOT_BASE_URL"],
+            account_id=env["CHATWOOT_ACCOUNT_ID"],
+            api_access_token=env["CHATWOOT_API_ACCESS_TOKEN"],
+            webhook_secret=env.get("CHATWOOT_WEBHOOK_SECRET") or None,
+            allow_unsigned=env.get("CHATWOOT_ALLOW_UNSIGNED", "").lower() in {"1", "true", "yes"},
+        )
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def verify_webhook(
+        self, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+    ) -> None:
+        """Check `X-Chatwoot-Signature: sha256=<hex HMAC-SHA256(secret, "<ts>.<body>")>`.
+
+        Raises:
+            WebhookAuthError: unsigned, forged, or `X-Chatwoot-Timestamp` outside the window.
+        """
+        if self._secret is None:
+            if self._allow_unsigned:
+                return
+            raise WebhookAuthError(
+                "chatwoot: no webhook secret is configured; set webhook_secret "
+                "(CHATWOOT_WEBHOOK_SECRET), or allow_unsigned=True for Chatwoot before v4.12"
+            )
+        h = httpx.Headers(headers)
+        received = h.get("x-chatwoot-signature")
+        timestamp = h.get("x-chatwoot-timestamp")
+        if received and not timestamp:
+            raise WebhookAuthError("chatwoot: the webhook carries no X-Chatwoot-Timestamp header")
+        if received and not received.strip().startswith("sha256="):
+            received = "sha256=" + received.strip()
+        signed = (timestamp or "").encode() + b"." + body
+        expected = "sha256=" + hmac_digest(self._secret, signed, algorithm="sha256", encoding="hex")
+        verify_signature(
+            expected, received, service=self.name, timestamp=timestamp, window=self._window, now=now
+        )
+
+    def parse_event(self, body: bytes, headers: Mapping[str, str]) -> HelpdeskEvent:
+        """Classify `message_created` (incoming → customer message, private → agent note) and
+        `conversation_created` (ticket created); everything else is ignored.
+
+        Raises:
+            InvalidRequestError: the body is not JSON or lacks `event` or the conversation id.
+        """
+        payload = self._load(body)
+        event = payload.get("event")
+        if not isinstance(event, str) or not event:
+            raise self._invalid('the webhook body has no "event" field (is it a Chatwoot webhook?)')
+        delivery = httpx.Headers(headers).get("x-chatwoot-delivery")
+        if event == "message_created":
+            return self._message_created(payload, delivery)
+        if event == "conversation_created":
+            return self._conversation_created(payload, delivery)
+        conversation = _mapping(payload.get("conversation")) or payload
+        return HelpdeskEvent(
+            kind="ignored",
+            event_id=delivery or f"{event}:{_id(payload.get('id')) or ''}",
+            conversation_id=_id(conversation.get("id")) or "",
+            raw=payload,
+        )
+
+    def _message_created(self, payload: Mapping[str, Any], delivery: str | None) -> HelpdeskEvent:
+        conversation = _mapping(payload.get("conversation"))
+        conversation_id = _id(conversation.get("id")) or _id(payload.get("conversation_id"))
+        if conversation_id is None:
+            raise self._invalid("message_created carries no conversation.id")
+        message_id = _id(payload.get("id"))
+        message_type = _message_type(payload.get("message_type"))
+        private = payload.get("private") is True
+        content = payload.get("content")
+        text = content if isinstance(content, str) else ""
+        kind: Literal["customer_message", "agent_note", "ignored"] = "ignored"
+        if message_type == "incoming" and not private:
+            kind = "customer_message"
+        elif message_type == "outgoing" and private and OWN_NOTE_MARKER not in text:
+            kind = "agent_note"
+        return HelpdeskEvent(
+            kind=kind,
+            event_id=delivery or f"message_created:{message_id or ''}",
+            conversation_id=conversation_id,
+            message_id=message_id,
+            text=text,
+            # Customers type plain text; the agent's editor writes Markdown.
+            content_type="markdown" if kind == "agent_note" else "text",
+            author_id=_id(_mapping(payload.get("sender")).get("id")),
+            customer_language=self._language(conversation),
+            complete=True,
+            raw=payload,
+        )
+
+    def _conversation_created(
+        self, payload: Mapping[str, Any], delivery: str | None
+    ) -> HelpdeskEvent:
+        conversation_id = _id(payload.get("id"))
+        if conversation_id is None:
+            raise self._invalid("conversation_created carries no id")
+        messages = payload.get("messages")
+        first = next(
+            (
+                _mapping(message)
+                for message in (messages if isinstance(messages, list) else [])
+                if _message_type(_mapping(message).get("message_type")) == "incoming"
+            ),
+            None,
+        )
+        content = first.get("content") if first else None
+        return HelpdeskEvent(
+            kind="ticket_created",
+            event_id=delivery or f"conversation_created:{conversation_id}",
+            conversation_id=conversation_id,
+            message_id=_id(first.get("id")) if first else None,
+            text=content if isinstance(content, str) else None,
+            customer_language=self._language(payload),
+            complete=isinstance(content, str),
+            raw=payload,
+        )
+
+    def _language(self, conversation: Mapping[str, Any]) -> str | None:
+        """Custom attribute first, then Chatwoot's own detection, then a `lang-xx` label."""
+        custom = _mapping(conversation.get("custom_attributes"))
+        additional = _mapping(conversation.get("additional_attributes"))
+        for candidate in (
+            custom.get(self._language_attribute),
+            additional.get("conversation_language"),
+        ):
+            if (tag := _tag(candidate)) is not None:
+                return tag
+        labels = conversation.get("labels")
+        for label in labels if isinstance(labels, list) else []:
+            if not (isinstance(label, str) and label.startswith(self._label_prefix)):
+                continue
+            if (tag := _tag(label.removeprefix(self._label_prefix))) is not None:
+                return tag
+        return None
+
+    # -- conversations -----------------------------------------------------------------------
+
+    def build_get_messages(self, conversation_id: str) -> httpx.Request:
+        """`GET …/conversations/{id}/messages`: the newest 20 messages, oldest first."""
+        return self._request("GET", f"conversations/{quote(conversation_id, safe='')}/messages")
+
+    def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
+        """The messages in a messages response (`payload`), oldest first.
+
+        Raises:
+            ServiceError: the response is an error, or not the documented shape.
+        """
+        return [self._message(item) for item in self._payload(response)]
+
+    def next_page(self, response: httpx.Response) -> httpx.Request | None:
+        """The page of *older* messages (`before=<oldest id>`), while pages come back full."""
+        ids = [
+            int(str(item.get("id")))
+            for item in self._payload(response)
+            if str(item.get("id", "")).isdigit()
+        ]
+        if len(ids) < _PAGE_SIZE:
+            return None
+        url = response.request.url.copy_set_param("before", str(min(ids)))
+        return httpx.Request("GET", url, headers=self._headers())
+
+    def _message(self, item: Mapping[str, Any]) -> HelpdeskMessage:
+        message_type = _message_type(item.get("message_type"))
+        role: Literal["customer", "agent", "system"] = "system"
+        if message_type == "incoming":
+            role = "customer"
+        elif message_type == "outgoing":
+            role = "agent"
+        content = item.get("content")
+        return HelpdeskMessage(
+            id=_id(item.get("id")) or "",
+            text=content if isinstance(content, str) else "",
+            content_type="text",
+            author_role=role,
+            public=item.get("private") is not True,
+            created_at=_timestamp(item.get("created_at")),
+        )
+
+    def build_post_note(
+        self, conversation_id: str, text: str, *, content_type: ContentType = "html"
+    ) -> httpx.Request:
+        """`POST …/messages` with `"private": true`: a note only agents see."""
+        return self._post_message(conversation_id, text, content_type, private=True)
+
+    def build_post_reply(
+        self, conversation_id: str, text: str, *, content_type: ContentType = "html"
+    ) -> httpx.Request:
+        """`POST …/messages` with `"message_type": "outgoing", "private": false`."""
+        return self._post_message(conversation_id, text, content_type, private=False)
+
+    def _post_message(
+        self, conversation_id: str, text: str, content_type: ContentType, *, private: bool
+    ) -> httpx.Request:
+        # Chatwoot shows Markdown, not HTML: convert so agents and customers see no tags.
+        content = html_to_markdown(text) if content_type == "html" else text
+        body = {
+            "content": content,
+            "message_type": "outgoing",
+            "private": private,
+            "content_type": "text",
+        }
+        path = f"conversations/{quote(conversation_id, safe='')}/messages"
+        return self._request("POST", path, json=body)
+
+    def build_set_language(
+        self,
+        conversation_id: str,
+        language: str,
+        *,
+        custom_attributes: Mapping[str, Any] | None = None,
+    ) -> httpx.Request | None:
+        """`POST …/conversations/{id}/custom_attributes` setting `language_attribute`, when
+        `write_language` is on (else None).
+
+        Chatwoot replaces the whole custom-attribute set, so pass the conversation's current
+        `custom_attributes` to keep them.
+        """
+        if not self._write_language:
+            return None
+        attributes = {**(custom_attributes or {}), self._language_attribute: language}
+        path = f"conversations/{quote(conversation_id, safe='')}/custom_attributes"
+        return self._request("POST", path, json={"custom_attributes": attributes})
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def error_for(self, response: httpx.Response) -> ServiceError | None:
+        """The base mapping, with Chatwoot's `error` / `message` / `errors` text added."""
+        error = super().error_for(response)
+        detail = _error_detail(response)
+        if error is None or detail is None:
+            return error
+        what = str(error).removeprefix(f"{self.name}: ").split(" (HTTP", 1)[0]
+        return type(error)(
+            f"{what} (HTTP {response.status_code} from {response.request.method} "
+            f"{response.request.url.path}): {detail}",
+            service=self.name,
+            status_code=response.status_code,
+            retry_after=error.retry_after,
+        )
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        return {"api_access_token": self._token, "Accept": "application/json"}
+
+    def _request(
+        self, method: str, path: str, *, json: Mapping[str, Any] | None = None
+    ) -> httpx.Request:
+        url = f"{self.base_url}/api/v1/accounts/{quote(self._account_id, safe='')}/{path}"
+        return httpx.Request(method, url, json=json, headers=self._headers())
+
+    def _payload(self, response: httpx.Response) -> Sequence[Mapping[str, Any]]:
+        error = self.error_for(response)
+        if error is not None:
+            raise error
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        items = data.get("payload") if isinstance(data, Mapping) else None
+        if not isinstance(items, list):
+            raise ServiceResponseError(
+                'the messages response has no "payload" list', service=self.name
+            )
+        return [item for item in items if isinstance(item, Mapping)]
+
+    def _load(self, body: bytes) -> Mapping[str, Any]:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            raise self._invalid("the webhook body is not JSON") from None
+        if not isinstance(payload, Mapping):
+            raise self._invalid("the webhook body is not a JSON object")
+        return payload
+
+    def _invalid(self, problem: str) -> InvalidRequestError:
+        return InvalidRequestError(problem, service=self.name)
+
+
+def _error_detail(response: httpx.Response) -> str | None:
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    if not isinstance(data, Mapping):
+        return None
+    for key in ("error", "message", "errors"):
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, list) and value:
+            return "; ".join(str(item) for item in value)
+    return None

@@ -1,0 +1,420 @@
+"""The Freshdesk adapter: tickets, conversations and solution-article translations (API v2)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import json
+import os
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+from tl_loop import (
+    OWN_NOTE_MARKER,
+    Article,
+    ConfigurationError,
+    ContentType,
+    HelpdeskAdapter,
+    HelpdeskEvent,
+    HelpdeskMessage,
+    InvalidRequestError,
+    ServiceError,
+    ServiceResponseError,
+    WebhookAuthError,
+    normalize_tag,
+)
+
+__all__ = ["FreshdeskAdapter"]
+
+_SERVICE = "freshdesk"
+_EVENTS = ("agent_note", "customer_message", "ticket_created")
+_DRAFT, _PUBLISHED = 1, 2  # solution article `status`
+
+Kind = Literal["customer_message", "agent_note", "ticket_created", "ignored"]
+
+
+class FreshdeskAdapter(HelpdeskAdapter):
+    """Freshdesk tickets and solution articles.
+
+    Freshdesk does not sign webhooks: the automation rule's webhook action must send the shared
+    secret in a custom header (`X-TL-Loop-Secret` by default) or as the password of basic auth.
+
+    Args:
+        domain: the helpdesk's subdomain (`acme` for `https://acme.freshdesk.com`).
+        api_key: an agent's API key (Profile settings → View API key).
+        webhook_secret: the shared secret the automation rule sends.
+        base_url: the API root, overriding `domain`.
+        secret_header: the header carrying `webhook_secret`.
+        language_field: a ticket custom field (e.g. `cf_language`) to store the customer
+            language in; without it, `build_set_language` returns None (updating `tags`
+            through the API would replace every tag on the ticket).
+        per_page: conversations and articles per page (at most 100).
+        kb_folder_id: the solution folder `build_list_articles` lists by default.
+        kb_primary_language: the portal's primary language, listed without a language suffix.
+    """
+
+    name: ClassVar[str] = _SERVICE
+    supports_kb: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *,
+        domain: str | None = None,
+        api_key: str,
+        webhook_secret: str,
+        base_url: str | None = None,
+        secret_header: str = "X-TL-Loop-Secret",
+        language_field: str | None = None,
+        per_page: int = 100,
+        kb_folder_id: str | None = None,
+        kb_primary_language: str = "en",
+    ) -> None:
+        if base_url is None and not domain:
+            raise ConfigurationError("freshdesk: give `domain` (or `base_url`)")
+        if not api_key:
+            raise ConfigurationError("freshdesk: give `api_key`")
+        if not webhook_secret:
+            raise ConfigurationError("freshdesk: give `webhook_secret`, the shared secret")
+        if not 1 <= per_page <= 100:
+            raise ConfigurationError(f"freshdesk: per_page must be 1..100, not {per_page}")
+        self.base_url = (base_url or f"https://{domain}.freshdesk.com").rstrip("/")
+        # Freshdesk takes the API key as the basic-auth user; the password is ignored.
+        self._authorization = "Basic " + base64.b64encode(f"{api_key}:X".encode()).decode()
+        self._webhook_secret = webhook_secret
+        self.secret_header = secret_header
+        self.language_field = language_field
+        self.per_page = per_page
+        self.kb_folder_id = kb_folder_id
+        self.kb_primary_language = kb_primary_language
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> FreshdeskAdapter:
+        """Configure from `FRESHDESK_DOMAIN` (or `FRESHDESK_BASE_URL`), `FRESHDESK_API_KEY`,
+        `FRESHDESK_WEBHOOK_SECRET`, and the optional `FRESHDESK_LANGUAGE_FIELD` and
+        `FRESHDESK_KB_FOLDER_ID`.
+
+        Raises:
+            ConfigurationError: a required variable is missing.
+        """
+        env = os.environ if environ is None else environ
+        for variable in ("FRESHDESK_API_KEY", "FRESHDESK_WEBHOOK_SECRET"):
+            if not env.get(variable):
+                raise ConfigurationError(f"freshdesk: set {variable}")
+        if not env.get("FRESHDESK_DOMAIN") and not env.get("FRESHDESK_BASE_URL"):
+            raise ConfigurationError("freshdesk: set FRESHDESK_DOMAIN (or FRESHDESK_BASE_URL)")
+        return cls(
+            domain=env.get("FRESHDESK_DOMAIN"),
+            base_url=env.get("FRESHDESK_BASE_URL"),
+            api_key=env["FRESHDESK_API_KEY"],
+            webhook_secret=env["FRESHDESK_WEBHOOK_SECRET"],
+            language_field=env.get("FRESHDESK_LANGUAGE_FIELD"),
+            kb_folder_id=env.get("FRESHDESK_KB_FOLDER_ID"),
+        )
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def verify_webhook(
+        self, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+    ) -> None:
+        """Compare the shared secret (custom header, or basic-auth password) in constant time.
+
+        Raises:
+            WebhookAuthError: the secret is missing or wrong.
+        """
+        lowered = {name.lower(): value for name, value in headers.items()}
+        received = lowered.get(self.secret_header.lower()) or _basic_password(
+            lowered.get("authorization", "")
+        )
+        if not received:
+            raise WebhookAuthError(
+                f"freshdesk: the webhook carries no {self.secret_header} header (or basic "
+                "auth); add it to the automation rule's webhook action"
+            )
+        if not hmac.compare_digest(received.strip().encode(), self._webhook_secret.encode()):
+            raise WebhookAuthError(f"freshdesk: the webhook's {self.secret_header} is wrong")
+
+    def parse_event(self, body: bytes, headers: Mapping[str, str]) -> HelpdeskEvent:
+        """Parse the automation rule's JSON (top level, or under `freshdesk_webhook`).
+
+        Expected keys: `ticket_id`, `event` (customer_message, agent_note or ticket_created),
+        and optionally `text`, `author_id`, `requester_language`. The text is a placeholder
+        expansion, so the event is `complete=False`: the relay re-reads the conversation.
+
+        Raises:
+            InvalidRequestError: not JSON, or `ticket_id` / `event` missing.
+        """
+        payload = _load_object(body)
+        inner = payload.get("freshdesk_webhook")
+        if isinstance(inner, dict):
+            payload = inner
+        ticket_id = payload.get("ticket_id")
+        if ticket_id in (None, ""):
+            raise InvalidRequestError(
+                'the webhook has no `ticket_id`; send {"ticket_id": "{{ticket.id}}", ...}',
+                service=_SERVICE,
+            )
+        event = payload.get("event")
+        if event not in _EVENTS:
+            raise InvalidRequestError(
+                f"the webhook's `event` is {event!r}; set it to one of {', '.join(_EVENTS)} in "
+                "the automation rule's JSON",
+                service=_SERVICE,
+            )
+        text = payload.get("text")
+        text = text if isinstance(text, str) and text.strip() else None
+        kind: Kind = "ignored" if text is not None and OWN_NOTE_MARKER in text else event
+        return HelpdeskEvent(
+            kind=kind,
+            # Freshdesk sends no delivery id: the same body (same ticket, same text) is the
+            # same delivery, which is what retries look like.
+            event_id="body:" + hashlib.sha256(body).hexdigest()[:32],
+            conversation_id=str(ticket_id),
+            text=text,
+            content_type="html",
+            author_id=_str_or_none(payload.get("author_id")),
+            customer_language=_language(payload.get("requester_language")),
+            complete=False,
+            raw=payload,
+        )
+
+    # -- conversations -----------------------------------------------------------------------
+
+    def build_get_messages(self, conversation_id: str) -> httpx.Request:
+        """`GET /api/v2/tickets/{id}/conversations?page=1&per_page=…` (replies and notes; the
+        ticket's first message is its `description`, not a conversation)."""
+        return self._request(
+            "GET",
+            f"/api/v2/tickets/{conversation_id}/conversations",
+            params={"page": 1, "per_page": self.per_page},
+        )
+
+    def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
+        """The conversations of one page: `incoming` ones are the customer's."""
+        return [_message(item) for item in _json_list(response) if isinstance(item, dict)]
+
+    def next_page(self, response: httpx.Response) -> httpx.Request | None:
+        """The `Link: rel="next"` page, else the next `page` while pages come back full."""
+        following = response.links.get("next", {}).get("url")
+        if following:
+            return httpx.Request("GET", following, headers=self._headers())
+        params = response.request.url.params
+        per_page = int(params.get("per_page", self.per_page))
+        if len(_json_list(response)) < per_page:
+            return None
+        page = int(params.get("page", 1)) + 1
+        return httpx.Request(
+            "GET", response.request.url.copy_merge_params({"page": page}), headers=self._headers()
+        )
+
+    def build_post_note(
+        self, conversation_id: str, text: str, *, content_type: ContentType = "html"
+    ) -> httpx.Request:
+        """`POST /api/v2/tickets/{id}/notes` with `private: true`."""
+        return self._request(
+            "POST",
+            f"/api/v2/tickets/{conversation_id}/notes",
+            json={"body": _html(text, content_type), "private": True},
+        )
+
+    def build_post_reply(
+        self, conversation_id: str, text: str, *, content_type: ContentType = "html"
+    ) -> httpx.Request:
+        """`POST /api/v2/tickets/{id}/reply`, emailed to the requester."""
+        return self._request(
+            "POST",
+            f"/api/v2/tickets/{conversation_id}/reply",
+            json={"body": _html(text, content_type)},
+        )
+
+    def build_set_language(self, conversation_id: str, language: str) -> httpx.Request | None:
+        """`PUT /api/v2/tickets/{id}` setting `language_field`, when one is configured."""
+        if self.language_field is None:
+            return None
+        return self._request(
+            "PUT",
+            f"/api/v2/tickets/{conversation_id}",
+            json={"custom_fields": {self.language_field: language}},
+        )
+
+    # -- solutions (knowledge base) ----------------------------------------------------------
+
+    def build_list_articles(self, locale: str, *, folder_id: str | None = None) -> httpx.Request:
+        """`GET /api/v2/solutions/folders/{folder}/articles[/{lang}]`, paginated.
+
+        Raises:
+            ConfigurationError: no `folder_id` given and no `kb_folder_id` configured.
+        """
+        folder = folder_id or self.kb_folder_id
+        if not folder:
+            raise ConfigurationError(
+                "freshdesk: solution articles are listed per folder; pass folder_id= or "
+                "configure kb_folder_id"
+            )
+        path = f"/api/v2/solutions/folders/{folder}/articles"
+        if locale.lower() != self.kb_primary_language.lower():
+            path += f"/{locale}"
+        return self._request("GET", path, params={"page": 1, "per_page": self.per_page})
+
+    def parse_articles(self, response: httpx.Response) -> list[Article]:
+        """The articles of one page, in the language the request named."""
+        last = response.request.url.path.rstrip("/").rsplit("/", 1)[-1]
+        locale = self.kb_primary_language if last == "articles" else last
+        return [
+            Article(
+                id=str(item["id"]),
+                title=str(item.get("title") or ""),
+                body=str(item.get("description") or ""),
+                locale=locale,
+                updated_at=item.get("updated_at"),
+                source_id=str(item["id"]),
+            )
+            for item in _json_list(response)
+            if isinstance(item, dict) and "id" in item
+        ]
+
+    def build_publish_translation(
+        self, article: Article, *, locale: str, title: str, body: str, draft: bool = True
+    ) -> httpx.Request:
+        """Create the translation (`POST /api/v2/solutions/articles/{id}/{lang}`) from a
+        source article, or update it (`PUT`, same path) when `article` is that translation;
+        `status` 1 is a draft, 2 published."""
+        article_id = article.source_id or article.id
+        method = "PUT" if article.locale.lower() == locale.lower() else "POST"
+        status = _DRAFT if draft else _PUBLISHED
+        return self._request(
+            method,
+            f"/api/v2/solutions/articles/{article_id}/{locale}",
+            json={"title": title, "description": body, "status": status},
+        )
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def error_for(self, response: httpx.Response) -> ServiceError | None:
+        """The base mapping (429 honours `Retry-After`) with Freshdesk's `description` and
+        per-field `errors` quoted."""
+        error = super().error_for(response)
+        detail = _error_detail(response)
+        if error is None or not detail:
+            return error
+        message = str(error).removeprefix(f"{self.name}: ").split(": ", 1)[0]
+        return type(error)(
+            f"{message}: {detail}",
+            service=self.name,
+            status_code=error.status_code,
+            retry_after=error.retry_after,
+        )
+
+    def __repr__(self) -> str:
+        return f"<FreshdeskAdapter base_url={self.base_url!r}>"
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": self._authorization, "Accept": "application/json"}
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+    ) -> httpx.Request:
+        return httpx.Request(
+            method, self.base_url + path, params=params, json=json, headers=self._headers()
+        )
+
+
+def _basic_password(authorization: str) -> str | None:
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return None
+    try:
+        decoded = base64.b64decode(encoded, validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return decoded.partition(":")[2] or None
+
+
+def _load_object(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequestError(
+            "the webhook body is not JSON; set the rule's webhook content to JSON",
+            service=_SERVICE,
+        ) from None
+    if not isinstance(payload, dict):
+        raise InvalidRequestError("the webhook body is not a JSON object", service=_SERVICE)
+    return payload
+
+
+def _json_list(response: httpx.Response) -> list[Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if not isinstance(payload, list):
+        raise ServiceResponseError(
+            f"expected a JSON array from {response.request.url.path}",
+            service=_SERVICE,
+            status_code=response.status_code,
+        )
+    return payload
+
+
+def _message(item: dict[str, Any]) -> HelpdeskMessage:
+    private = item.get("private") is True
+    author: Literal["customer", "agent", "system"] = (
+        "customer" if item.get("incoming") is True else "agent"
+    )
+    body = item.get("body")
+    has_html = isinstance(body, str) and bool(body)
+    return HelpdeskMessage(
+        id=str(item.get("id")),
+        text=str(body) if has_html else str(item.get("body_text") or ""),
+        content_type="html" if has_html else "text",
+        author_role=author,
+        public=not private,
+        created_at=item.get("created_at"),
+    )
+
+
+def _html(text: str, content_type: ContentType) -> str:
+    # Freshdesk bodies are HTML: plain text is escaped and its line breaks kept.
+    if content_type == "html":
+        return text
+    return html.escape(text).replace("\n", "<br>")
+
+
+def _language(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return normalize_tag(value)
+    except ValueError:
+        return None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _error_detail(response: httpx.Response) -> str:
+    try:
+        payload = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(payload, dict):
+        return ""
+    parts = [str(part) for part in (payload.get("description"), payload.get("message")) if part]
+    for problem in payload.get("errors") or []:
+        if isinstance(problem, dict):
+            field = problem.get("field")
+            text = problem.get("message") or problem.get("code") or ""
+            parts.append(f"{field}: {text}" if field else str(text))
+    return "; ".join(parts)[:300]

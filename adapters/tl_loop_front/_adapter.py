@@ -1,0 +1,470 @@
+"""Front (Core API): rule or application webhooks in, comments and replies out."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote
+
+import httpx
+
+from tl_loop import (
+    OWN_NOTE_MARKER,
+    ConfigurationError,
+    ContentType,
+    HelpdeskAdapter,
+    HelpdeskEvent,
+    HelpdeskMessage,
+    InvalidRequestError,
+    NotFoundError,
+    ServiceError,
+    ServiceResponseError,
+    WebhookAuthError,
+    hmac_digest,
+    normalize_tag,
+    verify_signature,
+)
+from tl_loop_front._markup import html_to_markdown
+
+__all__ = ["FrontAdapter"]
+
+WebhookKind = Literal["rule", "app"]
+
+# Application webhooks name events differently from rule webhooks and the Events API.
+_APP_EVENT_TYPES: Mapping[str, str] = MappingProxyType(
+    {"inbound_received": "inbound", "new_comment_added": "comment", "outbound_sent": "outbound"}
+)
+# Millisecond timestamps are past this many seconds (the year 5138), second ones are not.
+_MILLISECONDS = 1e11
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _id(value: object) -> str | None:
+    if isinstance(value, bool) or value is None or value == "":
+        return None
+    return str(value) if isinstance(value, int | str) else None
+
+
+def _timestamp(value: object) -> str | None:
+    # Front sends epoch seconds as floats; hand the relay ISO 8601 (UTC).
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=UTC).isoformat().replace("+00:00", "Z")
+    return value if isinstance(value, str) else None
+
+
+def _tag(value: object) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return normalize_tag(value)
+    except ValueError:
+        return None
+
+
+class FrontAdapter(HelpdeskAdapter):
+    """Front, through its Core API and either rule webhooks or application webhooks.
+
+    Args:
+        api_token: a Core API token (Settings → Developers → API tokens), sent as Bearer.
+        webhook_secret: rule webhooks: the company API secret; application webhooks: the
+            app's signing secret.
+        webhook_kind: `"rule"` (base64 HMAC-SHA1 of the body, no timestamp) or `"app"`
+            (base64 HMAC-SHA256 of `"<timestamp>:<body>"`, with `X-Front-Request-Timestamp`).
+        base_url: the API host.
+        timestamp_window: seconds an application webhook stays acceptable.
+        author_id: the teammate (`tea_…`) that comments and replies are written as.
+        channel_id: the channel (`cha_…`) replies are sent from; Front picks one when None.
+        language_field: the conversation custom field holding the customer language (read).
+        language_tag_prefix: tags such as `lang-es` also give the language (read).
+        language_tag_ids: language → tag id (`tag_…`) to add with `build_set_language`; Front
+            replaces every custom field on update, so the language is written as a tag.
+    """
+
+    name: ClassVar[str] = "front"
+
+    def __init__(
+        self,
+        *,
+        api_token: str,
+        webhook_secret: str,
+        webhook_kind: WebhookKind = "rule",
+        base_url: str = "https://api2.frontapp.com",
+        timestamp_window: float = 300.0,
+        author_id: str | None = None,
+        channel_id: str | None = None,
+        language_field: str = "Language",
+        language_tag_prefix: str = "lang-",
+        language_tag_ids: Mapping[str, str] | None = None,
+    ) -> None:
+        if not api_token:
+            raise ConfigurationError(
+                "front: api_token is required (Front → Settings → Developers → API tokens)"
+            )
+        if not webhook_secret:
+            raise ConfigurationError(
+                "front: webhook_secret is required (the API secret for rule webhooks, the "
+                "app's signing secret for application webhooks)"
+            )
+        if webhook_kind not in ("rule", "app"):
+            raise ConfigurationError(
+                f'front: webhook_kind must be "rule" or "app", not {webhook_kind!r}'
+            )
+        self.base_url = base_url.rstrip("/")
+        self._token = api_token
+        self._secret = webhook_secret
+        self._webhook_kind = webhook_kind
+        self._window = timestamp_window
+        self._author_id = author_id
+        self._channel_id = channel_id
+        self._language_field = language_field
+        self._tag_prefix = language_tag_prefix
+        try:
+            tag_ids = {normalize_tag(k): v for k, v in (language_tag_ids or {}).items()}
+        except ValueError as exc:
+            raise ConfigurationError(f"front: language_tag_ids: {exc}") from None
+        self._tag_ids = MappingProxyType(tag_ids)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> FrontAdapter:
+        """Build from `FRONT_API_TOKEN`, `FRONT_WEBHOOK_SECRET`, and optionally
+        `FRONT_WEBHOOK_KIND` (`rule` or `app`), `FRONT_BASE_URL`, `FRONT_AUTHOR_ID`,
+        `FRONT_CHANNEL_ID`.
+
+        Raises:
+            ConfigurationError: a required variable is missing (the message names it).
+        """
+        env = os.environ if environ is None else environ
+        missing = [
+            name for name in ("FRONT_API_TOKEN", "FRONT_WEBHOOK_SECRET") if not env.get(name)
+        ]
+        if missing:
+            raise ConfigurationError(f"front: set the environment variables {', '.join(missing)}")
+        kind = env.get("FRONT_WEBHOOK_KIND", "rule").strip().lower()
+        if kind not in ("rule", "app"):
+            raise ConfigurationError(
+                f'front: FRONT_WEBHOOK_KIND must be "rule" or "app", not {kind!r}'
+            )
+        return cls(
+            api_token=env["FRONT_API_TOKEN"],
+            webhook_secret=env["FRONT_WEBHOOK_SECRET"],
+            webhook_kind="app" if kind == "app" else "rule",
+            base_url=env.get("FRONT_BASE_URL") or "https://api2.frontapp.com",
+            author_id=env.get("FRONT_AUTHOR_ID") or None,
+            channel_id=env.get("FRONT_CHANNEL_ID") or None,
+        )
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def verify_webhook(
+        self, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+    ) -> None:
+        """Check `X-Front-Signature` by the configured webhook kind.
+
+        Application webhooks send `X-Front-Request-Timestamp` in milliseconds (seconds are
+        accepted too) and must fall within `timestamp_window`.
+
+        Raises:
+            WebhookAuthError: unsigned, forged, or stale.
+        """
+        h = httpx.Headers(headers)
+        received = h.get("x-front-signature")
+        if self._webhook_kind == "rule":
+            expected = hmac_digest(self._secret, body, algorithm="sha1", encoding="base64")
+            verify_signature(expected, received, service=self.name)
+            return
+        timestamp = h.get("x-front-request-timestamp")
+        if received and not timestamp:
+            raise WebhookAuthError("front: the webhook carries no X-Front-Request-Timestamp header")
+        signed = (timestamp or "").encode() + b":" + body
+        expected = hmac_digest(self._secret, signed, algorithm="sha256", encoding="base64")
+        verify_signature(
+            expected,
+            received,
+            service=self.name,
+            timestamp=_seconds(timestamp),
+            window=self._window,
+            now=now,
+        )
+
+    def challenge(self, headers: Mapping[str, str]) -> str | None:
+        """The `X-Front-Challenge` of an application webhook's validation request, if any.
+
+        Front sends it when the webhook is saved; answer the (verified) request with
+        `{"challenge": <value>}` and HTTP 200.
+        """
+        return httpx.Headers(headers).get("x-front-challenge") or None
+
+    def parse_event(self, body: bytes, headers: Mapping[str, str]) -> HelpdeskEvent:
+        """Classify `inbound` (customer message) and `comment` (agent note) events; the rest,
+        including `outbound` replies and the application `sync` ping, are ignored.
+
+        Accepts a rule webhook's event (full or preview) and an application webhook's
+        `{"type", "authorization", "payload"}` envelope.
+
+        Raises:
+            InvalidRequestError: the body is not JSON, has no event type, or an event lacks
+                its conversation id.
+        """
+        envelope = self._load(body)
+        event = _mapping(envelope.get("payload")) or envelope
+        event_type = str(event.get("type") or envelope.get("type") or "")
+        if not event_type:
+            raise self._invalid('the webhook body has no event "type" (is it a Front event?)')
+        event_type = _APP_EVENT_TYPES.get(event_type, event_type)
+        conversation = _mapping(event.get("conversation"))
+        data = _mapping(_mapping(event.get("target")).get("data"))
+        event_id = _id(event.get("id")) or f"{event_type}:{_id(data.get('id')) or ''}"
+        conversation_id = _id(conversation.get("id"))
+        if event_type not in ("inbound", "comment"):
+            return HelpdeskEvent(
+                kind="ignored",
+                event_id=event_id,
+                conversation_id=conversation_id or "",
+                raw=envelope,
+            )
+        if conversation_id is None:
+            raise self._invalid(f"the {event_type} event carries no conversation.id")
+        # A preview event carries only ids and links: the relay then fetches the message.
+        body_html = data.get("body")
+        text = body_html if isinstance(body_html, str) else None
+        if event_type == "inbound":
+            kind: Literal["customer_message", "agent_note", "ignored"] = "customer_message"
+            content_type: ContentType = "html"
+        else:
+            kind = "ignored" if text is not None and OWN_NOTE_MARKER in text else "agent_note"
+            content_type = "markdown"
+        return HelpdeskEvent(
+            kind=kind,
+            event_id=event_id,
+            conversation_id=conversation_id,
+            message_id=_id(data.get("id")),
+            text=text,
+            content_type=content_type,
+            author_id=_id(_mapping(data.get("author")).get("id")),
+            customer_language=self._language(conversation),
+            complete=text is not None,
+            raw=envelope,
+        )
+
+    def _language(self, conversation: Mapping[str, Any]) -> str | None:
+        """The language custom field, else a `lang-xx` tag."""
+        fields = _mapping(conversation.get("custom_fields"))
+        if (tag := _tag(fields.get(self._language_field))) is not None:
+            return tag
+        tags = conversation.get("tags")
+        for item in tags if isinstance(tags, list) else []:
+            label = _mapping(item).get("name")
+            if not (isinstance(label, str) and label.startswith(self._tag_prefix)):
+                continue
+            if (tag := _tag(label.removeprefix(self._tag_prefix))) is not None:
+                return tag
+        return None
+
+    # -- conversations -----------------------------------------------------------------------
+
+    def build_get_messages(self, conversation_id: str) -> httpx.Request:
+        """`GET /conversations/{id}/messages?limit=100` (messages only; comments are apart)."""
+        path = f"/conversations/{quote(conversation_id, safe='')}/messages"
+        return self._request("GET", path, params={"limit": "100"})
+
+    def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
+        """The messages in `_results`: inbound ones are the customer's, drafts are not public.
+
+        Raises:
+            NotFoundError: the conversation was merged into another (HTTP 301), or is gone.
+            ServiceError: any other failure, or a response without `_results`.
+        """
+        results = self._json(response).get("_results")
+        if not isinstance(results, list):
+            raise ServiceResponseError('the response has no "_results" list', service=self.name)
+        messages = []
+        for item in (r for r in results if isinstance(r, Mapping)):
+            body, plain = item.get("body"), item.get("text")
+            text = body if isinstance(body, str) else plain if isinstance(plain, str) else ""
+            messages.append(
+                HelpdeskMessage(
+                    id=_id(item.get("id")) or "",
+                    text=text,
+                    content_type="html" if isinstance(body, str) else "text",
+                    author_role="customer" if item.get("is_inbound") is True else "agent",
+                    public=not item.get("draft_mode"),
+                    created_at=_timestamp(item.get("created_at")),
+                )
+            )
+        return messages
+
+    def next_page(self, response: httpx.Response) -> httpx.Request | None:
+        """`_pagination.next` (a full URL with `page_token`), while there is one."""
+        following = _mapping(self._json(response).get("_pagination")).get("next")
+        if not isinstance(following, str) or not following:
+            return None
+        return httpx.Request("GET", response.request.url.join(following), headers=self._headers())
+
+    def build_post_note(
+        self, conversation_id: str, text: str, *, content_type: ContentType = "html"
+    ) -> httpx.Request:
+        """`POST /conversations/{id}/comments` `{"body": <Markdown>}`; answers 201."""
+        body: dict[str, Any] = {"body": html_to_markdown(text) if content_type == "html" else text}
+        if self._author_id:
+            body["author_id"] = self._author_id
+        path = f"/conversations/{quote(conversation_id, safe='')}/comments"
+        return self._request("POST", path, json=body)
+
+    def build_post_reply(
+        self, conversation_id: str, text: str, *, content_type: ContentType = "html"
+    ) -> httpx.Request:
+        """`POST /conversations/{id}/messages` `{"body": <HTML>}`; answers 202, sent later.
+
+        Pass the response to `accepted_message_uid` and read the message back with
+        `build_get_message(f"alt:uid:{uid}")` to see whether it went out.
+        """
+        html_body = text if content_type == "html" else html.escape(text).replace("\n", "<br>")
+        body: dict[str, Any] = {"body": html_body}
+        if self._author_id:
+            body["author_id"] = self._author_id
+        if self._channel_id:
+            body["channel_id"] = self._channel_id
+        path = f"/conversations/{quote(conversation_id, safe='')}/messages"
+        return self._request("POST", path, json=body)
+
+    def accepted_message_uid(self, response: httpx.Response) -> str:
+        """The `message_uid` of a reply Front accepted (HTTP 202) for sending.
+
+        Raises:
+            ServiceError: the reply was refused, or the answer has no `message_uid`.
+        """
+        uid = self._json(response).get("message_uid")
+        if not isinstance(uid, str) or not uid:
+            raise ServiceResponseError("the reply answer has no message_uid", service=self.name)
+        return uid
+
+    def build_get_message(self, message_id: str) -> httpx.Request:
+        """`GET /messages/{id}`; `alt:uid:<message_uid>` finds a reply accepted with 202."""
+        return self._request("GET", f"/messages/{quote(message_id, safe=':')}")
+
+    def build_set_language(self, conversation_id: str, language: str) -> httpx.Request | None:
+        """`POST /conversations/{id}/tags` adding the tag mapped to `language`, if any."""
+        try:
+            tag_id = self._tag_ids.get(normalize_tag(language))
+        except ValueError:
+            return None
+        if tag_id is None:
+            return None
+        path = f"/conversations/{quote(conversation_id, safe='')}/tags"
+        return self._request("POST", path, json={"tag_ids": [tag_id]})
+
+    def merged_into(self, response: httpx.Response) -> str | None:
+        """The conversation id a 301 answer points to (the conversation was merged)."""
+        if response.status_code != 301:
+            return None
+        location = response.headers.get("location", "").rstrip("/")
+        return location.rsplit("/", 1)[-1] or None
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def error_for(self, response: httpx.Response) -> ServiceError | None:
+        """The base mapping plus Front's `_error` text; a 301 (merged) is a NotFoundError."""
+        request = response.request
+        where = f"HTTP {response.status_code} from {request.method} {request.url.path}"
+        if response.status_code == 301:
+            target = self.merged_into(response) or "another conversation"
+            return NotFoundError(
+                f"the conversation was merged into {target} ({where}); use that id",
+                service=self.name,
+                status_code=301,
+            )
+        error = super().error_for(response)
+        detail = _error_detail(response)
+        if error is None or detail is None:
+            return error
+        what = str(error).removeprefix(f"{self.name}: ").split(" (HTTP", 1)[0]
+        return type(error)(
+            f"{what} ({where}): {detail}",
+            service=self.name,
+            status_code=response.status_code,
+            retry_after=error.retry_after,
+        )
+
+    def retry_after(self, response: httpx.Response) -> float | None:
+        """`Retry-After` on 429, else the wait until `X-RateLimit-Reset` once none remain."""
+        waited = super().retry_after(response)
+        if waited is not None:
+            return waited
+        if response.headers.get("x-ratelimit-remaining") != "0":
+            return None
+        try:
+            reset = float(response.headers.get("x-ratelimit-reset", ""))
+        except ValueError:
+            return None
+        return max(0.0, reset - time.time())
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Request:
+        url = f"{self.base_url}{path}"
+        return httpx.Request(method, url, params=params, json=json, headers=self._headers())
+
+    def _json(self, response: httpx.Response) -> Mapping[str, Any]:
+        error = self.error_for(response)
+        if error is not None:
+            raise error
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, Mapping):
+            raise ServiceResponseError("the response is not a JSON object", service=self.name)
+        return data
+
+    def _load(self, body: bytes) -> Mapping[str, Any]:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            raise self._invalid("the webhook body is not JSON") from None
+        if not isinstance(payload, Mapping):
+            raise self._invalid("the webhook body is not a JSON object")
+        return payload
+
+    def _invalid(self, problem: str) -> InvalidRequestError:
+        return InvalidRequestError(problem, service=self.name)
+
+
+def _seconds(timestamp: str | None) -> str | None:
+    """Front's millisecond timestamp as seconds, for the replay window."""
+    try:
+        value = float(timestamp or "")
+    except ValueError:
+        return timestamp
+    return str(value / 1000 if value > _MILLISECONDS else value)
+
+
+def _error_detail(response: httpx.Response) -> str | None:
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    error = _mapping(data.get("_error")) if isinstance(data, Mapping) else {}
+    parts = [str(error[key]) for key in ("title", "message") if isinstance(error.get(key), str)]
+    details = error.get("details")
+    if isinstance(details, list):
+        parts.extend(str(item) for item in details)
+    return "; ".join(parts) or None

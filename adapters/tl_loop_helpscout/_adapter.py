@@ -1,0 +1,476 @@
+"""Help Scout (Inbox API 2.0): conversation webhooks in, notes and replies out."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote
+
+import httpx
+
+from tl_loop import (
+    OWN_NOTE_MARKER,
+    AuthenticationError,
+    ConfigurationError,
+    ContentType,
+    HelpdeskAdapter,
+    HelpdeskEvent,
+    HelpdeskMessage,
+    InvalidRequestError,
+    ServiceError,
+    ServiceResponseError,
+    hmac_digest,
+    normalize_tag,
+    verify_signature,
+)
+from tl_loop_helpscout._shapes import (
+    as_html,
+    created,
+    embedded_threads,
+    error_detail,
+    id_of,
+    mapping,
+    number,
+    oauth_error,
+)
+
+__all__ = ["HelpScoutAdapter"]
+
+_Kind = Literal["customer_message", "agent_note", "ticket_created"]
+_EventKind = Literal["customer_message", "agent_note", "ticket_created", "ignored"]
+_EVENT_KINDS: Mapping[str, _Kind] = MappingProxyType(
+    {
+        "convo.customer.reply.created": "customer_message",
+        "convo.note.created": "agent_note",
+        "convo.created": "ticket_created",
+    }
+)
+# Which thread type an event is about.
+_THREAD_TYPES: Mapping[str, str] = MappingProxyType(
+    {"customer_message": "customer", "agent_note": "note", "ticket_created": "customer"}
+)
+_PUBLIC_THREADS = frozenset({"customer", "reply", "message", "chat", "phone", "forwardparent"})
+# Enough conversations for replies the relay sends right after the webhook it parsed.
+_CUSTOMER_MEMORY = 4096
+
+
+class HelpScoutAdapter(HelpdeskAdapter):
+    """Help Scout Inbox (Mailbox API 2.0) with an OAuth2 client-credentials app.
+
+    The access token is one more request, built and parsed here like the others: the relay's
+    client sends `build_token_request()` and hands the answer to `parse_token()` whenever
+    `needs_token()` is true, and again after a 401 (the token was revoked or expired early).
+
+    Args:
+        app_id: the OAuth2 app's App ID (Your Profile → My Apps → Create My App).
+        app_secret: that app's App Secret.
+        webhook_secret: the secret key of the webhook (Manage → Apps → Webhooks).
+        base_url: the API host.
+        access_token: a token you already hold (skips the first token request).
+        token_expires_at: when `access_token` expires (epoch seconds); None means unknown.
+        user_id: the Help Scout user that notes and replies are attributed to.
+        language_field_id: the conversation custom field holding the customer language; when
+            None, a field named "Language" is read (and none is written).
+    """
+
+    name: ClassVar[str] = "helpscout"
+
+    def __init__(
+        self,
+        *,
+        app_id: str,
+        app_secret: str,
+        webhook_secret: str,
+        base_url: str = "https://api.helpscout.net",
+        access_token: str | None = None,
+        token_expires_at: float | None = None,
+        user_id: int | str | None = None,
+        language_field_id: int | None = None,
+    ) -> None:
+        for option, value in (
+            ("app_id", app_id),
+            ("app_secret", app_secret),
+            ("webhook_secret", webhook_secret),
+        ):
+            if not value:
+                raise ConfigurationError(
+                    f"helpscout: {option} is required (Help Scout → Your Profile → My Apps for "
+                    "the app, Manage → Apps → Webhooks for the webhook secret)"
+                )
+        self.base_url = base_url.rstrip("/")
+        self._app_id = app_id
+        self._app_secret = app_secret
+        self._secret = webhook_secret
+        # One tuple, replaced whole, so threads never see a token with another's expiry.
+        self._token: tuple[str, float | None] | None = (
+            (access_token, token_expires_at) if access_token else None
+        )
+        self._user_id = id_of(user_id)
+        self._language_field_id = language_field_id
+        self._customers: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> HelpScoutAdapter:
+        """Build from `HELPSCOUT_APP_ID`, `HELPSCOUT_APP_SECRET`, `HELPSCOUT_WEBHOOK_SECRET`,
+        and optionally `HELPSCOUT_BASE_URL`, `HELPSCOUT_USER_ID`, `HELPSCOUT_LANGUAGE_FIELD_ID`.
+
+        Raises:
+            ConfigurationError: a required variable is missing (the message names it).
+        """
+        env = os.environ if environ is None else environ
+        required = ("HELPSCOUT_APP_ID", "HELPSCOUT_APP_SECRET", "HELPSCOUT_WEBHOOK_SECRET")
+        missing = [name for name in required if not env.get(name)]
+        if missing:
+            raise ConfigurationError(
+                f"helpscout: set the environment variables {', '.join(missing)}"
+            )
+        field = env.get("HELPSCOUT_LANGUAGE_FIELD_ID")
+        if field and not field.isdigit():
+            raise ConfigurationError(
+                f"helpscout: HELPSCOUT_LANGUAGE_FIELD_ID must be a number, got {field!r}"
+            )
+        return cls(
+            app_id=env["HELPSCOUT_APP_ID"],
+            app_secret=env["HELPSCOUT_APP_SECRET"],
+            webhook_secret=env["HELPSCOUT_WEBHOOK_SECRET"],
+            base_url=env.get("HELPSCOUT_BASE_URL") or "https://api.helpscout.net",
+            user_id=env.get("HELPSCOUT_USER_ID") or None,
+            language_field_id=int(field) if field else None,
+        )
+
+    # -- OAuth2 ------------------------------------------------------------------------------
+
+    def build_token_request(self) -> httpx.Request:
+        """`POST /v2/oauth2/token` with the client-credentials grant (form encoded)."""
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._app_id,
+            "client_secret": self._app_secret,
+        }
+        return httpx.Request(
+            "POST",
+            f"{self.base_url}/v2/oauth2/token",
+            data=form,
+            headers={"Accept": "application/json"},
+        )
+
+    def parse_token(self, response: httpx.Response, *, now: float | None = None) -> str:
+        """Store the access token from a token response and return it.
+
+        Raises:
+            AuthenticationError: Help Scout refused the app id or secret.
+            ServiceError: any other failure, or a response without `access_token`.
+        """
+        if response.status_code in (400, 401) and oauth_error(response) is not None:
+            raise AuthenticationError(
+                f"the OAuth2 token request was refused ({oauth_error(response)}); check "
+                "HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET",
+                service=self.name,
+                status_code=response.status_code,
+            )
+        error = self.error_for(response)
+        if error is not None:
+            raise error
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        token = data.get("access_token") if isinstance(data, Mapping) else None
+        if not isinstance(token, str) or not token:
+            raise ServiceResponseError("the token response has no access_token", service=self.name)
+        lifetime = data.get("expires_in") if isinstance(data, Mapping) else None
+        expires_at = None
+        if isinstance(lifetime, int | float) and not isinstance(lifetime, bool):
+            expires_at = (time.time() if now is None else now) + float(lifetime)
+        self._token = (token, expires_at)
+        return token
+
+    def needs_token(self, *, now: float | None = None, margin: float = 60.0) -> bool:
+        """True when there is no token, or it expires within `margin` seconds."""
+        current = self._token
+        if current is None:
+            return True
+        expires_at = current[1]
+        return (
+            expires_at is not None and (time.time() if now is None else now) + margin >= expires_at
+        )
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def verify_webhook(
+        self, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+    ) -> None:
+        """Check `X-HelpScout-Signature` = base64(HMAC-SHA1(secret, body)); no timestamp is sent.
+
+        Raises:
+            WebhookAuthError: unsigned or forged.
+        """
+        expected = hmac_digest(self._secret, body, algorithm="sha1", encoding="base64")
+        received = httpx.Headers(headers).get("x-helpscout-signature")
+        verify_signature(expected, received, service=self.name)
+
+    def parse_event(self, body: bytes, headers: Mapping[str, str]) -> HelpdeskEvent:
+        """Classify by `X-HelpScout-Event`; the body is the conversation with its threads.
+
+        Raises:
+            InvalidRequestError: no event header, a body that is not a JSON object, or no id.
+        """
+        event = httpx.Headers(headers).get("x-helpscout-event")
+        if not event:
+            raise self._invalid("the webhook has no X-HelpScout-Event header")
+        payload = self._load(body)
+        conversation_id = id_of(payload.get("id"))
+        kind = _EVENT_KINDS.get(event)
+        if kind is None:
+            return HelpdeskEvent(
+                kind="ignored",
+                event_id=f"{event}:{conversation_id or ''}:{payload.get('userUpdatedAt') or ''}",
+                conversation_id=conversation_id or "",
+                raw=payload,
+            )
+        if conversation_id is None:
+            raise self._invalid(f"{event} carries no conversation id")
+        self._remember_customer(conversation_id, mapping(payload.get("primaryCustomer")))
+        thread = self._thread_for(kind, payload)
+        body_text = thread.get("body") if thread else None
+        text = body_text if isinstance(body_text, str) else None
+        kind_out = _classify(kind, payload, text)
+        thread_id = id_of(thread.get("id")) if thread else None
+        stamp = thread_id or payload.get("userUpdatedAt") or ""
+        return HelpdeskEvent(
+            kind=kind_out,
+            event_id=f"{event}:{conversation_id}:{stamp}",
+            conversation_id=conversation_id,
+            message_id=thread_id,
+            text=text,
+            content_type="html",
+            author_id=id_of(mapping(thread.get("createdBy")).get("id")) if thread else None,
+            customer_language=self._language(payload),
+            complete=text is not None,
+            raw=payload,
+        )
+
+    def _thread_for(self, kind: str, payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        wanted = _THREAD_TYPES[kind]
+        threads = sorted(
+            (t for t in embedded_threads(payload) if t.get("type") == wanted), key=created
+        )
+        if not threads:
+            return None
+        # The event is about the newest such thread; a new conversation, about its first.
+        return threads[0] if kind == "ticket_created" else threads[-1]
+
+    def _language(self, conversation: Mapping[str, Any]) -> str | None:
+        fields = conversation.get("customFields")
+        for field in fields if isinstance(fields, list) else []:
+            field = mapping(field)
+            if self._language_field_id is not None:
+                matches = id_of(field.get("id")) == str(self._language_field_id)
+            else:
+                matches = str(field.get("name", "")).strip().lower() == "language"
+            if not matches:
+                continue
+            for candidate in (field.get("value"), field.get("text")):
+                if isinstance(candidate, str) and candidate.strip():
+                    try:
+                        return normalize_tag(candidate)
+                    except ValueError:
+                        continue
+        return None
+
+    def _remember_customer(self, conversation_id: str, customer: Mapping[str, Any]) -> None:
+        customer_id = id_of(customer.get("id"))
+        if customer_id is None:
+            return
+        with self._lock:
+            self._customers[conversation_id] = customer_id
+            self._customers.move_to_end(conversation_id)
+            while len(self._customers) > _CUSTOMER_MEMORY:
+                self._customers.popitem(last=False)
+
+    # -- conversations -----------------------------------------------------------------------
+
+    def build_get_messages(self, conversation_id: str) -> httpx.Request:
+        """`GET /v2/conversations/{id}/threads` (first page; Help Scout lists newest first)."""
+        return self._request("GET", f"/v2/conversations/{quote(conversation_id, safe='')}/threads")
+
+    def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
+        """The threads of one page, oldest first.
+
+        Raises:
+            ServiceError: the response is an error, or not a JSON object.
+        """
+        data = self._json(response)
+        conversation_id = response.request.url.path.rstrip("/").split("/")[-2]
+        messages = []
+        for thread in sorted(embedded_threads(data), key=created):
+            thread_type = str(thread.get("type", ""))
+            creator = mapping(thread.get("createdBy")).get("type")
+            if thread_type == "customer":
+                self._remember_customer(conversation_id, mapping(thread.get("customer")))
+            role: Literal["customer", "agent", "system"] = "agent"
+            if creator == "customer" or thread_type == "customer":
+                role = "customer"
+            elif thread_type == "lineitem":
+                role = "system"
+            body = thread.get("body")
+            messages.append(
+                HelpdeskMessage(
+                    id=id_of(thread.get("id")) or "",
+                    text=body if isinstance(body, str) else "",
+                    content_type="html",
+                    author_role=role,
+                    public=thread_type in _PUBLIC_THREADS,
+                    created_at=created(thread) or None,
+                )
+            )
+        return messages
+
+    def next_page(self, response: httpx.Response) -> httpx.Request | None:
+        """`_links.next` when present, else the next `page` while `page.number < totalPages`."""
+        data = self._json(response)
+        href = mapping(mapping(data.get("_links")).get("next")).get("href")
+        if isinstance(href, str) and href:
+            return httpx.Request("GET", response.request.url.join(href), headers=self._headers())
+        page = mapping(data.get("page"))
+        number, total = page.get("number"), page.get("totalPages")
+        if isinstance(number, int) and isinstance(total, int) and number < total:
+            url = response.request.url.copy_set_param("page", str(number + 1))
+            return httpx.Request("GET", url, headers=self._headers())
+        return None
+
+    def build_post_note(
+        self, conversation_id: str, text: str, *, content_type: ContentType = "html"
+    ) -> httpx.Request:
+        """`POST /v2/conversations/{id}/notes` `{"text": …}` (HTML; plain text is escaped)."""
+        body: dict[str, Any] = {"text": as_html(text, content_type)}
+        if self._user_id is not None:
+            body["user"] = number(self._user_id)
+        path = f"/v2/conversations/{quote(conversation_id, safe='')}/notes"
+        return self._request("POST", path, json=body)
+
+    def build_post_reply(
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        content_type: ContentType = "html",
+        customer_id: int | str | None = None,
+        draft: bool = False,
+    ) -> httpx.Request:
+        """`POST /v2/conversations/{id}/reply` `{"customer": {"id": …}, "text": …}`.
+
+        Help Scout needs the customer: pass `customer_id`, or let the adapter use the one it
+        saw in this conversation's webhook or threads.
+
+        Raises:
+            ConfigurationError: no customer is known for the conversation.
+        """
+        known = id_of(customer_id)
+        if known is None:
+            with self._lock:
+                known = self._customers.get(conversation_id)
+        if known is None:
+            raise ConfigurationError(
+                f"helpscout: no customer known for conversation {conversation_id}; pass "
+                "customer_id=, or parse its webhook or threads first"
+            )
+        body: dict[str, Any] = {
+            "customer": {"id": number(known)},
+            "text": as_html(text, content_type),
+        }
+        if draft:
+            body["draft"] = True
+        if self._user_id is not None:
+            body["user"] = number(self._user_id)
+        path = f"/v2/conversations/{quote(conversation_id, safe='')}/reply"
+        return self._request("POST", path, json=body)
+
+    def build_set_language(self, conversation_id: str, language: str) -> httpx.Request | None:
+        """`PUT /v2/conversations/{id}/fields` with the language field, if one is configured."""
+        if self._language_field_id is None:
+            return None
+        body = {"fields": [{"id": self._language_field_id, "value": language}]}
+        path = f"/v2/conversations/{quote(conversation_id, safe='')}/fields"
+        return self._request("PUT", path, json=body)
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def error_for(self, response: httpx.Response) -> ServiceError | None:
+        """The base mapping, with Help Scout's `vnd.error` message and field errors added."""
+        error = super().error_for(response)
+        detail = error_detail(response)
+        if error is None or detail is None:
+            return error
+        what = str(error).removeprefix(f"{self.name}: ").split(" (HTTP", 1)[0]
+        return type(error)(
+            f"{what} (HTTP {response.status_code} from {response.request.method} "
+            f"{response.request.url.path}): {detail}",
+            service=self.name,
+            status_code=response.status_code,
+            retry_after=error.retry_after,
+        )
+
+    def retry_after(self, response: httpx.Response) -> float | None:
+        """`X-RateLimit-Retry-After` (seconds), else `Retry-After`."""
+        value = response.headers.get("x-ratelimit-retry-after")
+        try:
+            return float(value) if value is not None else super().retry_after(response)
+        except ValueError:
+            return super().retry_after(response)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        current = self._token
+        if current is None:
+            raise AuthenticationError(
+                "no access token yet: send build_token_request() and pass the response to "
+                "parse_token() first",
+                service=self.name,
+            )
+        return {"Authorization": f"Bearer {current[0]}", "Accept": "application/json"}
+
+    def _request(
+        self, method: str, path: str, *, json: Mapping[str, Any] | None = None
+    ) -> httpx.Request:
+        return httpx.Request(method, f"{self.base_url}{path}", json=json, headers=self._headers())
+
+    def _json(self, response: httpx.Response) -> Mapping[str, Any]:
+        error = self.error_for(response)
+        if error is not None:
+            raise error
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, Mapping):
+            raise ServiceResponseError("the response is not a JSON object", service=self.name)
+        return data
+
+    def _load(self, body: bytes) -> Mapping[str, Any]:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            raise self._invalid("the webhook body is not JSON") from None
+        if not isinstance(payload, Mapping):
+            raise self._invalid("the webhook body is not a JSON object")
+        return payload
+
+    def _invalid(self, problem: str) -> InvalidRequestError:
+        return InvalidRequestError(problem, service=self.name)
+
+
+def _classify(kind: _Kind, payload: Mapping[str, Any], text: str | None) -> _EventKind:
+    if kind == "agent_note" and text is not None and OWN_NOTE_MARKER in text:
+        return "ignored"  # our own note, echoed back by the webhook
+    if kind == "ticket_created" and mapping(payload.get("createdBy")).get("type") != "customer":
+        return "ignored"  # an agent started it: there is no customer text to translate
+    return kind

@@ -1,0 +1,456 @@
+"""The Intercom adapter: conversations, notes, replies and article translations."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+from tl_loop import (
+    OWN_NOTE_MARKER,
+    Article,
+    ConfigurationError,
+    ContentType,
+    HelpdeskAdapter,
+    HelpdeskEvent,
+    HelpdeskMessage,
+    InvalidRequestError,
+    ServiceError,
+    ServiceResponseError,
+    hmac_digest,
+    verify_signature,
+)
+
+__all__ = ["IntercomAdapter"]
+
+_SERVICE = "intercom"
+_CUSTOMERS = frozenset({"user", "lead", "contact"})
+_LOCALE = "tl_loop_locale"  # request extension: which locale an article listing asked for
+
+Kind = Literal["customer_message", "agent_note", "ticket_created", "ignored"]
+Role = Literal["customer", "agent", "system"]
+
+
+class IntercomAdapter(HelpdeskAdapter):
+    """Intercom conversations and Help Center articles.
+
+    Args:
+        access_token: the app's access token (Developer Hub → your app → Authentication).
+        client_secret: the app's client secret, which signs webhooks (Basic information).
+        admin_id: the admin (teammate) notes, replies and article drafts are written as; use
+            a dedicated teammate so agents can tell tl_loop's writes apart.
+        base_url: the API host; `https://api.eu.intercom.io` or `https://api.au.intercom.io`
+            for workspaces hosted in Europe or Australia.
+        api_version: the `Intercom-Version` header.
+        language_attribute: a conversation data attribute to store the customer language in;
+            without it `build_set_language` returns None.
+        per_page: articles per page.
+    """
+
+    name: ClassVar[str] = _SERVICE
+    supports_kb: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *,
+        access_token: str,
+        client_secret: str,
+        admin_id: str,
+        base_url: str = "https://api.intercom.io",
+        api_version: str = "2.11",
+        language_attribute: str | None = None,
+        per_page: int = 50,
+    ) -> None:
+        for option, value in (
+            ("access_token", access_token),
+            ("client_secret", client_secret),
+            ("admin_id", admin_id),
+        ):
+            if not value:
+                raise ConfigurationError(f"intercom: give `{option}`")
+        self.base_url = base_url.rstrip("/")
+        self._access_token = access_token
+        self._client_secret = client_secret
+        self.admin_id = str(admin_id)
+        self.api_version = api_version
+        self.language_attribute = language_attribute
+        self.per_page = per_page
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> IntercomAdapter:
+        """Configure from `INTERCOM_ACCESS_TOKEN`, `INTERCOM_CLIENT_SECRET`,
+        `INTERCOM_ADMIN_ID`, and the optional `INTERCOM_BASE_URL` and
+        `INTERCOM_LANGUAGE_ATTRIBUTE`.
+
+        Raises:
+            ConfigurationError: a required variable is missing.
+        """
+        env = os.environ if environ is None else environ
+        for variable in ("INTERCOM_ACCESS_TOKEN", "INTERCOM_CLIENT_SECRET", "INTERCOM_ADMIN_ID"):
+            if not env.get(variable):
+                raise ConfigurationError(f"intercom: set {variable}")
+        return cls(
+            access_token=env["INTERCOM_ACCESS_TOKEN"],
+            client_secret=env["INTERCOM_CLIENT_SECRET"],
+            admin_id=env["INTERCOM_ADMIN_ID"],
+            base_url=env.get("INTERCOM_BASE_URL") or "https://api.intercom.io",
+            language_attribute=env.get("INTERCOM_LANGUAGE_ATTRIBUTE"),
+        )
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def verify_webhook(
+        self, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+    ) -> None:
+        """Check `X-Hub-Signature: sha1=<hex HMAC-SHA1(client_secret, raw body)>`.
+
+        Intercom signs no timestamp, so there is no replay window: dedupe by event id.
+
+        Raises:
+            WebhookAuthError: unsigned or forged.
+        """
+        received = {name.lower(): value for name, value in headers.items()}.get("x-hub-signature")
+        expected = "sha1=" + hmac_digest(
+            self._client_secret, body, algorithm="sha1", encoding="hex"
+        )
+        verify_signature(expected, received, service=self.name)
+
+    def parse_event(self, body: bytes, headers: Mapping[str, str]) -> HelpdeskEvent:
+        """Parse a `notification_event`: `conversation.user.created` starts a conversation,
+        `conversation.user.replied` is a customer message, `conversation.admin.noted` an
+        agent note; everything else (admin replies, assignments, pings) is ignored.
+
+        Raises:
+            InvalidRequestError: not JSON, or not a notification with a conversation.
+        """
+        payload = _load_object(body)
+        event_id = payload.get("id")
+        topic = payload.get("topic")
+        if payload.get("type") != "notification_event" or not event_id or not topic:
+            raise InvalidRequestError(
+                "the webhook is not an Intercom notification_event with `id` and `topic`",
+                service=_SERVICE,
+            )
+        item = _object(_object(payload.get("data")).get("item"))
+        if not str(topic).startswith("conversation.") or item.get("type") != "conversation":
+            return HelpdeskEvent(
+                kind="ignored", event_id=str(event_id), conversation_id=str(item.get("id", ""))
+            )
+        if not item.get("id"):
+            raise InvalidRequestError(
+                "the notification's conversation has no `id`", service=_SERVICE
+            )
+        if topic == "conversation.user.created":
+            source = _object(item.get("source"))
+            return self._event("ticket_created", str(event_id), item, source, payload)
+        wanted = {"conversation.user.replied": "comment", "conversation.admin.noted": "note"}
+        part_type = wanted.get(str(topic))
+        part = _last_part(item, part_type) if part_type else None
+        if part is None:
+            return HelpdeskEvent(
+                kind="ignored", event_id=str(event_id), conversation_id=str(item["id"])
+            )
+        kind: Kind = "customer_message" if part_type == "comment" else "agent_note"
+        return self._event(kind, str(event_id), item, part, payload)
+
+    def _event(
+        self,
+        kind: Kind,
+        event_id: str,
+        item: dict[str, Any],
+        part: dict[str, Any],
+        payload: dict[str, Any],
+    ) -> HelpdeskEvent:
+        body = part.get("body")
+        text = body if isinstance(body, str) and body else None
+        if text is not None and OWN_NOTE_MARKER in text:
+            kind = "ignored"
+        author = _object(part.get("author"))
+        return HelpdeskEvent(
+            kind=kind,
+            event_id=event_id,
+            conversation_id=str(item["id"]),
+            message_id=_str_or_none(part.get("id")),
+            text=text,
+            content_type="html",
+            author_id=_str_or_none(author.get("id")),
+            complete=text is not None,
+            raw=payload,
+        )
+
+    # -- conversations -----------------------------------------------------------------------
+
+    def build_get_messages(self, conversation_id: str) -> httpx.Request:
+        """`GET /conversations/{id}`: the first message (`source`) and up to 500 parts, in one
+        response (Intercom does not paginate parts, so `next_page` is None)."""
+        return self._request("GET", f"/conversations/{conversation_id}")
+
+    def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
+        """The source message, then every part that has a body (assignments have none)."""
+        item = _json(response)
+        parts = [_object(item.get("source"))]
+        parts += [
+            _object(part)
+            for part in _object(item.get("conversation_parts")).get("conversation_parts") or []
+        ]
+        return [_message(part, item) for part in parts if part.get("body")]
+
+    def build_post_note(
+        self, conversation_id: str, text: str, *, content_type: ContentType = "html"
+    ) -> httpx.Request:
+        """`POST /conversations/{id}/reply` with `message_type: "note"` (teammates only)."""
+        return self._reply(conversation_id, text, content_type, message_type="note")
+
+    def build_post_reply(
+        self, conversation_id: str, text: str, *, content_type: ContentType = "html"
+    ) -> httpx.Request:
+        """`POST /conversations/{id}/reply` with `message_type: "comment"` (the customer sees
+        it)."""
+        return self._reply(conversation_id, text, content_type, message_type="comment")
+
+    def build_set_language(self, conversation_id: str, language: str) -> httpx.Request | None:
+        """`PUT /conversations/{id}` setting the `language_attribute` data attribute."""
+        if self.language_attribute is None:
+            return None
+        return self._request(
+            "PUT",
+            f"/conversations/{conversation_id}",
+            json={"custom_attributes": {self.language_attribute: language}},
+        )
+
+    # -- articles ----------------------------------------------------------------------------
+
+    def build_list_articles(self, locale: str) -> httpx.Request:
+        """`GET /articles?page=1&per_page=…`; `parse_articles` picks the `locale` content."""
+        request = self._request("GET", "/articles", params={"page": 1, "per_page": self.per_page})
+        request.extensions[_LOCALE] = locale
+        return request
+
+    def parse_articles(self, response: httpx.Response) -> list[Article]:
+        """Articles that have content in the listed locale (default or translated)."""
+        locale = str(response.request.extensions.get(_LOCALE) or "")
+        articles = []
+        for item in _json(response).get("data") or []:
+            article = _article(_object(item), locale)
+            if article is not None:
+                articles.append(article)
+        return articles
+
+    def next_page(self, response: httpx.Response) -> httpx.Request | None:
+        """The next page of an article listing (`pages.next`), if any."""
+        if response.request.url.path.rstrip("/") != "/articles":
+            return None
+        pages = _object(_json(response).get("pages"))
+        following = pages.get("next")
+        if isinstance(following, str) and following:
+            request = httpx.Request("GET", following, headers=self._headers())
+        elif isinstance(pages.get("page"), int) and pages["page"] < int(
+            pages.get("total_pages") or 0
+        ):
+            url = response.request.url.copy_merge_params({"page": pages["page"] + 1})
+            request = httpx.Request("GET", url, headers=self._headers())
+        else:
+            return None
+        request.extensions[_LOCALE] = response.request.extensions.get(_LOCALE)
+        return request
+
+    def build_publish_translation(
+        self, article: Article, *, locale: str, title: str, body: str, draft: bool = True
+    ) -> httpx.Request:
+        """`PUT /articles/{id}` with `translated_content.{locale}`, as a draft by default."""
+        content = {
+            "type": "article_content",
+            "title": title,
+            "body": body,
+            "author_id": int(self.admin_id) if self.admin_id.isdigit() else self.admin_id,
+            "state": "draft" if draft else "published",
+        }
+        return self._request(
+            "PUT",
+            f"/articles/{article.source_id or article.id}",
+            json={"translated_content": {locale: content}},
+        )
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def error_for(self, response: httpx.Response) -> ServiceError | None:
+        """The base mapping with Intercom's `error.list` messages quoted."""
+        error = super().error_for(response)
+        detail = _error_detail(response)
+        if error is None or not detail:
+            return error
+        message = str(error).removeprefix(f"{self.name}: ").split(": ", 1)[0]
+        return type(error)(
+            f"{message}: {detail}",
+            service=self.name,
+            status_code=error.status_code,
+            retry_after=error.retry_after,
+        )
+
+    def retry_after(self, response: httpx.Response) -> float | None:
+        """`Retry-After`, else the seconds until `X-RateLimit-Reset` (epoch seconds)."""
+        waited = super().retry_after(response)
+        if waited is not None:
+            return waited
+        reset = response.headers.get("x-ratelimit-reset")
+        if reset is None or not reset.strip().isdigit():
+            return None
+        return max(0.0, float(reset) - _server_now(response))
+
+    def __repr__(self) -> str:
+        return f"<IntercomAdapter base_url={self.base_url!r} admin_id={self.admin_id!r}>"
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self._access_token}",
+            "Accept": "application/json",
+            "Intercom-Version": self.api_version,
+        }
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+    ) -> httpx.Request:
+        return httpx.Request(
+            method, self.base_url + path, params=params, json=json, headers=self._headers()
+        )
+
+    def _reply(
+        self, conversation_id: str, text: str, content_type: ContentType, *, message_type: str
+    ) -> httpx.Request:
+        body = text if content_type == "html" else _paragraphs(text)
+        return self._request(
+            "POST",
+            f"/conversations/{conversation_id}/reply",
+            json={
+                "message_type": message_type,
+                "type": "admin",
+                "admin_id": self.admin_id,
+                "body": body,
+            },
+        )
+
+
+def _load_object(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequestError("the webhook body is not JSON", service=_SERVICE) from None
+    if not isinstance(payload, dict):
+        raise InvalidRequestError("the webhook body is not a JSON object", service=_SERVICE)
+    return payload
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        raise ServiceResponseError(
+            f"expected a JSON object from {response.request.url.path}",
+            service=_SERVICE,
+            status_code=response.status_code,
+        )
+    return payload
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _last_part(item: dict[str, Any], part_type: str) -> dict[str, Any] | None:
+    # A webhook carries the part(s) that triggered it; the newest of the wanted type is ours.
+    parts = _object(item.get("conversation_parts")).get("conversation_parts") or []
+    for part in reversed(parts):
+        if isinstance(part, dict) and part.get("part_type") == part_type:
+            return part
+    return None
+
+
+def _role(author: dict[str, Any]) -> Role:
+    kind = author.get("type")
+    if kind in _CUSTOMERS:
+        return "customer"
+    if kind == "admin":
+        return "agent"
+    return "system"  # bots (Fin), teams, workflows
+
+
+def _message(part: dict[str, Any], item: dict[str, Any]) -> HelpdeskMessage:
+    created = part.get("created_at", item.get("created_at"))
+    return HelpdeskMessage(
+        id=str(part.get("id")),
+        text=str(part.get("body")),
+        content_type="html",
+        author_role=_role(_object(part.get("author"))),
+        public=part.get("part_type") != "note",
+        created_at=str(created) if created is not None else None,
+    )
+
+
+def _article(item: dict[str, Any], locale: str) -> Article | None:
+    if "id" not in item:
+        return None
+    content: dict[str, Any] = item
+    if locale and locale != item.get("default_locale", locale):
+        content = _object(_object(item.get("translated_content")).get(locale))
+        if not content:
+            return None
+    updated = content.get("updated_at")
+    return Article(
+        id=str(item["id"]),
+        title=str(content.get("title") or ""),
+        body=str(content.get("body") or ""),
+        locale=locale or str(item.get("default_locale") or ""),
+        updated_at=str(updated) if updated is not None else None,
+        source_id=str(item["id"]),
+    )
+
+
+def _paragraphs(text: str) -> str:
+    # Intercom bodies are HTML: plain text becomes escaped paragraphs.
+    return "".join(f"<p>{html.escape(line)}</p>" for line in text.split("\n") if line.strip())
+
+
+def _server_now(response: httpx.Response) -> float:
+    # The reset is the server's clock; its Date header corrects for skew when present.
+    date = response.headers.get("date")
+    if date:
+        try:
+            return parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError):
+            pass
+    return time.time()
+
+
+def _error_detail(response: httpx.Response) -> str:
+    try:
+        payload = response.json()
+    except ValueError:
+        return ""
+    errors = _object(payload).get("errors")
+    if not isinstance(errors, list):
+        return ""
+    parts = [
+        ": ".join(str(part) for part in (error.get("code"), error.get("message")) if part)
+        for error in errors
+        if isinstance(error, dict)
+    ]
+    return "; ".join(part for part in parts if part)[:300]

@@ -1,0 +1,476 @@
+"""The Zammad adapter: tickets, articles (notes and replies) and knowledge-base answers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+from tl_loop import (
+    OWN_NOTE_MARKER,
+    Article,
+    ConfigurationError,
+    ContentType,
+    HelpdeskAdapter,
+    HelpdeskEvent,
+    HelpdeskMessage,
+    InvalidRequestError,
+    ServiceError,
+    ServiceResponseError,
+    hmac_digest,
+    normalize_tag,
+    verify_signature,
+)
+
+__all__ = ["ZammadAdapter"]
+
+_SERVICE = "zammad"
+_EVENTS = ("agent_note", "customer_message", "ticket_created")
+_LOCALE = "tl_loop_locale"  # request extension: which locale an answer listing asked for
+
+Kind = Literal["customer_message", "agent_note", "ticket_created", "ignored"]
+
+
+class ZammadAdapter(HelpdeskAdapter):
+    """Zammad tickets and knowledge-base answers.
+
+    Args:
+        base_url: the Zammad instance, e.g. `https://support.example.com`.
+        token: an access token (avatar → Profile → Token Access) with `ticket.agent`, and
+            `knowledge_base.editor` for the knowledge base.
+        webhook_secret: the webhook's HMAC SHA1 signature token (Settings → Webhook).
+        reply_type: the article type of public replies: `email` (give `to=` per reply so
+            Zammad knows where to send it), `web`, `chat`, …
+        language_attribute: a ticket attribute (an object-manager field) to store the customer
+            language in; without it the language is added as the tag `lang_<tag>`.
+        language_tag_prefix: the prefix of language tags.
+        kb_id: the knowledge base's id.
+        kb_locale_ids: knowledge-base locale ids by language tag, e.g. `{"en": 1, "es": 2}`
+            (Zammad addresses answer translations by `kb_locale_id`).
+    """
+
+    name: ClassVar[str] = _SERVICE
+    supports_kb: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str,
+        webhook_secret: str,
+        reply_type: str = "email",
+        language_attribute: str | None = None,
+        language_tag_prefix: str = "lang_",
+        kb_id: int = 1,
+        kb_locale_ids: Mapping[str, int] | None = None,
+    ) -> None:
+        for option, value in (
+            ("base_url", base_url),
+            ("token", token),
+            ("webhook_secret", webhook_secret),
+        ):
+            if not value:
+                raise ConfigurationError(f"zammad: give `{option}`")
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._webhook_secret = webhook_secret
+        self.reply_type = reply_type
+        self.language_attribute = language_attribute
+        self.language_tag_prefix = language_tag_prefix
+        self.kb_id = kb_id
+        self.kb_locale_ids = {
+            normalize_tag(tag): int(i) for tag, i in (kb_locale_ids or {}).items()
+        }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ZammadAdapter:
+        """Configure from `ZAMMAD_BASE_URL`, `ZAMMAD_TOKEN`, `ZAMMAD_WEBHOOK_SECRET`, and the
+        optional `ZAMMAD_REPLY_TYPE`, `ZAMMAD_LANGUAGE_ATTRIBUTE`, `ZAMMAD_KB_ID` and
+        `ZAMMAD_KB_LOCALE_IDS` (`en=1,es=2`).
+
+        Raises:
+            ConfigurationError: a required variable is missing or malformed.
+        """
+        env = os.environ if environ is None else environ
+        for variable in ("ZAMMAD_BASE_URL", "ZAMMAD_TOKEN", "ZAMMAD_WEBHOOK_SECRET"):
+            if not env.get(variable):
+                raise ConfigurationError(f"zammad: set {variable}")
+        locales: dict[str, int] = {}
+        for pair in filter(None, env.get("ZAMMAD_KB_LOCALE_IDS", "").split(",")):
+            tag, _, number = pair.partition("=")
+            if not number.strip().isdigit():
+                raise ConfigurationError(
+                    f"zammad: ZAMMAD_KB_LOCALE_IDS takes pairs like en=1,es=2, not {pair!r}"
+                )
+            locales[tag.strip()] = int(number)
+        return cls(
+            base_url=env["ZAMMAD_BASE_URL"],
+            token=env["ZAMMAD_TOKEN"],
+            webhook_secret=env["ZAMMAD_WEBHOOK_SECRET"],
+            reply_type=env.get("ZAMMAD_REPLY_TYPE") or "email",
+            language_attribute=env.get("ZAMMAD_LANGUAGE_ATTRIBUTE"),
+            kb_id=int(env.get("ZAMMAD_KB_ID") or 1),
+            kb_locale_ids=locales,
+        )
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def verify_webhook(
+        self, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+    ) -> None:
+        """Check `X-Hub-Signature: sha1=<hex HMAC-SHA1(signature token, raw body)>`.
+
+        Zammad signs no timestamp: replays are caught by the `X-Zammad-Delivery` dedupe.
+
+        Raises:
+            WebhookAuthError: unsigned or forged.
+        """
+        received = {name.lower(): value for name, value in headers.items()}.get("x-hub-signature")
+        expected = "sha1=" + hmac_digest(
+            self._webhook_secret, body, algorithm="sha1", encoding="hex"
+        )
+        verify_signature(expected, received, service=self.name)
+
+    def parse_event(self, body: bytes, headers: Mapping[str, str]) -> HelpdeskEvent:
+        """Parse the default trigger payload (`{"ticket": …, "article": …}`) or a custom one
+        with `ticket_id` and `event`.
+
+        Raises:
+            InvalidRequestError: not JSON, or neither payload shape.
+        """
+        payload = _load_object(body)
+        lowered = {name.lower(): value for name, value in headers.items()}
+        event_id = lowered.get("x-zammad-delivery") or (
+            "body:" + hashlib.sha256(body).hexdigest()[:32]
+        )
+        ticket = payload.get("ticket")
+        if isinstance(ticket, dict) and ticket.get("id") is not None:
+            return _default_event(payload, ticket, event_id)
+        if payload.get("ticket_id") not in (None, ""):
+            return _custom_event(payload, event_id)
+        raise InvalidRequestError(
+            "the webhook has neither `ticket.id` (Zammad's default payload) nor `ticket_id` "
+            "(a custom payload)",
+            service=_SERVICE,
+        )
+
+    # -- conversations -----------------------------------------------------------------------
+
+    def build_get_messages(self, conversation_id: str) -> httpx.Request:
+        """`GET /api/v1/ticket_articles/by_ticket/{id}`: every article in one response."""
+        return self._request("GET", f"/api/v1/ticket_articles/by_ticket/{conversation_id}")
+
+    def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
+        """The articles: `sender` says who wrote each, `internal` who may see it."""
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if not isinstance(payload, list):
+            raise ServiceResponseError(
+                f"expected a JSON array from {response.request.url.path}",
+                service=_SERVICE,
+                status_code=response.status_code,
+            )
+        return [_message(item) for item in payload if isinstance(item, dict)]
+
+    def build_post_note(
+        self, conversation_id: str, text: str, *, content_type: ContentType = "html"
+    ) -> httpx.Request:
+        """`POST /api/v1/ticket_articles` with `type: "note"`, `internal: true`."""
+        return self._article(conversation_id, text, content_type, kind="note", internal=True)
+
+    def build_post_reply(
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        content_type: ContentType = "html",
+        to: str | None = None,
+    ) -> httpx.Request:
+        """`POST /api/v1/ticket_articles` with `type: reply_type`, `internal: false`; `to` is
+        the customer's address for email replies."""
+        return self._article(
+            conversation_id, text, content_type, kind=self.reply_type, internal=False, to=to
+        )
+
+    def build_set_language(self, conversation_id: str, language: str) -> httpx.Request:
+        """`PUT /api/v1/tickets/{id}` setting `language_attribute`, else `POST
+        /api/v1/tags/add` with the tag `lang_<tag>`."""
+        if self.language_attribute is not None:
+            return self._request(
+                "PUT",
+                f"/api/v1/tickets/{conversation_id}",
+                json={self.language_attribute: language},
+            )
+        return self._request(
+            "POST",
+            "/api/v1/tags/add",
+            json={
+                "object": "Ticket",
+                "o_id": _number(conversation_id),
+                "item": f"{self.language_tag_prefix}{language.lower()}",
+            },
+        )
+
+    # -- knowledge base ----------------------------------------------------------------------
+
+    def build_list_articles(self, locale: str) -> httpx.Request:
+        """`POST /api/v1/knowledge_bases/init`: every answer's translation titles (bodies come
+        with `build_get_answer`).
+
+        Raises:
+            ConfigurationError: `locale` is not in `kb_locale_ids`.
+        """
+        self._kb_locale_id(locale)
+        request = self._request("POST", "/api/v1/knowledge_bases/init", json={})
+        request.extensions[_LOCALE] = normalize_tag(locale)
+        return request
+
+    def build_get_answer(self, answer_id: str) -> httpx.Request:
+        """`GET /api/v1/knowledge_bases/{kb}/answers/{id}?full=1&include_contents=1`, whose
+        asset map `parse_articles` reads with the bodies."""
+        return self._request(
+            "GET",
+            f"/api/v1/knowledge_bases/{self.kb_id}/answers/{answer_id}",
+            params={"full": 1, "include_contents": 1},
+        )
+
+    def parse_articles(self, response: httpx.Response) -> list[Article]:
+        """The answer translations in an asset map (in the listed locale, if one was asked
+        for): `id` is the translation's, `source_id` the answer's."""
+        payload = _json(response)
+        # An answer comes wrapped in {"id", "assets"}; the init overview is the map itself.
+        assets = _object(payload.get("assets")) or payload
+        contents = _object(assets.get("KnowledgeBaseAnswerTranslationContent"))
+        tags = {number: tag for tag, number in self.kb_locale_ids.items()}
+        wanted = response.request.extensions.get(_LOCALE)
+        articles = []
+        for translation in _object(assets.get("KnowledgeBaseAnswerTranslation")).values():
+            if not isinstance(translation, dict):
+                continue
+            locale_id = translation.get("kb_locale_id")
+            tag = tags.get(locale_id) if isinstance(locale_id, int) else None
+            if tag is None or (wanted and tag != wanted):
+                continue
+            content = _object(contents.get(str(translation.get("content_id"))))
+            articles.append(
+                Article(
+                    id=str(translation.get("id")),
+                    title=str(translation.get("title") or ""),
+                    body=str(content.get("body") or ""),
+                    locale=tag,
+                    updated_at=translation.get("updated_at"),
+                    source_id=str(translation.get("answer_id")),
+                )
+            )
+        return articles
+
+    def build_publish_translation(
+        self, article: Article, *, locale: str, title: str, body: str, draft: bool = True
+    ) -> httpx.Request:
+        """`PATCH /api/v1/knowledge_bases/{kb}/answers/{answer}` adding the translation (or
+        updating it when `article` is that translation).
+
+        Zammad keeps one state per answer, not per translation: the translation is visible
+        wherever the answer is (draft, internal or published), whatever `draft` says. Keep
+        answers internal, or the locale unpublished, until a human has reviewed.
+
+        Raises:
+            ConfigurationError: `locale` is not in `kb_locale_ids`.
+        """
+        attributes: dict[str, Any] = {"title": title, "content_attributes": {"body": body}}
+        if normalize_tag(article.locale) == normalize_tag(locale) and article.source_id:
+            attributes["id"] = _number(article.id)
+        else:
+            attributes["kb_locale_id"] = self._kb_locale_id(locale)
+        answer = article.source_id or article.id
+        return self._request(
+            "PATCH",
+            f"/api/v1/knowledge_bases/{self.kb_id}/answers/{answer}",
+            json={"translations_attributes": [attributes]},
+        )
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def error_for(self, response: httpx.Response) -> ServiceError | None:
+        """The base mapping with Zammad's `error_human` (or `error`) quoted."""
+        error = super().error_for(response)
+        detail = _error_detail(response)
+        if error is None or not detail:
+            return error
+        message = str(error).removeprefix(f"{self.name}: ").split(": ", 1)[0]
+        return type(error)(
+            f"{message}: {detail}",
+            service=self.name,
+            status_code=error.status_code,
+            retry_after=error.retry_after,
+        )
+
+    def __repr__(self) -> str:
+        return f"<ZammadAdapter base_url={self.base_url!r}>"
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _kb_locale_id(self, locale: str) -> int:
+        number = self.kb_locale_ids.get(normalize_tag(locale))
+        if number is None:
+            known = ", ".join(f"{tag}={n}" for tag, n in self.kb_locale_ids.items()) or "none"
+            raise ConfigurationError(
+                f"zammad: no kb_locale_id for {locale!r} (configured: {known}); add it to "
+                "kb_locale_ids (ZAMMAD_KB_LOCALE_IDS), from the KnowledgeBaseLocale assets"
+            )
+        return number
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+    ) -> httpx.Request:
+        headers = {"Authorization": f"Token token={self._token}", "Accept": "application/json"}
+        return httpx.Request(
+            method, self.base_url + path, params=params, json=json, headers=headers
+        )
+
+    def _article(
+        self,
+        conversation_id: str,
+        text: str,
+        content_type: ContentType,
+        *,
+        kind: str,
+        internal: bool,
+        to: str | None = None,
+    ) -> httpx.Request:
+        article: dict[str, Any] = {
+            "ticket_id": _number(conversation_id),
+            "body": text,
+            "content_type": "text/html" if content_type == "html" else "text/plain",
+            "type": kind,
+            "internal": internal,
+            "sender": "Agent",
+        }
+        if to:
+            article["to"] = to
+        return self._request("POST", "/api/v1/ticket_articles", json=article)
+
+
+def _default_event(payload: dict[str, Any], ticket: dict[str, Any], event_id: str) -> HelpdeskEvent:
+    ticket_id = str(ticket["id"])
+    article = payload.get("article")
+    if not isinstance(article, dict) or not article:
+        return HelpdeskEvent(kind="ignored", event_id=event_id, conversation_id=ticket_id)
+    body = article.get("body")
+    text = body if isinstance(body, str) and body else None
+    sender = article.get("sender")
+    internal = article.get("internal") is True
+    kind: Kind
+    if text is not None and OWN_NOTE_MARKER in text:
+        kind = "ignored"
+    elif sender == "Customer" and not internal:
+        first = int(ticket.get("article_count") or 0) <= 1
+        kind = "ticket_created" if first else "customer_message"
+    elif sender == "Agent" and internal and article.get("type") == "note":
+        kind = "agent_note"
+    else:
+        kind = "ignored"  # public agent replies, system articles, internal emails
+    return HelpdeskEvent(
+        kind=kind,
+        event_id=event_id,
+        conversation_id=ticket_id,
+        message_id=_str_or_none(article.get("id")),
+        text=text,
+        content_type="html" if article.get("content_type") == "text/html" else "text",
+        author_id=_str_or_none(article.get("created_by_id")),
+        complete=text is not None,
+        raw=payload,
+    )
+
+
+def _custom_event(payload: dict[str, Any], event_id: str) -> HelpdeskEvent:
+    event = payload.get("event")
+    if event not in _EVENTS:
+        raise InvalidRequestError(
+            f"the custom payload's `event` is {event!r}; use one of {', '.join(_EVENTS)}",
+            service=_SERVICE,
+        )
+    text = payload.get("text")
+    text = text if isinstance(text, str) and text else None
+    kind: Kind = "ignored" if text is not None and OWN_NOTE_MARKER in text else event
+    return HelpdeskEvent(
+        kind=kind,
+        event_id=event_id,
+        conversation_id=str(payload["ticket_id"]),
+        message_id=_str_or_none(payload.get("article_id")),
+        text=text,
+        complete=False,  # an admin-written template: re-read the articles
+        raw=payload,
+    )
+
+
+def _message(item: dict[str, Any]) -> HelpdeskMessage:
+    sender = item.get("sender")
+    role: Literal["customer", "agent", "system"] = (
+        "customer" if sender == "Customer" else "agent" if sender == "Agent" else "system"
+    )
+    return HelpdeskMessage(
+        id=str(item.get("id")),
+        text=str(item.get("body") or ""),
+        content_type="html" if item.get("content_type") == "text/html" else "text",
+        author_role=role,
+        public=item.get("internal") is not True,
+        created_at=item.get("created_at"),
+    )
+
+
+def _load_object(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequestError("the webhook body is not JSON", service=_SERVICE) from None
+    if not isinstance(payload, dict):
+        raise InvalidRequestError("the webhook body is not a JSON object", service=_SERVICE)
+    return payload
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        raise ServiceResponseError(
+            f"expected a JSON object from {response.request.url.path}",
+            service=_SERVICE,
+            status_code=response.status_code,
+        )
+    return payload
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value: str) -> int | str:
+    # Zammad ids are integers in JSON bodies; keep anything else as given.
+    return int(value) if value.isdigit() else value
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _error_detail(response: httpx.Response) -> str:
+    try:
+        payload = response.json()
+    except ValueError:
+        return ""
+    found = _object(payload)
+    return str(found.get("error_human") or found.get("error") or "")[:300]

@@ -1,0 +1,421 @@
+"""The Zendesk Support and Help Center (Guide) adapter."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+from tl_loop import (
+    Article,
+    ConfigurationError,
+    ContentType,
+    HelpdeskAdapter,
+    HelpdeskEvent,
+    HelpdeskMessage,
+    ServiceError,
+    ServiceResponseError,
+    WebhookAuthError,
+    hmac_digest,
+    verify_signature,
+)
+from tl_loop_zendesk._events import SERVICE, load_object, parse
+
+__all__ = ["ZendeskAdapter"]
+
+_SIGNATURE = "x-zendesk-webhook-signature"
+_TIMESTAMP = "x-zendesk-webhook-signature-timestamp"
+_RESETS = re.compile(r"remaining=(\d+);\s*resets=(\d+)")
+
+
+class ZendeskAdapter(HelpdeskAdapter):
+    """Zendesk Support tickets and Help Center articles.
+
+    Args:
+        subdomain: the account's subdomain (`acme` for `https://acme.zendesk.com`).
+        email: the agent the API token belongs to (basic auth `{email}/token`).
+        api_token: an API token (Admin Center → Apps and integrations → Zendesk API).
+        oauth_token: an OAuth access token, instead of `email` and `api_token`.
+        webhook_secret: the webhook's signing secret (Admin Center → Webhooks → the webhook →
+            Reveal secret).
+        base_url: the API root, overriding `subdomain` (tests, proxies).
+        replay_window: seconds a signed timestamp stays valid.
+        language_field_id: a ticket custom field to store the customer language in; without
+            it the language is added as a tag (`language_tag_prefix` + tag).
+        language_tag_prefix: the prefix of language tags, e.g. `lang_es`.
+        author_id: post notes and replies as this user instead of the token's owner.
+        page_size: comments and articles per page (Zendesk allows at most 100).
+    """
+
+    name: ClassVar[str] = SERVICE
+    supports_kb: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *,
+        subdomain: str | None = None,
+        email: str | None = None,
+        api_token: str | None = None,
+        oauth_token: str | None = None,
+        webhook_secret: str,
+        base_url: str | None = None,
+        replay_window: float = 300.0,
+        language_field_id: int | None = None,
+        language_tag_prefix: str = "lang_",
+        author_id: int | None = None,
+        page_size: int = 100,
+    ) -> None:
+        if base_url is None and not subdomain:
+            raise ConfigurationError("zendesk: give `subdomain` (or `base_url`)")
+        if not oauth_token and not (email and api_token):
+            raise ConfigurationError("zendesk: give `email` and `api_token`, or `oauth_token`")
+        if not webhook_secret:
+            raise ConfigurationError("zendesk: give `webhook_secret`, the webhook signing secret")
+        if not 1 <= page_size <= 100:
+            raise ConfigurationError(f"zendesk: page_size must be 1..100, not {page_size}")
+        self.base_url = (base_url or f"https://{subdomain}.zendesk.com").rstrip("/")
+        if oauth_token:
+            self._authorization = f"Bearer {oauth_token}"
+        else:
+            pair = f"{email}/token:{api_token}".encode()
+            self._authorization = "Basic " + base64.b64encode(pair).decode()
+        self._webhook_secret = webhook_secret
+        self.replay_window = replay_window
+        self.language_field_id = language_field_id
+        self.language_tag_prefix = language_tag_prefix
+        self.author_id = author_id
+        self.page_size = page_size
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ZendeskAdapter:
+        """Configure from `ZENDESK_SUBDOMAIN` (or `ZENDESK_BASE_URL`), `ZENDESK_EMAIL`,
+        `ZENDESK_API_TOKEN` (or `ZENDESK_OAUTH_TOKEN`), `ZENDESK_WEBHOOK_SECRET` and the
+        optional `ZENDESK_LANGUAGE_FIELD_ID`.
+
+        Raises:
+            ConfigurationError: a required variable is missing or malformed.
+        """
+        env = os.environ if environ is None else environ
+        secret = env.get("ZENDESK_WEBHOOK_SECRET")
+        if not secret:
+            raise ConfigurationError("zendesk: set ZENDESK_WEBHOOK_SECRET")
+        field = env.get("ZENDESK_LANGUAGE_FIELD_ID")
+        if field is not None and not field.isdigit():
+            raise ConfigurationError(
+                f"zendesk: ZENDESK_LANGUAGE_FIELD_ID must be a number: {field!r}"
+            )
+        if not env.get("ZENDESK_SUBDOMAIN") and not env.get("ZENDESK_BASE_URL"):
+            raise ConfigurationError("zendesk: set ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL)")
+        if not env.get("ZENDESK_OAUTH_TOKEN") and not (
+            env.get("ZENDESK_EMAIL") and env.get("ZENDESK_API_TOKEN")
+        ):
+            raise ConfigurationError(
+                "zendesk: set ZENDESK_EMAIL and ZENDESK_API_TOKEN (or ZENDESK_OAUTH_TOKEN)"
+            )
+        return cls(
+            subdomain=env.get("ZENDESK_SUBDOMAIN"),
+            base_url=env.get("ZENDESK_BASE_URL"),
+            email=env.get("ZENDESK_EMAIL"),
+            api_token=env.get("ZENDESK_API_TOKEN"),
+            oauth_token=env.get("ZENDESK_OAUTH_TOKEN"),
+            webhook_secret=secret,
+            language_field_id=int(field) if field else None,
+        )
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def verify_webhook(
+        self, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+    ) -> None:
+        """Check `X-Zendesk-Webhook-Signature`: base64 HMAC-SHA256 of timestamp + raw body.
+
+        Raises:
+            WebhookAuthError: unsigned, forged, or outside `replay_window`.
+        """
+        lowered = _lower(headers)
+        timestamp = lowered.get(_TIMESTAMP, "")
+        signature = lowered.get(_SIGNATURE)
+        if signature and not timestamp:
+            raise WebhookAuthError("zendesk: the webhook carries no signature timestamp")
+        expected = hmac_digest(
+            self._webhook_secret,
+            timestamp.encode() + body,
+            algorithm="sha256",
+            encoding="base64",
+        )
+        verify_signature(
+            expected,
+            signature,
+            service=self.name,
+            timestamp=_epoch(timestamp),
+            window=self.replay_window,
+            now=now,
+        )
+
+    def parse_event(self, body: bytes, headers: Mapping[str, str]) -> HelpdeskEvent:
+        """Parse an event webhook (`zen:event-type:ticket.*`) or a tl_loop trigger body.
+
+        Raises:
+            InvalidRequestError: not JSON, or neither shape.
+        """
+        return parse(load_object(body), _lower(headers), body)
+
+    # -- conversations -----------------------------------------------------------------------
+
+    def build_get_messages(self, conversation_id: str) -> httpx.Request:
+        """`GET /api/v2/tickets/{id}/comments.json`, with the authors sideloaded."""
+        return self._request(
+            "GET",
+            f"/api/v2/tickets/{conversation_id}/comments.json",
+            params={"include": "users", "page[size]": self.page_size},
+        )
+
+    def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
+        """The comments of one page; authors are customers when their role is `end-user`."""
+        payload = _json(response)
+        roles = {
+            str(user.get("id")): user.get("role")
+            for user in payload.get("users") or []
+            if isinstance(user, dict)
+        }
+        return [
+            _message(comment, roles)
+            for comment in payload.get("comments") or []
+            if isinstance(comment, dict)
+        ]
+
+    def next_page(self, response: httpx.Response) -> httpx.Request | None:
+        """Follow `links.next` while `meta.has_more` (comments and articles alike)."""
+        payload = _json(response)
+        meta = payload.get("meta") or {}
+        links = payload.get("links") or {}
+        following = links.get("next")
+        if not meta.get("has_more") or not isinstance(following, str) or not following:
+            return None
+        return httpx.Request("GET", following, headers=self._headers())
+
+    def build_post_note(
+        self, conversation_id: str, text: str, *, content_type: ContentType = "html"
+    ) -> httpx.Request:
+        """`PUT /api/v2/tickets/{id}.json` with a private comment (`public: false`)."""
+        return self._comment(conversation_id, text, content_type, public=False)
+
+    def build_post_reply(
+        self, conversation_id: str, text: str, *, content_type: ContentType = "html"
+    ) -> httpx.Request:
+        """`PUT /api/v2/tickets/{id}.json` with a public comment, which emails the customer."""
+        return self._comment(conversation_id, text, content_type, public=True)
+
+    def build_set_language(self, conversation_id: str, language: str) -> httpx.Request:
+        """Store the language in `language_field_id`, or add the tag `lang_<tag>`."""
+        if self.language_field_id is not None:
+            ticket: dict[str, Any] = {
+                "custom_fields": [{"id": self.language_field_id, "value": language}]
+            }
+        else:
+            ticket = {"additional_tags": [f"{self.language_tag_prefix}{language.lower()}"]}
+        return self._request(
+            "PUT", f"/api/v2/tickets/{conversation_id}.json", json={"ticket": ticket}
+        )
+
+    # -- knowledge base ----------------------------------------------------------------------
+
+    def build_list_articles(self, locale: str) -> httpx.Request:
+        """`GET /api/v2/help_center/{locale}/articles.json`, cursor-paginated."""
+        return self._request(
+            "GET",
+            f"/api/v2/help_center/{locale.lower()}/articles.json",
+            params={"page[size]": self.page_size},
+        )
+
+    def parse_articles(self, response: httpx.Response) -> list[Article]:
+        """The articles of one page, in the locale they were listed in."""
+        return [
+            Article(
+                id=str(item["id"]),
+                title=str(item.get("title") or ""),
+                body=str(item.get("body") or ""),
+                locale=str(item.get("locale") or ""),
+                updated_at=item.get("updated_at"),
+                source_id=str(item["id"]),
+            )
+            for item in _json(response).get("articles") or []
+            if isinstance(item, dict) and "id" in item
+        ]
+
+    def build_publish_translation(
+        self, article: Article, *, locale: str, title: str, body: str, draft: bool = True
+    ) -> httpx.Request:
+        """Create the translation (`POST …/translations.json`) from a source article, or
+        update it (`PUT …/translations/{locale}.json`) when `article` is already that
+        translation. Drafts stay invisible to customers until an editor publishes them.
+        """
+        article_id = article.source_id or article.id
+        translation = {"locale": locale.lower(), "title": title, "body": body, "draft": draft}
+        if article.locale.lower() == locale.lower():
+            path = f"/api/v2/help_center/articles/{article_id}/translations/{locale.lower()}.json"
+            return self._request("PUT", path, json={"translation": translation})
+        path = f"/api/v2/help_center/articles/{article_id}/translations.json"
+        return self._request("POST", path, json={"translation": translation})
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def error_for(self, response: httpx.Response) -> ServiceError | None:
+        """The base mapping, with Zendesk's own error text (`error`, `description`,
+        `details`) added; 422 is Zendesk's answer to invalid input (or a full ticket)."""
+        error = super().error_for(response)
+        detail = _error_detail(response)
+        if error is None or not detail:
+            return error
+        message = str(error).removeprefix(f"{self.name}: ").split(": ", 1)[0]
+        return type(error)(
+            f"{message}: {detail}",
+            service=self.name,
+            status_code=error.status_code,
+            retry_after=error.retry_after,
+        )
+
+    def retry_after(self, response: httpx.Response) -> float | None:
+        """`Retry-After` first; else the reset of an exhausted limit in either header family
+        (`ratelimit-*`/`rate-limit-*`, and `zendesk-ratelimit-*: total=; remaining=; resets=`)."""
+        waited = super().retry_after(response)
+        if waited is not None:
+            return waited
+        exhausted: list[float] = []
+        resets: list[float] = []
+        for name, value in response.headers.items():
+            lowered = name.lower()
+            if lowered.startswith(("zendesk-ratelimit-", "zendesk-rate-limit-")):
+                match = _RESETS.search(value)
+                if match:
+                    resets.append(float(match.group(2)))
+                    if match.group(1) == "0":
+                        exhausted.append(float(match.group(2)))
+        for prefix in ("ratelimit-", "rate-limit-"):
+            remaining = response.headers.get(f"{prefix}remaining")
+            reset = response.headers.get(f"{prefix}reset")
+            if reset is not None and reset.isdigit():
+                resets.append(float(reset))
+                if remaining == "0":
+                    exhausted.append(float(reset))
+        if exhausted:
+            return max(exhausted)
+        if response.status_code == 429 and resets:
+            return max(resets)
+        return None
+
+    def __repr__(self) -> str:
+        return f"<ZendeskAdapter base_url={self.base_url!r}>"
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": self._authorization, "Accept": "application/json"}
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+    ) -> httpx.Request:
+        return httpx.Request(
+            method, self.base_url + path, params=params, json=json, headers=self._headers()
+        )
+
+    def _comment(
+        self, conversation_id: str, text: str, content_type: ContentType, *, public: bool
+    ) -> httpx.Request:
+        comment: dict[str, Any] = {"public": public}
+        if content_type == "html":
+            comment["html_body"] = text
+        else:
+            comment["body"] = text  # Zendesk renders plain text (and its Markdown) itself
+        if self.author_id is not None:
+            comment["author_id"] = self.author_id
+        return self._request(
+            "PUT", f"/api/v2/tickets/{conversation_id}.json", json={"ticket": {"comment": comment}}
+        )
+
+
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def _epoch(timestamp: str) -> str | None:
+    # Zendesk documents ISO-8601 ("2021-03-25T05:09:27Z"); some senders use epoch seconds.
+    if not timestamp:
+        return None
+    if timestamp.strip().lstrip("-").isdigit():
+        return timestamp.strip()
+    try:
+        moment = datetime.fromisoformat(timestamp.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return str(moment.timestamp())
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        raise ServiceResponseError(
+            f"expected a JSON object from {response.request.url.path}",
+            service=SERVICE,
+            status_code=response.status_code,
+        )
+    return payload
+
+
+def _message(comment: dict[str, Any], roles: Mapping[str, Any]) -> HelpdeskMessage:
+    html_body = comment.get("html_body")
+    role = roles.get(str(comment.get("author_id")))
+    public = comment.get("public") is not False
+    author: Literal["customer", "agent", "system"]
+    if role == "end-user":
+        author = "customer"
+    elif role in ("agent", "admin"):
+        author = "agent"
+    elif comment.get("author_id") in (-1, None):
+        author = "system"
+    else:
+        author = "customer" if public else "agent"  # author not sideloaded: best guess
+    has_html = isinstance(html_body, str) and bool(html_body)
+    return HelpdeskMessage(
+        id=str(comment.get("id")),
+        text=str(html_body) if has_html else str(comment.get("body") or ""),
+        content_type="html" if has_html else "text",
+        author_role=author,
+        public=public,
+        created_at=comment.get("created_at"),
+    )
+
+
+def _error_detail(response: httpx.Response) -> str:
+    try:
+        payload = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(payload, dict):
+        return ""
+    error = payload.get("error")
+    if isinstance(error, dict):  # Help Center: {"error": {"title", "message"}}
+        return str(error.get("message") or error.get("title") or "")
+    parts = [str(part) for part in (error, payload.get("description")) if part]
+    details = payload.get("details")
+    if isinstance(details, dict):
+        for problems in details.values():
+            for problem in problems if isinstance(problems, list) else []:
+                if isinstance(problem, dict) and problem.get("description"):
+                    parts.append(str(problem["description"]))
+    return "; ".join(parts)[:300]
