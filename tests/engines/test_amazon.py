@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import anyio
@@ -23,6 +24,7 @@ from tl_loop import (
 from tl_loop.engines import SegmentResult, TranslateOptions
 from tl_loop.engines._amazon import AmazonEngine
 from tl_loop.engines._http import RetryPolicy
+from tl_loop.testing import EngineContract
 
 URL = "https://translate.eu-west-1.amazonaws.com/"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -319,3 +321,41 @@ def test_from_env_reads_the_aws_variables() -> None:
         partial = {k: v for k, v in env.items() if k != missing}
         with pytest.raises(ConfigurationError, match=missing.replace("_DEFAULT", "")):
             AmazonEngine.from_env(partial)
+
+
+# -- the contract every engine owes the loop ----------------------------------------------------
+
+
+def fake_amazon(request: httpx.Request) -> httpx.Response:
+    """Behaves like `TranslateText`: wants a SigV4-signed JSON 1.1 call, "translates" the one
+    `Text` by prefixing the target (HTML markup kept as it is)."""
+    authorization = request.headers.get("Authorization", "")
+    if not authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"):
+        return httpx.Response(
+            400, json=fault("MissingAuthenticationTokenException", "Missing Authentication Token")
+        )
+    if request.headers.get("X-Amz-Target") != "AWSShineFrontendService_20170701.TranslateText":
+        return httpx.Response(400, json=fault("UnknownOperationException"))
+    call = json.loads(request.content)
+    source, target = call["SourceLanguageCode"], call["TargetLanguageCode"]
+    return httpx.Response(
+        200,
+        json={"TranslatedText": f"[{target}] {call['Text']}", "SourceLanguageCode": source,
+              "TargetLanguageCode": target},
+        headers={"x-amzn-RequestId": "00000000-0000-0000-0000-000000000000"},
+    )  # fmt: skip
+
+
+class TestAmazonContract(EngineContract):
+    @pytest.fixture
+    def contract_engine(self, httpx_mock: HTTPXMock) -> AmazonEngine:
+        httpx_mock.add_callback(fake_amazon, url=URL, is_reusable=True, is_optional=True)
+        return engine(session_token=TOKEN)
+
+    @pytest.fixture
+    def contract_pair(self) -> tuple[str, str]:
+        return ("en", "es")
+
+    @pytest.fixture
+    def contract_secrets(self) -> Sequence[str]:
+        return (SECRET, TOKEN)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pytest_httpx import HTTPXMock
 
 from tl_loop import (
@@ -21,14 +24,18 @@ from tl_loop import (
 )
 from tl_loop._glossary import Glossary
 from tl_loop.engines import TranslateOptions
-from tl_loop.engines._azure import (
-    AzureEngine,
-    apportion,
-    html_to_segment,
-    parse_languages,
-    segment_to_html,
-)
+from tl_loop.engines._azure import AzureEngine, apportion, parse_languages
+from tl_loop.engines._base import TOKEN_PATTERN
 from tl_loop.engines._http import RetryPolicy
+from tl_loop.engines._markup import (
+    has_tokens,
+    html_to_segment,
+    no_translate,
+    render_batch,
+    segment_to_html,
+    unwrap_token_spans,
+)
+from tl_loop.testing import EngineContract
 
 KEY = "azure-secret-key-1234"
 NO_WAIT = RetryPolicy(attempts=3, initial_wait=0.0, max_wait=0.01)
@@ -138,6 +145,48 @@ def test_html_helpers_round_trip() -> None:
     segment = '<b> ⟦0⟧ & ⟦12⟧ "q"'
     assert html_to_segment(segment_to_html(segment)) == segment
     assert html_to_segment("x <span translate='no'>⟦3⟧</span> y") == "x ⟦3⟧ y"
+
+
+@given(st.lists(st.one_of(st.text("ab <>&;\"'\n#lt"), st.integers(0, 20).map("⟦{}⟧".format))))
+def test_any_segment_survives_the_html_round_trip(pieces: list[str]) -> None:
+    segment = "".join(pieces)
+    rendered = segment_to_html(segment)
+
+    assert html_to_segment(rendered) == segment
+    assert TOKEN_PATTERN.findall(rendered) == TOKEN_PATTERN.findall(segment)
+    bare = TOKEN_PATTERN.sub("", rendered).replace(no_translate(""), "")
+    assert "<" not in bare  # the customer's text is all escaped: the only tags are ours
+    assert ">" not in bare
+
+
+@pytest.mark.parametrize(
+    "span",
+    ['<span translate="no">⟦0⟧</span>', "<span translate='no'>⟦0⟧</span>",
+     "<span translate=no>⟦0⟧</span>", '<span translate="no" dir="rtl"> ⟦0⟧ </span >',
+     '<span class="x" translate = "no">⟦0⟧</span>'],
+)  # fmt: skip
+def test_the_spans_services_send_back_are_all_unwrapped(span: str) -> None:
+    assert html_to_segment(f"a {span} b") == "a ⟦0⟧ b"
+    assert unwrap_token_spans(f"a {span} b") == "a ⟦0⟧ b"
+
+
+def test_only_translate_no_spans_are_unwrapped() -> None:
+    kept = '<span translate="nope">⟦0⟧</span> <span>⟦1⟧</span>'
+    assert html_to_segment(kept) == kept
+    assert html_to_segment('<span translate="no">Nube &amp; Acme</span>') == "Nube & Acme"
+    # For answers that come back unescaped, a span around anything but a token is text.
+    assert unwrap_token_spans('<span translate="no">x</span> &amp;') == (
+        '<span translate="no">x</span> &amp;'
+    )
+
+
+def test_a_batch_goes_as_markup_only_when_a_segment_holds_a_token() -> None:
+    assert has_tokens(["plain", "with ⟦0⟧"])
+    assert not has_tokens(["plain", "⟦⟧ [0] ⟦x⟧"])
+    assert not has_tokens([])
+    assert render_batch(["a < b", "c"]) == (["a < b", "c"], False)
+    assert render_batch(["a < b", "⟦0⟧"]) == (["a &lt; b", no_translate("⟦0⟧")], True)
+    assert render_batch(["⟦0⟧"], render=lambda s: f"<x>{s}</x>") == (["<x>⟦0⟧</x>"], True)
 
 
 GLOSSARY = Glossary.from_tsv("Acme Cloud\tNube Acme\nticket\ttique\n", source="en", target="es")
@@ -341,3 +390,40 @@ def test_refresh_languages_replaces_the_table(httpx_mock: HTTPXMock) -> None:
 def test_parse_languages_rejects_other_bodies() -> None:
     with pytest.raises(ServiceResponseError):
         parse_languages(httpx.Response(200, json={"dictionary": {}}))
+
+
+def test_an_empty_batch_sends_nothing(httpx_mock: HTTPXMock) -> None:
+    assert engine().translate_batch([], source="en", target="es") == []
+    assert httpx_mock.get_requests() == []
+
+
+# -- the contract every engine owes the loop ----------------------------------------------------
+
+
+def fake_azure(request: httpx.Request) -> httpx.Response:
+    """Behaves like Azure's `/translate`: checks the key, "translates" each `Text` by prefixing
+    the target (HTML markup kept as it is), and bills the characters sent in X-Metered-Usage."""
+    if request.headers.get("Ocp-Apim-Subscription-Key") != KEY:
+        return httpx.Response(401, json=error(401000, "The request is not authorized"))
+    texts = [item["Text"] for item in json.loads(request.content)]
+    to = request.url.params["to"]
+    return httpx.Response(
+        200,
+        json=translated(*(f"[{to}] {text}" for text in texts), to=to),
+        headers={"X-Metered-Usage": str(sum(map(len, texts)))},
+    )
+
+
+class TestAzureContract(EngineContract):
+    @pytest.fixture
+    def contract_engine(self, httpx_mock: HTTPXMock) -> AzureEngine:
+        httpx_mock.add_callback(fake_azure, is_reusable=True, is_optional=True)
+        return engine()
+
+    @pytest.fixture
+    def contract_pair(self) -> tuple[str, str]:
+        return ("en", "es")
+
+    @pytest.fixture
+    def contract_secrets(self) -> Sequence[str]:
+        return (KEY,)

@@ -22,7 +22,7 @@ from tl_loop import (
     UnsupportedLanguageError,
 )
 from tl_loop.engines import Engine, SegmentResult, TranslateOptions
-from tl_loop.engines._deepl import DeepLEngine
+from tl_loop.engines._deepl import DeepLEngine, render_tokens, restore_tokens
 from tl_loop.engines._http import RetryPolicy
 from tl_loop.testing import EngineContract
 
@@ -221,6 +221,16 @@ def test_tokens_travel_as_ignored_xml_tags_and_come_back_exactly(httpx_mock: HTT
     assert body["text"] == ["Su pedido <x>⟦0⟧</x> sale &amp; llega &lt;pronto&gt;", "Hola"]
     assert body["tag_handling"] == "xml"
     assert body["ignore_tags"] == ["x"]
+
+
+def test_the_xml_token_markup_round_trips() -> None:
+    segment = 'A ⟦0⟧ & <b>"q"</b> ⟦12⟧'
+
+    rendered = render_tokens(segment)
+
+    assert rendered == 'A <x>⟦0⟧</x> &amp; &lt;b&gt;"q"&lt;/b&gt; <x>⟦12⟧</x>'
+    assert restore_tokens(rendered) == segment
+    assert restore_tokens("<x> ⟦0⟧ </x>&apos;") == "⟦0⟧'"
 
 
 def test_plain_text_stays_plain_text(httpx_mock: HTTPXMock) -> None:

@@ -130,6 +130,29 @@ def test_line_breaks_survive_html_mode(httpx_mock: HTTPXMock) -> None:
     assert result.text == "Hola ⟦0⟧.\n\nGracias."
 
 
+def test_several_line_breaks_are_numbered_in_order_across_tokens(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_callback(fake_server, url=URL)
+
+    [result] = engine().translate_batch(["A ⟦0⟧\nB\n\n⟦1⟧ C\n  D"], source="en", target="es")
+
+    assert sent(httpx_mock)["q"] == [
+        'A <span translate="no">⟦0⟧</span><br data-ws="0">B<br data-ws="1">'
+        '<span translate="no">⟦1⟧</span> C<br data-ws="2">D'
+    ]
+    assert result.text == "<es> A ⟦0⟧\nB\n\n⟦1⟧ C\n  D"
+
+
+def test_a_customers_own_span_markup_is_kept_as_text(httpx_mock: HTTPXMock) -> None:
+    # The server unescapes its answer, so only spans around our tokens may be removed.
+    httpx_mock.add_callback(fake_server, url=URL)
+
+    [result] = engine().translate_batch(
+        ['Type <span translate="no">x</span> before ⟦0⟧'], source="en", target="es"
+    )
+
+    assert result.text == '<es> Type <span translate="no">x</span> before ⟦0⟧'
+
+
 def test_text_and_html_segments_go_in_separate_requests_and_keep_their_order(
     httpx_mock: HTTPXMock,
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from tl_loop._glossary import Glossary
 from tl_loop.engines import TranslateOptions
 from tl_loop.engines._http import RetryPolicy
 from tl_loop.engines._llm import LLMEngine, system_prompt
+from tl_loop.testing import EngineContract
 
 BASE = "https://llm.example/v1"
 URL = f"{BASE}/chat/completions"
@@ -302,3 +304,37 @@ def test_from_env_reads_tl_loop_variables_then_openai_ones() -> None:
         LLMEngine.from_env({"TL_LOOP_LLM_MODEL": "gpt-4o-mini"})
     local = LLMEngine.from_env({"TL_LOOP_LLM_MODEL": "m", "TL_LOOP_LLM_BASE_URL": "http://h/v1"})
     assert local.base_url == "http://h/v1"
+
+
+# -- the contract every engine owes the loop ----------------------------------------------------
+
+
+def fake_model(request: httpx.Request) -> httpx.Response:
+    """Behaves like a chat-completions server with an obedient model: checks the key, follows
+    the system prompt (a JSON object of translations when it announces segments, else the text),
+    "translates" by prefixing `[es]`, and reports usage at about four characters a token."""
+    if request.headers.get("Authorization") != f"Bearer {KEY}":
+        return httpx.Response(401, json=oai_error("invalid_api_key", "Incorrect API key"))
+    system, user = json.loads(request.content)["messages"]
+    if '{"segments"' in system["content"]:
+        segments = json.loads(user["content"])["segments"]
+        content = json.dumps({"translations": [f"[es] {s}" for s in segments]}, ensure_ascii=False)
+    else:
+        content = f"[es] {user['content']}"
+    prompt = (len(system["content"]) + len(user["content"])) // 4
+    return httpx.Response(200, json=reply(content, prompt=prompt, completion=len(content) // 4))
+
+
+class TestLLMContract(EngineContract):
+    @pytest.fixture
+    def contract_engine(self, httpx_mock: HTTPXMock) -> LLMEngine:
+        httpx_mock.add_callback(fake_model, url=URL, is_reusable=True, is_optional=True)
+        return engine()
+
+    @pytest.fixture
+    def contract_pair(self) -> tuple[str, str]:
+        return ("en", "es")
+
+    @pytest.fixture
+    def contract_secrets(self) -> Sequence[str]:
+        return (KEY,)

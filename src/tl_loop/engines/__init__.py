@@ -53,8 +53,8 @@ __all__ = [
     "SegmentResult",
     "TranslateOptions",
     "create_engine",
+    "engine_names",
     "install_model",
     "list_models",
-    "engine_names",
     "load_engine_class",
 ]

@@ -36,15 +36,10 @@ from tl_loop._errors import (
     TextTooLongError,
     UnsupportedLanguageError,
 )
-from tl_loop.engines._azure import html_to_segment, segment_to_html, vendor_code
-from tl_loop.engines._base import (
-    NO_OPTIONS,
-    TOKEN_PATTERN,
-    Capabilities,
-    SegmentResult,
-    TranslateOptions,
-)
+from tl_loop.engines._azure import vendor_code
+from tl_loop.engines._base import NO_OPTIONS, Capabilities, SegmentResult, TranslateOptions
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy, retry_after_seconds
+from tl_loop.engines._markup import has_tokens, html_to_segment, segment_to_html
 from tl_loop.engines._sigv4 import AWSCredentials, sign_request
 
 __all__ = ["AMAZON_LANGUAGES", "FORMALITY_TARGETS", "AmazonEngine"]
@@ -218,7 +213,7 @@ class AmazonEngine(HTTPEngine):
         """
         (segment,) = segments
         src, tgt = self._codes(source, target)
-        text = segment_to_html(segment) if TOKEN_PATTERN.search(segment) else segment
+        text = _to_send(segment)
         size = len(text.encode("utf-8"))
         if size > MAX_TEXT_BYTES:
             raise TextTooLongError(
@@ -283,12 +278,10 @@ class AmazonEngine(HTTPEngine):
             ) from error
         if not isinstance(text, str):
             raise ServiceResponseError("TranslatedText is not a string", service=self.name)
-        has_tokens = TOKEN_PATTERN.search(segment) is not None
-        sent = segment_to_html(segment) if has_tokens else segment
         return [
             SegmentResult(
-                text=html_to_segment(text) if has_tokens else text,
-                billed_characters=len(sent),  # Amazon bills every character sent
+                text=html_to_segment(text) if has_tokens([segment]) else text,
+                billed_characters=len(_to_send(segment)),  # Amazon bills every character sent
                 formality_applied=_formality_applied(body, options),
                 extra=_terminologies(body),
             )
@@ -365,6 +358,11 @@ class AmazonEngine(HTTPEngine):
             error.failover = kind in _FAILOVER  # another engine may have the pair or terms
             return error
         return super().error_for(response)
+
+
+def _to_send(segment: str) -> str:
+    """The `Text` for `segment`: HTML when it holds tokens (they need `translate="no"`)."""
+    return segment_to_html(segment) if has_tokens([segment]) else segment
 
 
 def _formality_applied(body: Mapping[str, Any], options: TranslateOptions) -> bool | None:

@@ -14,8 +14,8 @@ the same verbatim result for every pair. With `dynamic_dictionary=True` the engi
 and renders forced terms through the dictionary on English pairs, and as
 `<span translate="no">target term</span>` elsewhere. Azure v3.0 has no formality setting.
 
-The HTML token helpers (`segment_to_html`, `html_to_segment`) and `apportion` are shared with
-the other HTML-mode engines.
+The HTML token markup comes from `tl_loop.engines._markup`. `apportion` and `vendor_code` are
+shared with the Amazon and LLM engines.
 """
 
 from __future__ import annotations
@@ -42,21 +42,20 @@ from tl_loop._errors import (
     UnsupportedLanguageError,
 )
 from tl_loop._models import normalize_tag
-from tl_loop.engines._base import TOKEN_PATTERN, Capabilities, SegmentResult, TranslateOptions
-from tl_loop.engines._http import HTTPEngine, RetryPolicy, retry_after_seconds
+from tl_loop.engines._base import Capabilities, SegmentResult, TranslateOptions
+from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy, retry_after_seconds
+from tl_loop.engines._markup import (
+    escape_with_tokens,
+    has_tokens,
+    html_to_segment,
+    no_translate,
+    segment_to_html,
+)
 
 if TYPE_CHECKING:
     from tl_loop._glossary import Glossary
 
-__all__ = [
-    "AZURE_LANGUAGES",
-    "AzureEngine",
-    "apportion",
-    "html_to_segment",
-    "parse_languages",
-    "segment_to_html",
-    "vendor_code",
-]
+__all__ = ["AZURE_LANGUAGES", "AzureEngine", "apportion", "parse_languages", "vendor_code"]
 
 DEFAULT_ENDPOINT = "https://api.cognitive.microsofttranslator.com"
 API_VERSION = "3.0"
@@ -88,24 +87,7 @@ _TOO_LONG = frozenset({400050, 400077})
 _LANGUAGE = frozenset({400023, 400035, 400036, 400079})
 
 
-# -- helpers shared by the HTML-mode engines ---------------------------------------------------
-
-_NO_TRANSLATE = re.compile(r"""<span\s+translate\s*=\s*["']?no["']?\s*>(.*?)</span\s*>""", re.S)
-
-
-def segment_to_html(segment: str) -> str:
-    """Escape `segment` as HTML and wrap each `⟦n⟧` token in `<span translate="no">`."""
-    parts = TOKEN_PATTERN.split(segment)
-    tokens = TOKEN_PATTERN.findall(segment)
-    out = [html.escape(parts[0], quote=False)]
-    for token, text in zip(tokens, parts[1:], strict=True):
-        out.append(f'<span translate="no">{token}</span>{html.escape(text, quote=False)}')
-    return "".join(out)
-
-
-def html_to_segment(text: str) -> str:
-    """Undo `segment_to_html` on a translation: unwrap no-translate spans, unescape the rest."""
-    return html.unescape(_NO_TRANSLATE.sub(lambda match: match.group(1), text))
+# -- helpers shared with the Amazon and LLM engines ---------------------------------------------
 
 
 def apportion(total: int, weights: Sequence[int]) -> list[int]:
@@ -278,12 +260,11 @@ class AzureEngine(HTTPEngine):
     ) -> tuple[list[str], bool]:
         """The texts to send and whether they are HTML (only when some segment has markup)."""
         terms = _Terms.build(options.glossary, source, target) if options.glossary else None
-        english = "en" in (source.split("-")[0], target.split("-")[0])
-        marked = [_render(segment, terms, dictionary=english) for segment in segments]
-        if all(text is None for text in marked):
+        has_terms = terms is not None and any(map(terms.pattern.search, segments))
+        if not (has_terms or has_tokens(segments)):
             return list(segments), False
-        escaped = [html.escape(segment, quote=False) for segment in segments]
-        return [m if m is not None else e for m, e in zip(marked, escaped, strict=True)], True
+        english = "en" in (source.split("-")[0], target.split("-")[0])
+        return [_render(segment, terms, dictionary=english) for segment in segments], True
 
     def build_request(
         self, segments: Sequence[str], *, source: str, target: str, options: TranslateOptions
@@ -305,6 +286,14 @@ class AzureEngine(HTTPEngine):
             headers=headers,
             json=[{"Text": text} for text in texts],
         )
+
+    def flow(
+        self, segments: Sequence[str], *, source: str, target: str, options: TranslateOptions
+    ) -> HTTPFlow:
+        """One request per batch; an empty batch sends none."""
+        if not segments:
+            return []
+        return (yield from super().flow(segments, source=source, target=target, options=options))
 
     def parse_response(
         self,
@@ -383,16 +372,16 @@ class _Terms:
         return cls(pattern, [t.replacement for t in terms])
 
 
-def _render(segment: str, terms: _Terms | None, *, dictionary: bool) -> str | None:
-    """`segment` as HTML with its tokens and glossary terms marked, or None if it has neither."""
-    if terms is None or not terms.pattern.search(segment):
-        return segment_to_html(segment) if TOKEN_PATTERN.search(segment) else None
-    parts = TOKEN_PATTERN.split(segment)  # terms are matched between tokens, never inside one
-    tokens = [f'<span translate="no">{token}</span>' for token in TOKEN_PATTERN.findall(segment)]
-    out = [_mark_terms(parts[0], terms, dictionary=dictionary)]
-    for token, text in zip(tokens, parts[1:], strict=True):
-        out += [token, _mark_terms(text, terms, dictionary=dictionary)]
-    return "".join(out)
+def _render(segment: str, terms: _Terms | None, *, dictionary: bool) -> str:
+    """`segment` as HTML: tokens in no-translate spans, glossary terms marked between them
+    (never inside a token)."""
+    if terms is None:
+        return segment_to_html(segment)
+
+    def mark(text: str) -> str:
+        return _mark_terms(text, terms, dictionary=dictionary)
+
+    return escape_with_tokens(segment, escape=mark)
 
 
 def _mark_terms(text: str, terms: _Terms, *, dictionary: bool) -> str:
@@ -403,14 +392,14 @@ def _mark_terms(text: str, terms: _Terms, *, dictionary: bool) -> str:
         found = html.escape(match.group(0), quote=False)
         replacement = terms.replacements[(match.lastindex or 1) - 1]
         if replacement is None:
-            out.append(f'<span translate="no">{found}</span>')
+            out.append(no_translate(found))
         elif dictionary:
             attribute = html.escape(replacement, quote=True)
             out.append(
                 f'<mstrans:dictionary translation="{attribute}">{found}</mstrans:dictionary>'
             )
         else:
-            out.append(f'<span translate="no">{html.escape(replacement, quote=False)}</span>')
+            out.append(no_translate(html.escape(replacement, quote=False)))
         position = match.end()
     out.append(html.escape(text[position:], quote=False))
     return "".join(out)

@@ -29,8 +29,9 @@ from tl_loop._errors import (
     UnsupportedLanguageError,
 )
 from tl_loop._models import normalize_tag
-from tl_loop.engines._base import TOKEN_PATTERN, Capabilities, SegmentResult, TranslateOptions
+from tl_loop.engines._base import Capabilities, SegmentResult, TranslateOptions
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy
+from tl_loop.engines._markup import escape_with_tokens, has_tokens, render_batch
 
 __all__ = [
     "DEEPL_FREE_URL",
@@ -64,18 +65,12 @@ _TARGETS = frozenset((
 _FORMALITY_TARGETS = frozenset(["DE", "ES", "FR", "IT", "JA", "NL", "PL", "PT-BR", "PT-PT", "RU"])
 
 # BCP-47 tags whose DeepL target code is not simply the upper-cased tag.
+# (CLDR: a bare `zh` is Simplified.)
 _TARGET_ALIASES = {
-    "zh-Hans": "ZH-HANS",
-    "zh-CN": "ZH-HANS",
-    "zh-SG": "ZH-HANS",
-    "zh-Hant": "ZH-HANT",
-    "zh-TW": "ZH-HANT",
-    "zh-HK": "ZH-HANT",
-    "zh-MO": "ZH-HANT",
-    "zh": "ZH-HANS",  # CLDR: zh is Simplified
-    "no": "NB",
-    "nb": "NB",
-}
+    "zh": "ZH-HANS", "zh-Hans": "ZH-HANS", "zh-CN": "ZH-HANS", "zh-SG": "ZH-HANS",
+    "zh-Hant": "ZH-HANT", "zh-TW": "ZH-HANT", "zh-HK": "ZH-HANT", "zh-MO": "ZH-HANT",
+    "no": "NB", "nb": "NB",
+}  # fmt: skip
 _FORMALITY = {"formal": "prefer_more", "informal": "prefer_less"}
 _TAG = "x"
 _TAGGED_TOKEN = re.compile(rf"<{_TAG}>\s*(⟦\d+⟧)\s*</{_TAG}>")
@@ -148,10 +143,12 @@ def _normal(tag: str) -> str:
 
 
 def render_tokens(segment: str) -> str:
-    """XML-escape a segment and wrap each `⟦n⟧` token in `<x>…</x>` (an ignored tag)."""
-    return TOKEN_PATTERN.sub(
-        lambda match: f"<{_TAG}>{match.group()}</{_TAG}>", html.escape(segment, quote=False)
-    )
+    """XML-escape a segment and wrap each `⟦n⟧` token in `<x>…</x>`.
+
+    DeepL has no `translate="no"` attribute: in `tag_handling=xml` it skips the tags named in
+    `ignore_tags` instead, so tokens go in an element of their own rather than a span.
+    """
+    return escape_with_tokens(segment, wrap=lambda token: f"<{_TAG}>{token}</{_TAG}>")
 
 
 def restore_tokens(text: str) -> str:
@@ -330,9 +327,9 @@ class DeepLEngine(HTTPEngine):
     ) -> httpx.Request:
         """`POST /v2/translate` for `segments`, tokens as ignored XML tags when there are any."""
         src, tgt = self._codes(source, target)
-        xml = _has_tokens(segments)
+        texts, xml = render_batch(segments, render=render_tokens)
         body: dict[str, Any] = {
-            "text": [render_tokens(s) if xml else s for s in segments],
+            "text": texts,
             "source_lang": src,
             "target_lang": tgt,
             "show_billed_characters": True,
@@ -359,7 +356,7 @@ class DeepLEngine(HTTPEngine):
     ) -> list[SegmentResult]:
         """The `translations` of a `/v2/translate` answer, in request order."""
         items = _translations(response, len(segments))
-        xml = _has_tokens(segments)
+        xml = has_tokens(segments)
         applied = self._formality_applied(target, options)
         results = []
         for segment, item in zip(segments, items, strict=True):
@@ -498,10 +495,6 @@ def _forced_terms(tsv: str) -> str:
     with tokens for every engine, so a glossary holding only them would be wasted."""
     pairs = (line.split("\t", 1) for line in tsv.splitlines())
     return "".join(f"{term}\t{rendering}\n" for term, rendering in pairs if term != rendering)
-
-
-def _has_tokens(segments: Sequence[str]) -> bool:
-    return any(TOKEN_PATTERN.search(segment) for segment in segments)
 
 
 def _translations(response: httpx.Response, expected: int) -> list[dict[str, Any]]:

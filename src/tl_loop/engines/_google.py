@@ -10,9 +10,7 @@ URL that httpx or a proxy logs.
 from __future__ import annotations
 
 import functools
-import html
 import os
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -29,8 +27,9 @@ from tl_loop._errors import (
     UnsupportedLanguageError,
 )
 from tl_loop._models import normalize_tag
-from tl_loop.engines._base import TOKEN_PATTERN, Capabilities, SegmentResult, TranslateOptions
+from tl_loop.engines._base import Capabilities, SegmentResult, TranslateOptions
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy, retry_after_seconds
+from tl_loop.engines._markup import has_tokens, html_to_segment, render_batch
 
 __all__ = [
     "GOOGLE_LANGUAGES",
@@ -40,8 +39,6 @@ __all__ = [
     "google_error",
     "google_pairs",
     "parse_languages",
-    "render_html",
-    "restore_html",
 ]
 
 GOOGLE_URL = "https://translation.googleapis.com"
@@ -83,7 +80,6 @@ _TO_GOOGLE = {
 }
 # Google code → the BCP-47 tag `pairs()` reports.
 _FROM_GOOGLE = {"iw": "he", "jw": "jv", "tl": "fil", "zh-CN": "zh-Hans", "zh-TW": "zh-Hant"}
-_SPAN = re.compile(r"<span\b[^>]*\btranslate=\"no\"[^>]*>\s*(⟦\d+⟧)\s*</span>")
 
 
 def google_code(tag: str, languages: frozenset[str] = GOOGLE_LANGUAGES) -> str | None:
@@ -108,24 +104,6 @@ def google_pairs(languages: frozenset[str]) -> frozenset[tuple[str, str]]:
     """Every ordered pair of distinct languages, as BCP-47 tags."""
     tags = {_FROM_GOOGLE.get(code, code) for code in languages}
     return frozenset((s, t) for s in tags for t in tags if s != t)
-
-
-def render_html(segment: str) -> str:
-    """Escape a segment as HTML text and wrap each `⟦n⟧` in `<span translate="no">`."""
-    return TOKEN_PATTERN.sub(
-        lambda match: f'<span translate="no">{match.group()}</span>',
-        html.escape(segment, quote=False),
-    )
-
-
-def restore_html(text: str) -> str:
-    """Undo `render_html` on Google's HTML output (it may add attributes to the span)."""
-    return html.unescape(_SPAN.sub(r"\1", text))
-
-
-def has_tokens(segments: Sequence[str]) -> bool:
-    """Whether any segment holds a protected span, so the batch must go as HTML."""
-    return any(TOKEN_PATTERN.search(segment) for segment in segments)
 
 
 def parse_languages(response: httpx.Response) -> frozenset[str]:
@@ -225,23 +203,8 @@ def translated_texts(items: object, segments: Sequence[str], *, key: str) -> lis
 class GoogleEngineBase(HTTPEngine):
     """What the v2 and v3 engines share: the language table, code mapping, errors, flow."""
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        timeout: float,
-        retry: RetryPolicy | None,
-        http_client: httpx.Client | None,
-        async_http_client: httpx.AsyncClient | None,
-    ) -> None:
-        super().__init__(
-            base_url=base_url,
-            timeout=timeout,
-            retry=retry,
-            http_client=http_client,
-            async_http_client=async_http_client,
-        )
-        self._languages = GOOGLE_LANGUAGES
+    # The documented table until `refresh_languages()` sets the live one on the instance.
+    _languages: frozenset[str] = GOOGLE_LANGUAGES
 
     def pairs(self) -> frozenset[tuple[str, str]]:
         """Every ordered pair among the supported languages."""
@@ -279,6 +242,24 @@ class GoogleEngineBase(HTTPEngine):
         if not segments:
             return []
         return (yield from super().flow(segments, source=source, target=target, options=options))
+
+    def _results(
+        self, items: object, segments: Sequence[str], *, extra: Mapping[str, str] | None = None
+    ) -> list[SegmentResult]:
+        """One result per `translatedText` in `items`, tokens restored if the batch went as HTML.
+
+        Google reports no billed count; `billed_characters` is the code points sent.
+        """
+        texts = translated_texts(items, segments, key="translatedText")
+        markup = has_tokens(segments)
+        return [
+            SegmentResult(
+                text=html_to_segment(text) if markup else text,
+                billed_characters=len(segment),
+                extra=dict(extra or {}),
+            )
+            for segment, text in zip(segments, texts, strict=True)
+        ]
 
     def error_for(self, response: httpx.Response) -> ServiceError | None:
         """Google's reasons first (daily quota vs rate limit, bad key, too many segments)."""
@@ -383,9 +364,9 @@ class GoogleTranslateEngine(GoogleEngineBase):
     ) -> httpx.Request:
         """`POST /language/translate/v2` with `q`, `source`, `target` and an explicit `format`."""
         src, tgt = self._codes(source, target)
-        markup = has_tokens(segments)
+        texts, markup = render_batch(segments)
         body: dict[str, Any] = {
-            "q": [render_html(s) if markup else s for s in segments],
+            "q": texts,
             "source": src,
             "target": tgt,
             "format": "html" if markup else "text",
@@ -418,11 +399,4 @@ class GoogleTranslateEngine(GoogleEngineBase):
             raise ServiceResponseError(
                 f"unexpected translate body: {error!r}", service=self.name
             ) from None
-        texts = translated_texts(items, segments, key="translatedText")
-        markup = has_tokens(segments)
-        return [
-            SegmentResult(
-                text=restore_html(text) if markup else text, billed_characters=len(segment)
-            )
-            for segment, text in zip(segments, texts, strict=True)
-        ]
+        return self._results(items, segments)

@@ -18,16 +18,9 @@ import httpx
 
 from tl_loop._errors import ConfigurationError, ServiceResponseError
 from tl_loop.engines._base import Capabilities, SegmentResult, TranslateOptions
-from tl_loop.engines._google import (
-    GOOGLE_URL,
-    GoogleEngineBase,
-    has_tokens,
-    parse_languages,
-    render_html,
-    restore_html,
-    translated_texts,
-)
+from tl_loop.engines._google import GOOGLE_URL, GoogleEngineBase, parse_languages
 from tl_loop.engines._http import RetryPolicy
+from tl_loop.engines._markup import render_batch
 
 __all__ = ["GoogleTranslateV3Engine"]
 
@@ -199,9 +192,9 @@ class GoogleTranslateV3Engine(GoogleEngineBase):
         Calls `token_provider` (if given) for the bearer token.
         """
         src, tgt = self._codes(source, target)
-        markup = has_tokens(segments)
+        texts, markup = render_batch(segments)
         body: dict[str, Any] = {
-            "contents": [render_html(s) if markup else s for s in segments],
+            "contents": texts,
             "sourceLanguageCode": src,
             "targetLanguageCode": tgt,
             "mimeType": "text/html" if markup else "text/plain",
@@ -237,15 +230,7 @@ class GoogleTranslateV3Engine(GoogleEngineBase):
             raise ServiceResponseError(
                 f"unexpected translateText body: {error!r}", service=self.name
             ) from None
-        texts = translated_texts(items, segments, key="translatedText")
-        markup = has_tokens(segments)
         applied = self._glossary is not None and bool(body.get("glossaryTranslations"))
-        glossary = {"glossary": self._glossary or ""} if applied else {}
-        return [
-            SegmentResult(
-                text=restore_html(text) if markup else text,
-                billed_characters=len(segment),
-                extra=dict(glossary),
-            )
-            for segment, text in zip(segments, texts, strict=True)
-        ]
+        return self._results(
+            items, segments, extra={"glossary": self._glossary or ""} if applied else {}
+        )

@@ -15,12 +15,11 @@ LibreTranslate's own codes (`zh`, `zt`, `pb`) are mapped to BCP-47 here and nowh
 
 from __future__ import annotations
 
-import html
+import itertools
 import os
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import permutations
 from typing import Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
@@ -45,6 +44,7 @@ from tl_loop.engines._base import (
     TranslateOptions,
 )
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy
+from tl_loop.engines._markup import escape_text, escape_with_tokens, unwrap_token_spans
 
 __all__ = [
     "LibreTranslateEngine",
@@ -70,10 +70,9 @@ _TO_BCP47: Mapping[str, str] = {"zh": "zh-Hans", "zt": "zh-Hant", "pb": "pt-BR"}
 _FROM_BCP47: Mapping[str, str] = {v: k for k, v in _TO_BCP47.items()}
 _HANT_REGIONS = frozenset({"TW", "HK", "MO"})
 
-_SPAN = re.compile(r'<span\b[^>]*\btranslate="no"[^>]*>\s*(⟦\d+⟧)\s*</span>')
 _BREAK = re.compile(r'\s*<br\b[^>]*\bdata-ws="(\d+)"[^>]*>(?:</br>)?\s*')
-# What `_to_html` marks up: tokens, and whitespace runs holding a line break.
-_MARKUP = re.compile(rf"{TOKEN_PATTERN.pattern}|\s*\n\s*")
+# A whitespace run holding a line break: `_to_html` sends each one as a numbered `<br>`.
+_LINE_BREAK = re.compile(r"\s*\n\s*")
 _LIMIT = re.compile(r"(\d+)\s+per\s+(\d+\s+)?(second|minute|hour|day)", re.IGNORECASE)
 _WINDOW = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 
@@ -192,7 +191,7 @@ class LibreTranslateEngine(HTTPEngine):
         codes = tuple(languages) if languages is not None else _DOCUMENTED
         self._pairs = frozenset(
             (libretranslate_to_bcp47(s), libretranslate_to_bcp47(t))
-            for s, t in permutations(dict.fromkeys(codes), 2)
+            for s, t in itertools.permutations(dict.fromkeys(codes), 2)
         )
         self._pairs_lock = threading.Lock()
 
@@ -413,31 +412,25 @@ def _needs_html(segment: str) -> bool:
 
 
 def _to_html(segment: str) -> str:
-    """Escape `segment` for HTML mode, wrapping tokens and numbering each line break."""
-    core = segment.strip()
-    pieces: list[str] = []
-    position = breaks = 0
-    for match in _MARKUP.finditer(core):
-        pieces.append(html.escape(core[position : match.start()], quote=False))
-        if TOKEN_PATTERN.fullmatch(match[0]):
-            pieces.append(f'<span translate="no">{match[0]}</span>')
-        else:
-            pieces.append(f'<br data-ws="{breaks}">')
-            breaks += 1
-        position = match.end()
-    pieces.append(html.escape(core[position:], quote=False))
-    return "".join(pieces)
+    """`segment` for HTML mode: tokens in no-translate spans, each line break as a numbered
+    `<br data-ws>` (HTML mode squeezes whitespace), the rest escaped."""
+    numbers = itertools.count()
+
+    def escape(text: str) -> str:
+        return _LINE_BREAK.sub(lambda _: f'<br data-ws="{next(numbers)}">', escape_text(text))
+
+    return escape_with_tokens(segment.strip(), escape=escape)
 
 
 def _from_html(segment: str, text: str) -> str:
     """Undo `_to_html` on the server's answer, which the server has already unescaped."""
-    runs = [m[0] for m in _MARKUP.finditer(segment.strip()) if not TOKEN_PATTERN.fullmatch(m[0])]
+    runs = _LINE_BREAK.findall(segment.strip())
 
     def restore(match: re.Match[str]) -> str:
         number = int(match[1])
         return runs[number] if number < len(runs) else "\n"
 
-    return _BREAK.sub(restore, _SPAN.sub(r"\1", text))
+    return _BREAK.sub(restore, unwrap_token_spans(text))
 
 
 def _result(segment: str, translated: str, html_mode: bool) -> SegmentResult:
