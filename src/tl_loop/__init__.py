@@ -17,7 +17,7 @@ with Loop(engines=[ApertiumEngine()]) as loop:
 Everything public is importable from here; modules with a leading underscore are private.
 """
 
-from tl_loop._cache import CacheStats, TranslationCache, cache_key
+from tl_loop._cache import CacheStats, CacheStore, TranslationCache, cache_key
 from tl_loop._config import TlLoopConfig
 from tl_loop._errors import (
     AllEnginesFailedError,
@@ -83,6 +83,7 @@ __all__ = [
     "AuditRecord",
     "AuthenticationError",
     "CacheStats",
+    "CacheStore",
     "ConfigurationError",
     "ContentType",
     "Conversation",

@@ -4,6 +4,9 @@ A cached translation is reused only when everything that changes an engine's out
 same, so `cache_key` hashes all of it: engine and its version, language pair, content type,
 formality, glossary version and the text. Translation memory (human-approved) is a separate
 store and wins over this cache.
+
+`CacheStore` is what the loop needs of a cache; `TranslationCache` (in memory, one process) and
+`tl_loop.stores.RedisTranslationCache` (many workers sharing one Redis) both provide it.
 """
 
 from __future__ import annotations
@@ -14,13 +17,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from cachetools import TTLCache
 
 from tl_loop._errors import ConfigurationError
 
-__all__ = ["CacheStats", "TranslationCache", "cache_key"]
+__all__ = ["CacheStats", "CacheStore", "TranslationCache", "cache_key"]
 
 V = TypeVar("V")
 
@@ -91,6 +94,39 @@ class CacheStats:
         """Share of lookups that were hits, 0.0 before any lookup."""
         lookups = self.hits + self.misses
         return self.hits / lookups if lookups else 0.0
+
+
+class CacheStore(Protocol[V]):
+    """What the loop needs of a machine translation cache; any object with these methods fits.
+
+    Keys come from `cache_key`. A store never holds None: `get` returns None for a miss.
+    Implementations are safe to share between threads.
+    """
+
+    def get(self, key: str) -> V | None:
+        """Return the value stored under `key`, or None if absent or expired; counts it."""
+        ...
+
+    def get_many(self, keys: Sequence[str]) -> list[V | None]:
+        """Return the value (or None) for each key, in order."""
+        ...
+
+    def put(self, key: str, value: V) -> None:
+        """Store `value` under `key`, replacing any entry and restarting its time to live."""
+        ...
+
+    def put_many(self, items: Iterable[tuple[str, V]]) -> None:
+        """Store each (key, value) pair."""
+        ...
+
+    def clear(self) -> None:
+        """Drop every entry of this cache; the hit and miss counters keep counting."""
+        ...
+
+    @property
+    def stats(self) -> CacheStats:
+        """Hits, misses, size and maxsize."""
+        ...
 
 
 class TranslationCache(Generic[V]):

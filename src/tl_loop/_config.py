@@ -26,6 +26,11 @@ libretranslate = 4
 [cache]
 maxsize = 10000
 ttl_seconds = 604800
+# backend = "redis"               # shared by many workers
+# url = "redis://127.0.0.1:6379/0"
+
+[memory]                          # human-approved translations (SQLite), relative to this file
+path = "tl-loop-memory.sqlite3"
 
 [detection]
 languages = ["en", "es", "fr", "de"]
@@ -51,16 +56,24 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tl_loop._cache import TranslationCache
+from tl_loop._cache import CacheStore, TranslationCache
 from tl_loop._errors import ConfigurationError
 from tl_loop._glossary import Glossary
 from tl_loop._language import DEFAULT_LANGUAGES, LanguageDetector, StickyPolicy
 from tl_loop._models import LanguageTag, Severity
 from tl_loop._review import ReviewPolicy, Thresholds
+from tl_loop.engines._base import SegmentResult
 from tl_loop.engines._chain import EngineChain
 from tl_loop.engines._guard import BreakerPolicy
 from tl_loop.engines._registry import create_engine
 from tl_loop.engines._routing import RoutingRule
+from tl_loop.stores import (
+    PostgresTranslationMemory,
+    RedisTranslationCache,
+    RedisTranslationMemory,
+    SQLiteTranslationMemory,
+    TranslationMemory,
+)
 
 __all__ = ["TlLoopConfig"]
 
@@ -70,10 +83,19 @@ class _Section(BaseModel):
 
 
 class CacheConfig(_Section):
-    """The in-memory machine translation cache."""
+    """The machine translation cache: in this process, or shared by many workers in Redis."""
 
+    backend: Literal["memory", "redis"] = "memory"
     maxsize: int = Field(default=10_000, gt=0)
     ttl_seconds: float = Field(default=7 * 24 * 3600, gt=0)
+    url: str | None = None
+    prefix: str = "tl_loop:cache:"
+
+    def build(self) -> CacheStore[SegmentResult]:
+        """The cache these settings describe."""
+        if self.backend == "redis":
+            return RedisTranslationCache(self.url, prefix=self.prefix, ttl=self.ttl_seconds)
+        return TranslationCache(maxsize=self.maxsize, ttl=self.ttl_seconds)
 
 
 class DetectionConfig(_Section):
@@ -106,6 +128,28 @@ class ReviewConfig(_Section):
             flag_at=self.flag_at,
             thresholds=thresholds,
         )
+
+
+class MemoryConfig(_Section):
+    """The translation memory: human-approved translations that win over engines.
+
+    `sqlite` (a file at `path`) for one process; `redis` or `postgres` (at `url`) for many
+    workers sharing one memory.
+    """
+
+    backend: Literal["sqlite", "redis", "postgres"] = "sqlite"
+    path: Path | None = None
+    url: str | None = None
+
+    def build(self) -> TranslationMemory | None:
+        """The memory these settings describe, or None when none is configured."""
+        if self.backend == "redis":
+            return RedisTranslationMemory(self.url)
+        if self.backend == "postgres":
+            if not self.url:
+                raise ConfigurationError("memory.url is required for the postgres backend")
+            return PostgresTranslationMemory(self.url)
+        return SQLiteTranslationMemory(self.path) if self.path else None
 
 
 class RoutingConfig(_Section):
@@ -141,6 +185,7 @@ class TlLoopConfig(_Section):
     glossary: Path | None = None
     formality: Literal["formal", "informal"] | None = None
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
 
@@ -161,6 +206,9 @@ class TlLoopConfig(_Section):
         config = cls.from_mapping(data, source=str(path))
         if config.glossary is not None and not config.glossary.is_absolute():
             config = config.model_copy(update={"glossary": path.parent / config.glossary})
+        memory = config.memory.path
+        if memory is not None and not memory.is_absolute():
+            config.memory.path = path.parent / memory
         return config
 
     @classmethod
@@ -231,12 +279,13 @@ class TlLoopConfig(_Section):
             "engines": self.build_chain(),
             "glossary": Glossary.load(self.glossary) if self.glossary else None,
             "detector": LanguageDetector(self.detection.languages),
-            "cache": TranslationCache(maxsize=self.cache.maxsize, ttl=self.cache.ttl_seconds),
+            "cache": self.cache.build(),
             "policy": self.review.policy(),
             "sticky": StickyPolicy(
                 min_confidence=self.detection.min_confidence,
                 min_letters=self.detection.min_letters,
             ),
             "agent_languages": self.agent_languages,
+            "memory": self.memory.build(),
             "formality": self.formality,
         }

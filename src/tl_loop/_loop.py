@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal, Self
 
-from tl_loop._cache import TranslationCache
+from tl_loop._cache import CacheStore, TranslationCache
 from tl_loop._config import TlLoopConfig
 from tl_loop._errors import ServiceError, UnsupportedLanguageError
 from tl_loop._glossary import Glossary
@@ -20,6 +20,7 @@ from tl_loop._pipeline import Flow, Outcome, Parts, inbound_flow, outbound_flow,
 from tl_loop._review import ReviewPolicy
 from tl_loop.engines._base import Engine, SegmentResult
 from tl_loop.engines._chain import ChainResult, EngineChain
+from tl_loop.stores._memory import TranslationMemory
 
 __all__ = ["AsyncLoop", "Loop"]
 
@@ -31,12 +32,13 @@ class _LoopBase:
         engines: Engine | Sequence[Engine] | EngineChain,
         glossary: Glossary | None = None,
         detector: LanguageDetector | None = None,
-        cache: TranslationCache[SegmentResult] | None = None,
+        cache: CacheStore[SegmentResult] | None = None,
         policy: ReviewPolicy | None = None,
         sticky: StickyPolicy | None = None,
         pivots: Sequence[str] = ("en", "es"),
         formality: Literal["formal", "informal"] | None = None,
         agent_languages: Sequence[str] = ("en",),
+        memory: TranslationMemory | None = None,
     ) -> None:
         self.agent_languages = tuple(agent_languages)
         if isinstance(engines, EngineChain):
@@ -53,6 +55,7 @@ class _LoopBase:
             policy=policy or ReviewPolicy(),
             sticky=sticky or StickyPolicy(),
             formality=formality,
+            memory=memory,
         )
 
     @classmethod
@@ -66,7 +69,7 @@ class _LoopBase:
         return self.parts.chain
 
     @property
-    def cache(self) -> TranslationCache[SegmentResult]:
+    def cache(self) -> CacheStore[SegmentResult]:
         """The machine translation cache (hit and miss counters in `cache.stats`)."""
         return self.parts.cache
 
@@ -127,6 +130,7 @@ class Loop(_LoopBase):
         pivots: languages to pivot through when no engine has a pair directly.
         formality: the register asked of engines that support one; enters the cache key.
         agent_languages: what agents read, for conversations made by `conversation()`.
+        memory: human-approved translations, looked up before the cache and the engines.
     """
 
     def inbound(self, message: Message | str, conversation: Conversation) -> Translation:
@@ -182,8 +186,10 @@ class Loop(_LoopBase):
             return outcome
 
     def close(self) -> None:
-        """Close the engines (their processes, models or connections)."""
+        """Close the engines (their processes, models or connections) and the memory."""
         self.parts.chain.close()
+        if self.parts.memory is not None:
+            self.parts.memory.close()
 
     def __enter__(self) -> Self:
         return self
@@ -237,8 +243,10 @@ class AsyncLoop(_LoopBase):
             return outcome
 
     async def aclose(self) -> None:
-        """Close the engines."""
+        """Close the engines and the memory."""
         self.parts.chain.close()
+        if self.parts.memory is not None:
+            self.parts.memory.close()
 
     async def __aenter__(self) -> Self:
         return self

@@ -161,6 +161,7 @@ class AuditRecord(_Frozen):
     characters_sent: int
     segments: int
     cache_hits: int
+    memory_hits: int = 0
     timings_ms: dict[str, float]
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tl_loop import _review as review
-from tl_loop._cache import TranslationCache, cache_key
+from tl_loop._cache import CacheStore, cache_key
 from tl_loop._errors import ConfigurationError, ServiceError, UnsupportedLanguageError
 from tl_loop._glossary import Glossary
 from tl_loop._language import LanguageDetector, StickyPolicy, choose_customer_language
@@ -34,6 +34,7 @@ from tl_loop._models import (
 from tl_loop._protect import ProtectedDocument, ProtectedTerm, protect
 from tl_loop.engines._base import NO_OPTIONS, TOKEN_PATTERN, SegmentResult, TranslateOptions
 from tl_loop.engines._chain import ChainResult, EngineChain, Route
+from tl_loop.stores._memory import TranslationMemory, memory_key
 
 __all__ = ["EngineCall", "Flow", "Outcome", "Parts", "inbound_flow", "outbound_flow"]
 
@@ -67,11 +68,12 @@ class Parts:
 
     chain: EngineChain
     detector: LanguageDetector
-    cache: TranslationCache[SegmentResult]
+    cache: CacheStore[SegmentResult]
     glossary: Glossary | None = None
     policy: review.ReviewPolicy = field(default_factory=review.ReviewPolicy)
     sticky: StickyPolicy = field(default_factory=StickyPolicy)
     formality: Literal["formal", "informal"] | None = None
+    memory: TranslationMemory | None = None
 
 
 def _base(tag: str) -> str:
@@ -177,11 +179,17 @@ def translate_flow(
     timings["protect"] = _ms(started)
 
     started = time.perf_counter()
+    # Human-approved translations win; the machine cache serves the rest.
+    results = _from_memory(parts, document.segments, source, target)
+    memory_hits = sum(result is not None for result in results)
+    wanted = [i for i, result in enumerate(results) if result is None]
     keys = [
-        _key(parts, routes[0], source, target, message.content_type, s) for s in document.segments
+        _key(parts, routes[0], source, target, message.content_type, document.segments[i])
+        for i in wanted
     ]
-    results: list[SegmentResult | None] = parts.cache.get_many(keys)
-    hits = sum(result is not None for result in results)
+    for index, cached in zip(wanted, parts.cache.get_many(keys), strict=True):
+        results[index] = cached
+    hits = sum(result is not None for result in results) - memory_hits
     misses = list(
         dict.fromkeys(s for s, r in zip(document.segments, results, strict=True) if r is None)
     )
@@ -217,6 +225,7 @@ def translate_flow(
     audit = _audit(
         parts, direction, route, detection, timings,
         characters_sent=sum(map(len, misses)), segments=len(document.segments), cache_hits=hits,
+        memory_hits=memory_hits,
     )  # fmt: skip
     return Translation(
         original=message.text,
@@ -250,6 +259,22 @@ def _protect(
         terms=terms,
         mask_pii=not parts.chain.trusted,
     )
+
+
+def _from_memory(
+    parts: Parts, segments: Sequence[str], source: str, target: str
+) -> list[SegmentResult | None]:
+    if parts.memory is None or not segments:
+        return [None] * len(segments)
+    version = parts.glossary.version if parts.glossary else None
+    keys = [
+        memory_key(source_text=s, source=source, target=target, glossary_version=version)
+        for s in segments
+    ]
+    return [
+        SegmentResult(text=entry.target_text, extra={"memory": entry.origin}) if entry else None
+        for entry in parts.memory.get_many(keys)
+    ]
 
 
 def _key(
@@ -421,6 +446,7 @@ def _audit(
     characters_sent: int,
     segments: int,
     cache_hits: int,
+    memory_hits: int = 0,
 ) -> AuditRecord:
     return AuditRecord(
         direction=direction,
@@ -433,6 +459,7 @@ def _audit(
         characters_sent=characters_sent,
         segments=segments,
         cache_hits=cache_hits,
+        memory_hits=memory_hits,
         timings_ms=timings,
     )
 

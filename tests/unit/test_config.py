@@ -114,3 +114,12 @@ def test_the_environment_overrides_the_file(tmp_path: Path) -> None:
 def test_nothing_is_read_from_the_environment_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TL_LOOP_ENGINES", "fake")
     assert TlLoopConfig().engines == ["apertium"]
+
+
+def test_a_memory_path_is_relative_to_the_file_and_builds_a_sqlite_memory(tmp_path: Path) -> None:
+    config = TlLoopConfig.load(
+        write(tmp_path, 'engines = ["fake"]\n[memory]\npath = "tm.sqlite3"\n')
+    )
+    assert config.memory.path == tmp_path / "tm.sqlite3"
+    with Loop.from_config(config) as loop:
+        assert loop.parts.memory is not None

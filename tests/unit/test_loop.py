@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from conftest import Shell
+from shells import Shell
 from tl_loop import (
     Conversation,
     Decision,
@@ -17,6 +17,7 @@ from tl_loop import (
     Translation,
 )
 from tl_loop.engines import Capabilities, SegmentResult
+from tl_loop.stores import InMemoryTranslationMemory, MemoryEntry
 from tl_loop.testing import FakeEngine
 
 SPANISH = "Hola, mi pedido #48213 no ha llegado todavía y necesito ayuda, por favor."
@@ -328,3 +329,26 @@ def test_segments_the_engine_was_unsure_of_are_flagged(make_loop: Callable[..., 
     [low] = [flag for flag in unsure.flags if flag.code == "low_score"]
     assert "0.20" in low.detail
     assert "refund" in low.detail
+
+
+def test_a_human_approved_translation_wins_over_the_engine(
+    make_loop: Callable[..., Shell],
+) -> None:
+    memory = InMemoryTranslationMemory()
+    memory.put(
+        MemoryEntry(
+            source_text="Your order ⟦0⟧ ships today.",
+            target_text="Tu pedido ⟦0⟧ sale hoy.",
+            source="en",
+            target="es",
+            glossary_version=None,
+        )
+    )
+    engine = FakeEngine()
+    shell = make_loop(engines=[engine], memory=memory)
+
+    reply = shell.outbound("Your order #48213 ships today. Thanks!", spanish_conversation())
+
+    assert reply.translated.startswith("Tu pedido #48213 sale hoy.")
+    assert reply.audit.memory_hits == 1
+    assert engine.calls[0][2] == ("Thanks!",)  # only the unknown sentence went to the engine
