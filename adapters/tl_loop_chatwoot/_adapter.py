@@ -2,31 +2,41 @@
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
 import httpx
 
 from tl_loop import (
-    OWN_NOTE_MARKER,
     ConfigurationError,
     ContentType,
-    HelpdeskAdapter,
-    HelpdeskEvent,
-    HelpdeskMessage,
     InvalidRequestError,
     ServiceError,
     ServiceResponseError,
     WebhookAuthError,
-    hmac_digest,
-    normalize_tag,
-    verify_signature,
 )
-from tl_loop_chatwoot._markup import html_to_markdown
+from tl_loop.helpdesk import (
+    OWN_NOTE_MARKER,
+    HelpdeskAdapter,
+    HelpdeskEvent,
+    HelpdeskMessage,
+    as_id,
+    as_mapping,
+    error_body,
+    header,
+    hmac_digest,
+    html_to_markdown,
+    iso_timestamp,
+    json_body,
+    language_from_labels,
+    language_hint,
+    next_page_request,
+    require_env,
+    response_object,
+    verify_signature,
+    with_detail,
+)
 
 __all__ = ["ChatwootAdapter"]
 
@@ -45,32 +55,6 @@ def _message_type(value: object) -> str:
     if isinstance(value, int):
         return _MESSAGE_TYPES[value] if 0 <= value < len(_MESSAGE_TYPES) else "unknown"
     return value.strip().lower() if isinstance(value, str) else "unknown"
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _id(value: object) -> str | None:
-    if isinstance(value, bool) or value is None or value == "":
-        return None
-    return str(value) if isinstance(value, int | str) else None
-
-
-def _timestamp(value: object) -> str | None:
-    # REST gives epoch seconds, webhooks ISO strings: hand the relay one form (ISO 8601, UTC).
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=UTC).isoformat().replace("+00:00", "Z")
-    return value if isinstance(value, str) else None
-
-
-def _tag(value: object) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return normalize_tag(value)
-    except ValueError:
-        return None
 
 
 class ChatwootAdapter(HelpdeskAdapter):
@@ -114,7 +98,7 @@ class ChatwootAdapter(HelpdeskAdapter):
                 "chatwoot: api_access_token is required "
                 "(Chatwoot → Profile settings → Access token)"
             )
-        if _id(account_id) is None:
+        if as_id(account_id) is None:
             raise ConfigurationError(
                 "chatwoot: account_id is required (the number in /app/accounts/N)"
             )
@@ -136,16 +120,13 @@ class ChatwootAdapter(HelpdeskAdapter):
         Raises:
             ConfigurationError: a required variable is missing (the message names it).
         """
-        env = os.environ if environ is None else environ
-        missing = [
-            name
-            for name in ("CHATWOOT_BASE_URL", "CHATWOOT_ACCOUNT_ID", "CHATWOOT_API_ACCESS_TOKEN")
-            if not env.get(name)
-        ]
-        if missing:
-            raise ConfigurationError(
-                f"chatwoot: set the environment variables {', '.join(missing)}"
-            )
+        env = require_env(
+            environ,
+            "CHATWOOT_BASE_URL",
+            "CHATWOOT_ACCOUNT_ID",
+            "CHATWOOT_API_ACCESS_TOKEN",
+            service="chatwoot",
+        )
         return cls(
             base_url=env["CHATWOOT_BASE_URL"],
             account_id=env["CHATWOOT_ACCOUNT_ID"],
@@ -171,9 +152,8 @@ class ChatwootAdapter(HelpdeskAdapter):
                 "chatwoot: no webhook secret is configured; set webhook_secret "
                 "(CHATWOOT_WEBHOOK_SECRET), or allow_unsigned=True for Chatwoot before v4.12"
             )
-        h = httpx.Headers(headers)
-        received = h.get("x-chatwoot-signature")
-        timestamp = h.get("x-chatwoot-timestamp")
+        received = header(headers, "x-chatwoot-signature")
+        timestamp = header(headers, "x-chatwoot-timestamp")
         if received and not timestamp:
             raise WebhookAuthError("chatwoot: the webhook carries no X-Chatwoot-Timestamp header")
         if received and not received.strip().startswith("sha256="):
@@ -191,29 +171,29 @@ class ChatwootAdapter(HelpdeskAdapter):
         Raises:
             InvalidRequestError: the body is not JSON or lacks `event` or the conversation id.
         """
-        payload = self._load(body)
+        payload = json_body(body, service=self.name)
         event = payload.get("event")
         if not isinstance(event, str) or not event:
             raise self._invalid('the webhook body has no "event" field (is it a Chatwoot webhook?)')
-        delivery = httpx.Headers(headers).get("x-chatwoot-delivery")
+        delivery = header(headers, "x-chatwoot-delivery")
         if event == "message_created":
             return self._message_created(payload, delivery)
         if event == "conversation_created":
             return self._conversation_created(payload, delivery)
-        conversation = _mapping(payload.get("conversation")) or payload
+        conversation = as_mapping(payload.get("conversation")) or payload
         return HelpdeskEvent(
             kind="ignored",
-            event_id=delivery or f"{event}:{_id(payload.get('id')) or ''}",
-            conversation_id=_id(conversation.get("id")) or "",
+            event_id=delivery or f"{event}:{as_id(payload.get('id')) or ''}",
+            conversation_id=as_id(conversation.get("id")) or "",
             raw=payload,
         )
 
     def _message_created(self, payload: Mapping[str, Any], delivery: str | None) -> HelpdeskEvent:
-        conversation = _mapping(payload.get("conversation"))
-        conversation_id = _id(conversation.get("id")) or _id(payload.get("conversation_id"))
+        conversation = as_mapping(payload.get("conversation"))
+        conversation_id = as_id(conversation.get("id")) or as_id(payload.get("conversation_id"))
         if conversation_id is None:
             raise self._invalid("message_created carries no conversation.id")
-        message_id = _id(payload.get("id"))
+        message_id = as_id(payload.get("id"))
         message_type = _message_type(payload.get("message_type"))
         private = payload.get("private") is True
         content = payload.get("content")
@@ -231,7 +211,7 @@ class ChatwootAdapter(HelpdeskAdapter):
             text=text,
             # Customers type plain text; the agent's editor writes Markdown.
             content_type="markdown" if kind == "agent_note" else "text",
-            author_id=_id(_mapping(payload.get("sender")).get("id")),
+            author_id=as_id(as_mapping(payload.get("sender")).get("id")),
             customer_language=self._language(conversation),
             complete=True,
             raw=payload,
@@ -240,15 +220,15 @@ class ChatwootAdapter(HelpdeskAdapter):
     def _conversation_created(
         self, payload: Mapping[str, Any], delivery: str | None
     ) -> HelpdeskEvent:
-        conversation_id = _id(payload.get("id"))
+        conversation_id = as_id(payload.get("id"))
         if conversation_id is None:
             raise self._invalid("conversation_created carries no id")
         messages = payload.get("messages")
         first = next(
             (
-                _mapping(message)
+                as_mapping(message)
                 for message in (messages if isinstance(messages, list) else [])
-                if _message_type(_mapping(message).get("message_type")) == "incoming"
+                if _message_type(as_mapping(message).get("message_type")) == "incoming"
             ),
             None,
         )
@@ -257,7 +237,7 @@ class ChatwootAdapter(HelpdeskAdapter):
             kind="ticket_created",
             event_id=delivery or f"conversation_created:{conversation_id}",
             conversation_id=conversation_id,
-            message_id=_id(first.get("id")) if first else None,
+            message_id=as_id(first.get("id")) if first else None,
             text=content if isinstance(content, str) else None,
             customer_language=self._language(payload),
             complete=isinstance(content, str),
@@ -266,21 +246,15 @@ class ChatwootAdapter(HelpdeskAdapter):
 
     def _language(self, conversation: Mapping[str, Any]) -> str | None:
         """Custom attribute first, then Chatwoot's own detection, then a `lang-xx` label."""
-        custom = _mapping(conversation.get("custom_attributes"))
-        additional = _mapping(conversation.get("additional_attributes"))
+        custom = as_mapping(conversation.get("custom_attributes"))
+        additional = as_mapping(conversation.get("additional_attributes"))
         for candidate in (
             custom.get(self._language_attribute),
             additional.get("conversation_language"),
         ):
-            if (tag := _tag(candidate)) is not None:
+            if (tag := language_hint(candidate)) is not None:
                 return tag
-        labels = conversation.get("labels")
-        for label in labels if isinstance(labels, list) else []:
-            if not (isinstance(label, str) and label.startswith(self._label_prefix)):
-                continue
-            if (tag := _tag(label.removeprefix(self._label_prefix))) is not None:
-                return tag
-        return None
+        return language_from_labels(conversation.get("labels"), prefix=self._label_prefix)
 
     # -- conversations -----------------------------------------------------------------------
 
@@ -305,8 +279,9 @@ class ChatwootAdapter(HelpdeskAdapter):
         ]
         if len(ids) < _PAGE_SIZE:
             return None
-        url = response.request.url.copy_set_param("before", str(min(ids)))
-        return httpx.Request("GET", url, headers=self._headers())
+        return next_page_request(
+            response, params={"before": str(min(ids))}, headers=self._headers()
+        )
 
     def _message(self, item: Mapping[str, Any]) -> HelpdeskMessage:
         message_type = _message_type(item.get("message_type"))
@@ -317,12 +292,13 @@ class ChatwootAdapter(HelpdeskAdapter):
             role = "agent"
         content = item.get("content")
         return HelpdeskMessage(
-            id=_id(item.get("id")) or "",
+            id=as_id(item.get("id")) or "",
             text=content if isinstance(content, str) else "",
             content_type="text",
             author_role=role,
             public=item.get("private") is not True,
-            created_at=_timestamp(item.get("created_at")),
+            # REST gives epoch seconds, webhooks ISO strings: the relay gets ISO 8601 (UTC).
+            created_at=iso_timestamp(item.get("created_at")),
         )
 
     def build_post_note(
@@ -375,17 +351,7 @@ class ChatwootAdapter(HelpdeskAdapter):
     def error_for(self, response: httpx.Response) -> ServiceError | None:
         """The base mapping, with Chatwoot's `error` / `message` / `errors` text added."""
         error = super().error_for(response)
-        detail = _error_detail(response)
-        if error is None or detail is None:
-            return error
-        what = str(error).removeprefix(f"{self.name}: ").split(" (HTTP", 1)[0]
-        return type(error)(
-            f"{what} (HTTP {response.status_code} from {response.request.method} "
-            f"{response.request.url.path}): {detail}",
-            service=self.name,
-            status_code=response.status_code,
-            retry_after=error.retry_after,
-        )
+        return None if error is None else with_detail(error, response, _error_detail(response))
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -402,37 +368,19 @@ class ChatwootAdapter(HelpdeskAdapter):
         error = self.error_for(response)
         if error is not None:
             raise error
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        items = data.get("payload") if isinstance(data, Mapping) else None
+        items = response_object(response, service=self.name).get("payload")
         if not isinstance(items, list):
             raise ServiceResponseError(
                 'the messages response has no "payload" list', service=self.name
             )
         return [item for item in items if isinstance(item, Mapping)]
 
-    def _load(self, body: bytes) -> Mapping[str, Any]:
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            raise self._invalid("the webhook body is not JSON") from None
-        if not isinstance(payload, Mapping):
-            raise self._invalid("the webhook body is not a JSON object")
-        return payload
-
     def _invalid(self, problem: str) -> InvalidRequestError:
         return InvalidRequestError(problem, service=self.name)
 
 
 def _error_detail(response: httpx.Response) -> str | None:
-    try:
-        data = response.json()
-    except ValueError:
-        return None
-    if not isinstance(data, Mapping):
-        return None
+    data = error_body(response)
     for key in ("error", "message", "errors"):
         value = data.get(key)
         if isinstance(value, str) and value:

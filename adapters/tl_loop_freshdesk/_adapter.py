@@ -3,29 +3,38 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
-import html
-import json
-import os
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
 import httpx
 
 from tl_loop import (
-    OWN_NOTE_MARKER,
-    Article,
     ConfigurationError,
     ContentType,
+    InvalidRequestError,
+    ServiceError,
+    WebhookAuthError,
+)
+from tl_loop.helpdesk import (
+    OWN_NOTE_MARKER,
+    Article,
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
-    InvalidRequestError,
-    ServiceError,
-    ServiceResponseError,
-    WebhookAuthError,
-    normalize_tag,
+    article_from,
+    as_id,
+    body_event_id,
+    error_body,
+    header,
+    json_body,
+    language_hint,
+    next_page_request,
+    require_env,
+    response_array,
+    text_to_html,
+    translation_target,
+    with_detail,
 )
 
 __all__ = ["FreshdeskAdapter"]
@@ -100,10 +109,9 @@ class FreshdeskAdapter(HelpdeskAdapter):
         Raises:
             ConfigurationError: a required variable is missing.
         """
-        env = os.environ if environ is None else environ
-        for variable in ("FRESHDESK_API_KEY", "FRESHDESK_WEBHOOK_SECRET"):
-            if not env.get(variable):
-                raise ConfigurationError(f"freshdesk: set {variable}")
+        env = require_env(
+            environ, "FRESHDESK_API_KEY", "FRESHDESK_WEBHOOK_SECRET", service="freshdesk"
+        )
         if not env.get("FRESHDESK_DOMAIN") and not env.get("FRESHDESK_BASE_URL"):
             raise ConfigurationError("freshdesk: set FRESHDESK_DOMAIN (or FRESHDESK_BASE_URL)")
         return cls(
@@ -125,9 +133,8 @@ class FreshdeskAdapter(HelpdeskAdapter):
         Raises:
             WebhookAuthError: the secret is missing or wrong.
         """
-        lowered = {name.lower(): value for name, value in headers.items()}
-        received = lowered.get(self.secret_header.lower()) or _basic_password(
-            lowered.get("authorization", "")
+        received = header(headers, self.secret_header) or _basic_password(
+            header(headers, "authorization") or ""
         )
         if not received:
             raise WebhookAuthError(
@@ -147,7 +154,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
         Raises:
             InvalidRequestError: not JSON, or `ticket_id` / `event` missing.
         """
-        payload = _load_object(body)
+        payload = json_body(body, service=_SERVICE, hint="set the rule's webhook content to JSON")
         inner = payload.get("freshdesk_webhook")
         if isinstance(inner, dict):
             payload = inner
@@ -171,12 +178,12 @@ class FreshdeskAdapter(HelpdeskAdapter):
             kind=kind,
             # Freshdesk sends no delivery id: the same body (same ticket, same text) is the
             # same delivery, which is what retries look like.
-            event_id="body:" + hashlib.sha256(body).hexdigest()[:32],
+            event_id=body_event_id(body),
             conversation_id=str(ticket_id),
             text=text,
             content_type="html",
-            author_id=_str_or_none(payload.get("author_id")),
-            customer_language=_language(payload.get("requester_language")),
+            author_id=as_id(payload.get("author_id")),
+            customer_language=language_hint(payload.get("requester_language")),
             complete=False,
             raw=payload,
         )
@@ -194,21 +201,20 @@ class FreshdeskAdapter(HelpdeskAdapter):
 
     def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
         """The conversations of one page: `incoming` ones are the customer's."""
-        return [_message(item) for item in _json_list(response) if isinstance(item, dict)]
+        items = response_array(response, service=_SERVICE)
+        return [_message(item) for item in items if isinstance(item, dict)]
 
     def next_page(self, response: httpx.Response) -> httpx.Request | None:
         """The `Link: rel="next"` page, else the next `page` while pages come back full."""
         following = response.links.get("next", {}).get("url")
         if following:
-            return httpx.Request("GET", following, headers=self._headers())
+            return next_page_request(response, link=following, headers=self._headers())
         params = response.request.url.params
         per_page = int(params.get("per_page", self.per_page))
-        if len(_json_list(response)) < per_page:
+        if len(response_array(response, service=_SERVICE)) < per_page:
             return None
         page = int(params.get("page", 1)) + 1
-        return httpx.Request(
-            "GET", response.request.url.copy_merge_params({"page": page}), headers=self._headers()
-        )
+        return next_page_request(response, params={"page": page}, headers=self._headers())
 
     def build_post_note(
         self, conversation_id: str, text: str, *, content_type: ContentType = "html"
@@ -217,7 +223,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
         return self._request(
             "POST",
             f"/api/v2/tickets/{conversation_id}/notes",
-            json={"body": _html(text, content_type), "private": True},
+            json={"body": text_to_html(text, content_type), "private": True},
         )
 
     def build_post_reply(
@@ -227,7 +233,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
         return self._request(
             "POST",
             f"/api/v2/tickets/{conversation_id}/reply",
-            json={"body": _html(text, content_type)},
+            json={"body": text_to_html(text, content_type)},
         )
 
     def build_set_language(self, conversation_id: str, language: str) -> httpx.Request | None:
@@ -264,15 +270,8 @@ class FreshdeskAdapter(HelpdeskAdapter):
         last = response.request.url.path.rstrip("/").rsplit("/", 1)[-1]
         locale = self.kb_primary_language if last == "articles" else last
         return [
-            Article(
-                id=str(item["id"]),
-                title=str(item.get("title") or ""),
-                body=str(item.get("description") or ""),
-                locale=locale,
-                updated_at=item.get("updated_at"),
-                source_id=str(item["id"]),
-            )
-            for item in _json_list(response)
+            article_from(item, locale=locale, body="description")
+            for item in response_array(response, service=_SERVICE)
             if isinstance(item, dict) and "id" in item
         ]
 
@@ -282,8 +281,8 @@ class FreshdeskAdapter(HelpdeskAdapter):
         """Create the translation (`POST /api/v2/solutions/articles/{id}/{lang}`) from a
         source article, or update it (`PUT`, same path) when `article` is that translation;
         `status` 1 is a draft, 2 published."""
-        article_id = article.source_id or article.id
-        method = "PUT" if article.locale.lower() == locale.lower() else "POST"
+        article_id, update = translation_target(article, locale)
+        method = "PUT" if update else "POST"
         status = _DRAFT if draft else _PUBLISHED
         return self._request(
             method,
@@ -297,19 +296,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
         """The base mapping (429 honours `Retry-After`) with Freshdesk's `description` and
         per-field `errors` quoted."""
         error = super().error_for(response)
-        detail = _error_detail(response)
-        if error is None or not detail:
-            return error
-        message = str(error).removeprefix(f"{self.name}: ").split(": ", 1)[0]
-        return type(error)(
-            f"{message}: {detail}",
-            service=self.name,
-            status_code=error.status_code,
-            retry_after=error.retry_after,
-        )
-
-    def __repr__(self) -> str:
-        return f"<FreshdeskAdapter base_url={self.base_url!r}>"
+        return None if error is None else with_detail(error, response, _error_detail(response))
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -340,33 +327,6 @@ def _basic_password(authorization: str) -> str | None:
     return decoded.partition(":")[2] or None
 
 
-def _load_object(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequestError(
-            "the webhook body is not JSON; set the rule's webhook content to JSON",
-            service=_SERVICE,
-        ) from None
-    if not isinstance(payload, dict):
-        raise InvalidRequestError("the webhook body is not a JSON object", service=_SERVICE)
-    return payload
-
-
-def _json_list(response: httpx.Response) -> list[Any]:
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    if not isinstance(payload, list):
-        raise ServiceResponseError(
-            f"expected a JSON array from {response.request.url.path}",
-            service=_SERVICE,
-            status_code=response.status_code,
-        )
-    return payload
-
-
 def _message(item: dict[str, Any]) -> HelpdeskMessage:
     private = item.get("private") is True
     author: Literal["customer", "agent", "system"] = (
@@ -384,33 +344,8 @@ def _message(item: dict[str, Any]) -> HelpdeskMessage:
     )
 
 
-def _html(text: str, content_type: ContentType) -> str:
-    # Freshdesk bodies are HTML: plain text is escaped and its line breaks kept.
-    if content_type == "html":
-        return text
-    return html.escape(text).replace("\n", "<br>")
-
-
-def _language(value: Any) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return normalize_tag(value)
-    except ValueError:
-        return None
-
-
-def _str_or_none(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
 def _error_detail(response: httpx.Response) -> str:
-    try:
-        payload = response.json()
-    except ValueError:
-        return ""
-    if not isinstance(payload, dict):
-        return ""
+    payload = error_body(response)
     parts = [str(part) for part in (payload.get("description"), payload.get("message")) if part]
     for problem in payload.get("errors") or []:
         if isinstance(problem, dict):

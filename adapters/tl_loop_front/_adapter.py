@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import html
-import json
-import os
-import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
@@ -15,22 +10,38 @@ from urllib.parse import quote
 import httpx
 
 from tl_loop import (
-    OWN_NOTE_MARKER,
     ConfigurationError,
     ContentType,
-    HelpdeskAdapter,
-    HelpdeskEvent,
-    HelpdeskMessage,
     InvalidRequestError,
     NotFoundError,
     ServiceError,
     ServiceResponseError,
     WebhookAuthError,
-    hmac_digest,
     normalize_tag,
-    verify_signature,
 )
-from tl_loop_front._markup import html_to_markdown
+from tl_loop.helpdesk import (
+    OWN_NOTE_MARKER,
+    HelpdeskAdapter,
+    HelpdeskEvent,
+    HelpdeskMessage,
+    as_id,
+    as_mapping,
+    error_body,
+    header,
+    hmac_digest,
+    html_to_markdown,
+    iso_timestamp,
+    json_body,
+    language_from_labels,
+    language_hint,
+    next_page_request,
+    require_env,
+    response_object,
+    seconds_until,
+    text_to_html,
+    verify_signature,
+    with_detail,
+)
 
 __all__ = ["FrontAdapter"]
 
@@ -42,32 +53,6 @@ _APP_EVENT_TYPES: Mapping[str, str] = MappingProxyType(
 )
 # Millisecond timestamps are past this many seconds (the year 5138), second ones are not.
 _MILLISECONDS = 1e11
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _id(value: object) -> str | None:
-    if isinstance(value, bool) or value is None or value == "":
-        return None
-    return str(value) if isinstance(value, int | str) else None
-
-
-def _timestamp(value: object) -> str | None:
-    # Front sends epoch seconds as floats; hand the relay ISO 8601 (UTC).
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=UTC).isoformat().replace("+00:00", "Z")
-    return value if isinstance(value, str) else None
-
-
-def _tag(value: object) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return normalize_tag(value)
-    except ValueError:
-        return None
 
 
 class FrontAdapter(HelpdeskAdapter):
@@ -142,12 +127,7 @@ class FrontAdapter(HelpdeskAdapter):
         Raises:
             ConfigurationError: a required variable is missing (the message names it).
         """
-        env = os.environ if environ is None else environ
-        missing = [
-            name for name in ("FRONT_API_TOKEN", "FRONT_WEBHOOK_SECRET") if not env.get(name)
-        ]
-        if missing:
-            raise ConfigurationError(f"front: set the environment variables {', '.join(missing)}")
+        env = require_env(environ, "FRONT_API_TOKEN", "FRONT_WEBHOOK_SECRET", service="front")
         kind = env.get("FRONT_WEBHOOK_KIND", "rule").strip().lower()
         if kind not in ("rule", "app"):
             raise ConfigurationError(
@@ -175,13 +155,12 @@ class FrontAdapter(HelpdeskAdapter):
         Raises:
             WebhookAuthError: unsigned, forged, or stale.
         """
-        h = httpx.Headers(headers)
-        received = h.get("x-front-signature")
+        received = header(headers, "x-front-signature")
         if self._webhook_kind == "rule":
             expected = hmac_digest(self._secret, body, algorithm="sha1", encoding="base64")
             verify_signature(expected, received, service=self.name)
             return
-        timestamp = h.get("x-front-request-timestamp")
+        timestamp = header(headers, "x-front-request-timestamp")
         if received and not timestamp:
             raise WebhookAuthError("front: the webhook carries no X-Front-Request-Timestamp header")
         signed = (timestamp or "").encode() + b":" + body
@@ -201,7 +180,7 @@ class FrontAdapter(HelpdeskAdapter):
         Front sends it when the webhook is saved; answer the (verified) request with
         `{"challenge": <value>}` and HTTP 200.
         """
-        return httpx.Headers(headers).get("x-front-challenge") or None
+        return header(headers, "x-front-challenge") or None
 
     def parse_event(self, body: bytes, headers: Mapping[str, str]) -> HelpdeskEvent:
         """Classify `inbound` (customer message) and `comment` (agent note) events; the rest,
@@ -214,16 +193,16 @@ class FrontAdapter(HelpdeskAdapter):
             InvalidRequestError: the body is not JSON, has no event type, or an event lacks
                 its conversation id.
         """
-        envelope = self._load(body)
-        event = _mapping(envelope.get("payload")) or envelope
+        envelope = json_body(body, service=self.name)
+        event = as_mapping(envelope.get("payload")) or envelope
         event_type = str(event.get("type") or envelope.get("type") or "")
         if not event_type:
             raise self._invalid('the webhook body has no event "type" (is it a Front event?)')
         event_type = _APP_EVENT_TYPES.get(event_type, event_type)
-        conversation = _mapping(event.get("conversation"))
-        data = _mapping(_mapping(event.get("target")).get("data"))
-        event_id = _id(event.get("id")) or f"{event_type}:{_id(data.get('id')) or ''}"
-        conversation_id = _id(conversation.get("id"))
+        conversation = as_mapping(event.get("conversation"))
+        data = as_mapping(as_mapping(event.get("target")).get("data"))
+        event_id = as_id(event.get("id")) or f"{event_type}:{as_id(data.get('id')) or ''}"
+        conversation_id = as_id(conversation.get("id"))
         if event_type not in ("inbound", "comment"):
             return HelpdeskEvent(
                 kind="ignored",
@@ -246,10 +225,10 @@ class FrontAdapter(HelpdeskAdapter):
             kind=kind,
             event_id=event_id,
             conversation_id=conversation_id,
-            message_id=_id(data.get("id")),
+            message_id=as_id(data.get("id")),
             text=text,
             content_type=content_type,
-            author_id=_id(_mapping(data.get("author")).get("id")),
+            author_id=as_id(as_mapping(data.get("author")).get("id")),
             customer_language=self._language(conversation),
             complete=text is not None,
             raw=envelope,
@@ -257,17 +236,12 @@ class FrontAdapter(HelpdeskAdapter):
 
     def _language(self, conversation: Mapping[str, Any]) -> str | None:
         """The language custom field, else a `lang-xx` tag."""
-        fields = _mapping(conversation.get("custom_fields"))
-        if (tag := _tag(fields.get(self._language_field))) is not None:
+        fields = as_mapping(conversation.get("custom_fields"))
+        if (tag := language_hint(fields.get(self._language_field))) is not None:
             return tag
         tags = conversation.get("tags")
-        for item in tags if isinstance(tags, list) else []:
-            label = _mapping(item).get("name")
-            if not (isinstance(label, str) and label.startswith(self._tag_prefix)):
-                continue
-            if (tag := _tag(label.removeprefix(self._tag_prefix))) is not None:
-                return tag
-        return None
+        names = [as_mapping(item).get("name") for item in tags] if isinstance(tags, list) else []
+        return language_from_labels(names, prefix=self._tag_prefix)
 
     # -- conversations -----------------------------------------------------------------------
 
@@ -292,22 +266,21 @@ class FrontAdapter(HelpdeskAdapter):
             text = body if isinstance(body, str) else plain if isinstance(plain, str) else ""
             messages.append(
                 HelpdeskMessage(
-                    id=_id(item.get("id")) or "",
+                    id=as_id(item.get("id")) or "",
                     text=text,
                     content_type="html" if isinstance(body, str) else "text",
                     author_role="customer" if item.get("is_inbound") is True else "agent",
                     public=not item.get("draft_mode"),
-                    created_at=_timestamp(item.get("created_at")),
+                    # Front sends epoch seconds as floats; the relay gets ISO 8601 (UTC).
+                    created_at=iso_timestamp(item.get("created_at")),
                 )
             )
         return messages
 
     def next_page(self, response: httpx.Response) -> httpx.Request | None:
         """`_pagination.next` (a full URL with `page_token`), while there is one."""
-        following = _mapping(self._json(response).get("_pagination")).get("next")
-        if not isinstance(following, str) or not following:
-            return None
-        return httpx.Request("GET", response.request.url.join(following), headers=self._headers())
+        following = as_mapping(self._json(response).get("_pagination")).get("next")
+        return next_page_request(response, link=following, headers=self._headers())
 
     def build_post_note(
         self, conversation_id: str, text: str, *, content_type: ContentType = "html"
@@ -327,8 +300,7 @@ class FrontAdapter(HelpdeskAdapter):
         Pass the response to `accepted_message_uid` and read the message back with
         `build_get_message(f"alt:uid:{uid}")` to see whether it went out.
         """
-        html_body = text if content_type == "html" else html.escape(text).replace("\n", "<br>")
-        body: dict[str, Any] = {"body": html_body}
+        body: dict[str, Any] = {"body": text_to_html(text, content_type)}
         if self._author_id:
             body["author_id"] = self._author_id
         if self._channel_id:
@@ -373,39 +345,27 @@ class FrontAdapter(HelpdeskAdapter):
 
     def error_for(self, response: httpx.Response) -> ServiceError | None:
         """The base mapping plus Front's `_error` text; a 301 (merged) is a NotFoundError."""
-        request = response.request
-        where = f"HTTP {response.status_code} from {request.method} {request.url.path}"
         if response.status_code == 301:
+            request = response.request
             target = self.merged_into(response) or "another conversation"
             return NotFoundError(
-                f"the conversation was merged into {target} ({where}); use that id",
+                f"the conversation was merged into {target} (HTTP 301 from {request.method} "
+                f"{request.url.path}); use that id",
                 service=self.name,
                 status_code=301,
             )
         error = super().error_for(response)
-        detail = _error_detail(response)
-        if error is None or detail is None:
-            return error
-        what = str(error).removeprefix(f"{self.name}: ").split(" (HTTP", 1)[0]
-        return type(error)(
-            f"{what} ({where}): {detail}",
-            service=self.name,
-            status_code=response.status_code,
-            retry_after=error.retry_after,
-        )
+        return None if error is None else with_detail(error, response, _error_detail(response))
 
     def retry_after(self, response: httpx.Response) -> float | None:
-        """`Retry-After` on 429, else the wait until `X-RateLimit-Reset` once none remain."""
+        """`Retry-After` on 429, else the wait until `X-RateLimit-Reset` once none remain (by
+        the server's `Date` when it sends one)."""
         waited = super().retry_after(response)
         if waited is not None:
             return waited
         if response.headers.get("x-ratelimit-remaining") != "0":
             return None
-        try:
-            reset = float(response.headers.get("x-ratelimit-reset", ""))
-        except ValueError:
-            return None
-        return max(0.0, reset - time.time())
+        return seconds_until(response.headers, "x-ratelimit-reset")
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -427,22 +387,7 @@ class FrontAdapter(HelpdeskAdapter):
         error = self.error_for(response)
         if error is not None:
             raise error
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, Mapping):
-            raise ServiceResponseError("the response is not a JSON object", service=self.name)
-        return data
-
-    def _load(self, body: bytes) -> Mapping[str, Any]:
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            raise self._invalid("the webhook body is not JSON") from None
-        if not isinstance(payload, Mapping):
-            raise self._invalid("the webhook body is not a JSON object")
-        return payload
+        return response_object(response, service=self.name)
 
     def _invalid(self, problem: str) -> InvalidRequestError:
         return InvalidRequestError(problem, service=self.name)
@@ -458,11 +403,7 @@ def _seconds(timestamp: str | None) -> str | None:
 
 
 def _error_detail(response: httpx.Response) -> str | None:
-    try:
-        data = response.json()
-    except ValueError:
-        return None
-    error = _mapping(data.get("_error")) if isinstance(data, Mapping) else {}
+    error = as_mapping(error_body(response).get("_error"))
     parts = [str(error[key]) for key in ("title", "message") if isinstance(error.get(key), str)]
     details = error.get("details")
     if isinstance(details, list):

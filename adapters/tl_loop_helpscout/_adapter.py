@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -15,30 +13,35 @@ from urllib.parse import quote
 import httpx
 
 from tl_loop import (
-    OWN_NOTE_MARKER,
     AuthenticationError,
     ConfigurationError,
     ContentType,
-    HelpdeskAdapter,
-    HelpdeskEvent,
-    HelpdeskMessage,
     InvalidRequestError,
     ServiceError,
     ServiceResponseError,
+)
+from tl_loop.helpdesk import (
+    OWN_NOTE_MARKER,
+    HelpdeskAdapter,
+    HelpdeskEvent,
+    HelpdeskMessage,
+    as_id,
+    as_mapping,
+    env_int,
+    header,
     hmac_digest,
-    normalize_tag,
+    json_body,
+    language_hint,
+    next_page_request,
+    numeric_id,
+    require_env,
+    response_object,
+    retry_after_from,
+    text_to_html,
     verify_signature,
+    with_detail,
 )
-from tl_loop_helpscout._shapes import (
-    as_html,
-    created,
-    embedded_threads,
-    error_detail,
-    id_of,
-    mapping,
-    number,
-    oauth_error,
-)
+from tl_loop_helpscout._shapes import created, embedded_threads, error_detail, oauth_error
 
 __all__ = ["HelpScoutAdapter"]
 
@@ -111,7 +114,7 @@ class HelpScoutAdapter(HelpdeskAdapter):
         self._token: tuple[str, float | None] | None = (
             (access_token, token_expires_at) if access_token else None
         )
-        self._user_id = id_of(user_id)
+        self._user_id = as_id(user_id)
         self._language_field_id = language_field_id
         self._customers: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
@@ -124,25 +127,20 @@ class HelpScoutAdapter(HelpdeskAdapter):
         Raises:
             ConfigurationError: a required variable is missing (the message names it).
         """
-        env = os.environ if environ is None else environ
-        required = ("HELPSCOUT_APP_ID", "HELPSCOUT_APP_SECRET", "HELPSCOUT_WEBHOOK_SECRET")
-        missing = [name for name in required if not env.get(name)]
-        if missing:
-            raise ConfigurationError(
-                f"helpscout: set the environment variables {', '.join(missing)}"
-            )
-        field = env.get("HELPSCOUT_LANGUAGE_FIELD_ID")
-        if field and not field.isdigit():
-            raise ConfigurationError(
-                f"helpscout: HELPSCOUT_LANGUAGE_FIELD_ID must be a number, got {field!r}"
-            )
+        env = require_env(
+            environ,
+            "HELPSCOUT_APP_ID",
+            "HELPSCOUT_APP_SECRET",
+            "HELPSCOUT_WEBHOOK_SECRET",
+            service="helpscout",
+        )
         return cls(
             app_id=env["HELPSCOUT_APP_ID"],
             app_secret=env["HELPSCOUT_APP_SECRET"],
             webhook_secret=env["HELPSCOUT_WEBHOOK_SECRET"],
             base_url=env.get("HELPSCOUT_BASE_URL") or "https://api.helpscout.net",
             user_id=env.get("HELPSCOUT_USER_ID") or None,
-            language_field_id=int(field) if field else None,
+            language_field_id=env_int(env, "HELPSCOUT_LANGUAGE_FIELD_ID", service="helpscout"),
         )
 
     # -- OAuth2 ------------------------------------------------------------------------------
@@ -175,17 +173,11 @@ class HelpScoutAdapter(HelpdeskAdapter):
                 service=self.name,
                 status_code=response.status_code,
             )
-        error = self.error_for(response)
-        if error is not None:
-            raise error
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        token = data.get("access_token") if isinstance(data, Mapping) else None
+        data = self._json(response)
+        token = data.get("access_token")
         if not isinstance(token, str) or not token:
             raise ServiceResponseError("the token response has no access_token", service=self.name)
-        lifetime = data.get("expires_in") if isinstance(data, Mapping) else None
+        lifetime = data.get("expires_in")
         expires_at = None
         if isinstance(lifetime, int | float) and not isinstance(lifetime, bool):
             expires_at = (time.time() if now is None else now) + float(lifetime)
@@ -213,7 +205,7 @@ class HelpScoutAdapter(HelpdeskAdapter):
             WebhookAuthError: unsigned or forged.
         """
         expected = hmac_digest(self._secret, body, algorithm="sha1", encoding="base64")
-        received = httpx.Headers(headers).get("x-helpscout-signature")
+        received = header(headers, "x-helpscout-signature")
         verify_signature(expected, received, service=self.name)
 
     def parse_event(self, body: bytes, headers: Mapping[str, str]) -> HelpdeskEvent:
@@ -222,11 +214,11 @@ class HelpScoutAdapter(HelpdeskAdapter):
         Raises:
             InvalidRequestError: no event header, a body that is not a JSON object, or no id.
         """
-        event = httpx.Headers(headers).get("x-helpscout-event")
+        event = header(headers, "x-helpscout-event")
         if not event:
             raise self._invalid("the webhook has no X-HelpScout-Event header")
-        payload = self._load(body)
-        conversation_id = id_of(payload.get("id"))
+        payload = json_body(body, service=self.name)
+        conversation_id = as_id(payload.get("id"))
         kind = _EVENT_KINDS.get(event)
         if kind is None:
             return HelpdeskEvent(
@@ -237,12 +229,12 @@ class HelpScoutAdapter(HelpdeskAdapter):
             )
         if conversation_id is None:
             raise self._invalid(f"{event} carries no conversation id")
-        self._remember_customer(conversation_id, mapping(payload.get("primaryCustomer")))
+        self._remember_customer(conversation_id, as_mapping(payload.get("primaryCustomer")))
         thread = self._thread_for(kind, payload)
         body_text = thread.get("body") if thread else None
         text = body_text if isinstance(body_text, str) else None
         kind_out = _classify(kind, payload, text)
-        thread_id = id_of(thread.get("id")) if thread else None
+        thread_id = as_id(thread.get("id")) if thread else None
         stamp = thread_id or payload.get("userUpdatedAt") or ""
         return HelpdeskEvent(
             kind=kind_out,
@@ -251,7 +243,7 @@ class HelpScoutAdapter(HelpdeskAdapter):
             message_id=thread_id,
             text=text,
             content_type="html",
-            author_id=id_of(mapping(thread.get("createdBy")).get("id")) if thread else None,
+            author_id=as_id(as_mapping(thread.get("createdBy")).get("id")) if thread else None,
             customer_language=self._language(payload),
             complete=text is not None,
             raw=payload,
@@ -270,23 +262,20 @@ class HelpScoutAdapter(HelpdeskAdapter):
     def _language(self, conversation: Mapping[str, Any]) -> str | None:
         fields = conversation.get("customFields")
         for field in fields if isinstance(fields, list) else []:
-            field = mapping(field)
+            field = as_mapping(field)
             if self._language_field_id is not None:
-                matches = id_of(field.get("id")) == str(self._language_field_id)
+                matches = as_id(field.get("id")) == str(self._language_field_id)
             else:
                 matches = str(field.get("name", "")).strip().lower() == "language"
             if not matches:
                 continue
             for candidate in (field.get("value"), field.get("text")):
-                if isinstance(candidate, str) and candidate.strip():
-                    try:
-                        return normalize_tag(candidate)
-                    except ValueError:
-                        continue
+                if (tag := language_hint(candidate)) is not None:
+                    return tag
         return None
 
     def _remember_customer(self, conversation_id: str, customer: Mapping[str, Any]) -> None:
-        customer_id = id_of(customer.get("id"))
+        customer_id = as_id(customer.get("id"))
         if customer_id is None:
             return
         with self._lock:
@@ -312,9 +301,9 @@ class HelpScoutAdapter(HelpdeskAdapter):
         messages = []
         for thread in sorted(embedded_threads(data), key=created):
             thread_type = str(thread.get("type", ""))
-            creator = mapping(thread.get("createdBy")).get("type")
+            creator = as_mapping(thread.get("createdBy")).get("type")
             if thread_type == "customer":
-                self._remember_customer(conversation_id, mapping(thread.get("customer")))
+                self._remember_customer(conversation_id, as_mapping(thread.get("customer")))
             role: Literal["customer", "agent", "system"] = "agent"
             if creator == "customer" or thread_type == "customer":
                 role = "customer"
@@ -323,7 +312,7 @@ class HelpScoutAdapter(HelpdeskAdapter):
             body = thread.get("body")
             messages.append(
                 HelpdeskMessage(
-                    id=id_of(thread.get("id")) or "",
+                    id=as_id(thread.get("id")) or "",
                     text=body if isinstance(body, str) else "",
                     content_type="html",
                     author_role=role,
@@ -336,23 +325,21 @@ class HelpScoutAdapter(HelpdeskAdapter):
     def next_page(self, response: httpx.Response) -> httpx.Request | None:
         """`_links.next` when present, else the next `page` while `page.number < totalPages`."""
         data = self._json(response)
-        href = mapping(mapping(data.get("_links")).get("next")).get("href")
-        if isinstance(href, str) and href:
-            return httpx.Request("GET", response.request.url.join(href), headers=self._headers())
-        page = mapping(data.get("page"))
+        href = as_mapping(as_mapping(data.get("_links")).get("next")).get("href")
+        page = as_mapping(data.get("page"))
         number, total = page.get("number"), page.get("totalPages")
+        after = None
         if isinstance(number, int) and isinstance(total, int) and number < total:
-            url = response.request.url.copy_set_param("page", str(number + 1))
-            return httpx.Request("GET", url, headers=self._headers())
-        return None
+            after = {"page": str(number + 1)}
+        return next_page_request(response, link=href, params=after, headers=self._headers())
 
     def build_post_note(
         self, conversation_id: str, text: str, *, content_type: ContentType = "html"
     ) -> httpx.Request:
         """`POST /v2/conversations/{id}/notes` `{"text": …}` (HTML; plain text is escaped)."""
-        body: dict[str, Any] = {"text": as_html(text, content_type)}
+        body: dict[str, Any] = {"text": text_to_html(text, content_type)}
         if self._user_id is not None:
-            body["user"] = number(self._user_id)
+            body["user"] = numeric_id(self._user_id)
         path = f"/v2/conversations/{quote(conversation_id, safe='')}/notes"
         return self._request("POST", path, json=body)
 
@@ -373,7 +360,7 @@ class HelpScoutAdapter(HelpdeskAdapter):
         Raises:
             ConfigurationError: no customer is known for the conversation.
         """
-        known = id_of(customer_id)
+        known = as_id(customer_id)
         if known is None:
             with self._lock:
                 known = self._customers.get(conversation_id)
@@ -383,13 +370,13 @@ class HelpScoutAdapter(HelpdeskAdapter):
                 "customer_id=, or parse its webhook or threads first"
             )
         body: dict[str, Any] = {
-            "customer": {"id": number(known)},
-            "text": as_html(text, content_type),
+            "customer": {"id": numeric_id(known)},
+            "text": text_to_html(text, content_type),
         }
         if draft:
             body["draft"] = True
         if self._user_id is not None:
-            body["user"] = number(self._user_id)
+            body["user"] = numeric_id(self._user_id)
         path = f"/v2/conversations/{quote(conversation_id, safe='')}/reply"
         return self._request("POST", path, json=body)
 
@@ -406,25 +393,11 @@ class HelpScoutAdapter(HelpdeskAdapter):
     def error_for(self, response: httpx.Response) -> ServiceError | None:
         """The base mapping, with Help Scout's `vnd.error` message and field errors added."""
         error = super().error_for(response)
-        detail = error_detail(response)
-        if error is None or detail is None:
-            return error
-        what = str(error).removeprefix(f"{self.name}: ").split(" (HTTP", 1)[0]
-        return type(error)(
-            f"{what} (HTTP {response.status_code} from {response.request.method} "
-            f"{response.request.url.path}): {detail}",
-            service=self.name,
-            status_code=response.status_code,
-            retry_after=error.retry_after,
-        )
+        return None if error is None else with_detail(error, response, error_detail(response))
 
     def retry_after(self, response: httpx.Response) -> float | None:
         """`X-RateLimit-Retry-After` (seconds), else `Retry-After`."""
-        value = response.headers.get("x-ratelimit-retry-after")
-        try:
-            return float(value) if value is not None else super().retry_after(response)
-        except ValueError:
-            return super().retry_after(response)
+        return retry_after_from(response.headers, "x-ratelimit-retry-after", "retry-after")
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -447,22 +420,7 @@ class HelpScoutAdapter(HelpdeskAdapter):
         error = self.error_for(response)
         if error is not None:
             raise error
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, Mapping):
-            raise ServiceResponseError("the response is not a JSON object", service=self.name)
-        return data
-
-    def _load(self, body: bytes) -> Mapping[str, Any]:
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            raise self._invalid("the webhook body is not JSON") from None
-        if not isinstance(payload, Mapping):
-            raise self._invalid("the webhook body is not a JSON object")
-        return payload
+        return response_object(response, service=self.name)
 
     def _invalid(self, problem: str) -> InvalidRequestError:
         return InvalidRequestError(problem, service=self.name)
@@ -471,6 +429,6 @@ class HelpScoutAdapter(HelpdeskAdapter):
 def _classify(kind: _Kind, payload: Mapping[str, Any], text: str | None) -> _EventKind:
     if kind == "agent_note" and text is not None and OWN_NOTE_MARKER in text:
         return "ignored"  # our own note, echoed back by the webhook
-    if kind == "ticket_created" and mapping(payload.get("createdBy")).get("type") != "customer":
+    if kind == "ticket_created" and as_mapping(payload.get("createdBy")).get("type") != "customer":
         return "ignored"  # an agent started it: there is no customer text to translate
     return kind

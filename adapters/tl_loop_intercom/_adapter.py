@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 import html
-import json
-import os
-import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Literal
 
 import httpx
 
 from tl_loop import (
-    OWN_NOTE_MARKER,
-    Article,
     ConfigurationError,
     ContentType,
+    InvalidRequestError,
+    ServiceError,
+)
+from tl_loop.helpdesk import (
+    OWN_NOTE_MARKER,
+    Article,
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
-    InvalidRequestError,
-    ServiceError,
-    ServiceResponseError,
+    as_id,
+    as_mapping,
+    error_body,
+    header,
     hmac_digest,
+    json_body,
+    next_page_request,
+    numeric_id,
+    require_env,
+    response_object,
+    seconds_until,
     verify_signature,
+    with_detail,
 )
 
 __all__ = ["IntercomAdapter"]
@@ -91,10 +99,13 @@ class IntercomAdapter(HelpdeskAdapter):
         Raises:
             ConfigurationError: a required variable is missing.
         """
-        env = os.environ if environ is None else environ
-        for variable in ("INTERCOM_ACCESS_TOKEN", "INTERCOM_CLIENT_SECRET", "INTERCOM_ADMIN_ID"):
-            if not env.get(variable):
-                raise ConfigurationError(f"intercom: set {variable}")
+        env = require_env(
+            environ,
+            "INTERCOM_ACCESS_TOKEN",
+            "INTERCOM_CLIENT_SECRET",
+            "INTERCOM_ADMIN_ID",
+            service="intercom",
+        )
         return cls(
             access_token=env["INTERCOM_ACCESS_TOKEN"],
             client_secret=env["INTERCOM_CLIENT_SECRET"],
@@ -115,7 +126,7 @@ class IntercomAdapter(HelpdeskAdapter):
         Raises:
             WebhookAuthError: unsigned or forged.
         """
-        received = {name.lower(): value for name, value in headers.items()}.get("x-hub-signature")
+        received = header(headers, "x-hub-signature")
         expected = "sha1=" + hmac_digest(
             self._client_secret, body, algorithm="sha1", encoding="hex"
         )
@@ -129,7 +140,7 @@ class IntercomAdapter(HelpdeskAdapter):
         Raises:
             InvalidRequestError: not JSON, or not a notification with a conversation.
         """
-        payload = _load_object(body)
+        payload = json_body(body, service=_SERVICE)
         event_id = payload.get("id")
         topic = payload.get("topic")
         if payload.get("type") != "notification_event" or not event_id or not topic:
@@ -137,7 +148,7 @@ class IntercomAdapter(HelpdeskAdapter):
                 "the webhook is not an Intercom notification_event with `id` and `topic`",
                 service=_SERVICE,
             )
-        item = _object(_object(payload.get("data")).get("item"))
+        item = as_mapping(as_mapping(payload.get("data")).get("item"))
         if not str(topic).startswith("conversation.") or item.get("type") != "conversation":
             return HelpdeskEvent(
                 kind="ignored", event_id=str(event_id), conversation_id=str(item.get("id", ""))
@@ -147,7 +158,7 @@ class IntercomAdapter(HelpdeskAdapter):
                 "the notification's conversation has no `id`", service=_SERVICE
             )
         if topic == "conversation.user.created":
-            source = _object(item.get("source"))
+            source = as_mapping(item.get("source"))
             return self._event("ticket_created", str(event_id), item, source, payload)
         wanted = {"conversation.user.replied": "comment", "conversation.admin.noted": "note"}
         part_type = wanted.get(str(topic))
@@ -163,23 +174,23 @@ class IntercomAdapter(HelpdeskAdapter):
         self,
         kind: Kind,
         event_id: str,
-        item: dict[str, Any],
-        part: dict[str, Any],
-        payload: dict[str, Any],
+        item: Mapping[str, Any],
+        part: Mapping[str, Any],
+        payload: Mapping[str, Any],
     ) -> HelpdeskEvent:
         body = part.get("body")
         text = body if isinstance(body, str) and body else None
         if text is not None and OWN_NOTE_MARKER in text:
             kind = "ignored"
-        author = _object(part.get("author"))
+        author = as_mapping(part.get("author"))
         return HelpdeskEvent(
             kind=kind,
             event_id=event_id,
             conversation_id=str(item["id"]),
-            message_id=_str_or_none(part.get("id")),
+            message_id=as_id(part.get("id")),
             text=text,
             content_type="html",
-            author_id=_str_or_none(author.get("id")),
+            author_id=as_id(author.get("id")),
             complete=text is not None,
             raw=payload,
         )
@@ -193,11 +204,11 @@ class IntercomAdapter(HelpdeskAdapter):
 
     def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
         """The source message, then every part that has a body (assignments have none)."""
-        item = _json(response)
-        parts = [_object(item.get("source"))]
+        item = response_object(response, service=_SERVICE)
+        parts = [as_mapping(item.get("source"))]
         parts += [
-            _object(part)
-            for part in _object(item.get("conversation_parts")).get("conversation_parts") or []
+            as_mapping(part)
+            for part in as_mapping(item.get("conversation_parts")).get("conversation_parts") or []
         ]
         return [_message(part, item) for part in parts if part.get("body")]
 
@@ -236,8 +247,8 @@ class IntercomAdapter(HelpdeskAdapter):
         """Articles that have content in the listed locale (default or translated)."""
         locale = str(response.request.extensions.get(_LOCALE) or "")
         articles = []
-        for item in _json(response).get("data") or []:
-            article = _article(_object(item), locale)
+        for item in response_object(response, service=_SERVICE).get("data") or []:
+            article = _article(as_mapping(item), locale)
             if article is not None:
                 articles.append(article)
         return articles
@@ -246,16 +257,15 @@ class IntercomAdapter(HelpdeskAdapter):
         """The next page of an article listing (`pages.next`), if any."""
         if response.request.url.path.rstrip("/") != "/articles":
             return None
-        pages = _object(_json(response).get("pages"))
-        following = pages.get("next")
-        if isinstance(following, str) and following:
-            request = httpx.Request("GET", following, headers=self._headers())
-        elif isinstance(pages.get("page"), int) and pages["page"] < int(
-            pages.get("total_pages") or 0
-        ):
-            url = response.request.url.copy_merge_params({"page": pages["page"] + 1})
-            request = httpx.Request("GET", url, headers=self._headers())
-        else:
+        pages = as_mapping(response_object(response, service=_SERVICE).get("pages"))
+        page = pages.get("page")
+        after = None
+        if isinstance(page, int) and page < int(pages.get("total_pages") or 0):
+            after = {"page": page + 1}
+        request = next_page_request(
+            response, link=pages.get("next"), params=after, headers=self._headers()
+        )
+        if request is None:
             return None
         request.extensions[_LOCALE] = response.request.extensions.get(_LOCALE)
         return request
@@ -268,7 +278,7 @@ class IntercomAdapter(HelpdeskAdapter):
             "type": "article_content",
             "title": title,
             "body": body,
-            "author_id": int(self.admin_id) if self.admin_id.isdigit() else self.admin_id,
+            "author_id": numeric_id(self.admin_id),
             "state": "draft" if draft else "published",
         }
         return self._request(
@@ -282,26 +292,15 @@ class IntercomAdapter(HelpdeskAdapter):
     def error_for(self, response: httpx.Response) -> ServiceError | None:
         """The base mapping with Intercom's `error.list` messages quoted."""
         error = super().error_for(response)
-        detail = _error_detail(response)
-        if error is None or not detail:
-            return error
-        message = str(error).removeprefix(f"{self.name}: ").split(": ", 1)[0]
-        return type(error)(
-            f"{message}: {detail}",
-            service=self.name,
-            status_code=error.status_code,
-            retry_after=error.retry_after,
-        )
+        return None if error is None else with_detail(error, response, _error_detail(response))
 
     def retry_after(self, response: httpx.Response) -> float | None:
-        """`Retry-After`, else the seconds until `X-RateLimit-Reset` (epoch seconds)."""
+        """`Retry-After`, else the seconds until `X-RateLimit-Reset` (epoch seconds) by the
+        server's clock."""
         waited = super().retry_after(response)
         if waited is not None:
             return waited
-        reset = response.headers.get("x-ratelimit-reset")
-        if reset is None or not reset.strip().isdigit():
-            return None
-        return max(0.0, float(reset) - _server_now(response))
+        return seconds_until(response.headers, "x-ratelimit-reset")
 
     def __repr__(self) -> str:
         return f"<IntercomAdapter base_url={self.base_url!r} admin_id={self.admin_id!r}>"
@@ -343,48 +342,16 @@ class IntercomAdapter(HelpdeskAdapter):
         )
 
 
-def _load_object(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequestError("the webhook body is not JSON", service=_SERVICE) from None
-    if not isinstance(payload, dict):
-        raise InvalidRequestError("the webhook body is not a JSON object", service=_SERVICE)
-    return payload
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    if not isinstance(payload, dict):
-        raise ServiceResponseError(
-            f"expected a JSON object from {response.request.url.path}",
-            service=_SERVICE,
-            status_code=response.status_code,
-        )
-    return payload
-
-
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _str_or_none(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-def _last_part(item: dict[str, Any], part_type: str) -> dict[str, Any] | None:
+def _last_part(item: Mapping[str, Any], part_type: str) -> Mapping[str, Any] | None:
     # A webhook carries the part(s) that triggered it; the newest of the wanted type is ours.
-    parts = _object(item.get("conversation_parts")).get("conversation_parts") or []
+    parts = as_mapping(item.get("conversation_parts")).get("conversation_parts") or []
     for part in reversed(parts):
         if isinstance(part, dict) and part.get("part_type") == part_type:
             return part
     return None
 
 
-def _role(author: dict[str, Any]) -> Role:
+def _role(author: Mapping[str, Any]) -> Role:
     kind = author.get("type")
     if kind in _CUSTOMERS:
         return "customer"
@@ -393,24 +360,24 @@ def _role(author: dict[str, Any]) -> Role:
     return "system"  # bots (Fin), teams, workflows
 
 
-def _message(part: dict[str, Any], item: dict[str, Any]) -> HelpdeskMessage:
+def _message(part: Mapping[str, Any], item: Mapping[str, Any]) -> HelpdeskMessage:
     created = part.get("created_at", item.get("created_at"))
     return HelpdeskMessage(
         id=str(part.get("id")),
         text=str(part.get("body")),
         content_type="html",
-        author_role=_role(_object(part.get("author"))),
+        author_role=_role(as_mapping(part.get("author"))),
         public=part.get("part_type") != "note",
         created_at=str(created) if created is not None else None,
     )
 
 
-def _article(item: dict[str, Any], locale: str) -> Article | None:
+def _article(item: Mapping[str, Any], locale: str) -> Article | None:
     if "id" not in item:
         return None
-    content: dict[str, Any] = item
+    content: Mapping[str, Any] = item
     if locale and locale != item.get("default_locale", locale):
-        content = _object(_object(item.get("translated_content")).get(locale))
+        content = as_mapping(as_mapping(item.get("translated_content")).get(locale))
         if not content:
             return None
     updated = content.get("updated_at")
@@ -425,27 +392,13 @@ def _article(item: dict[str, Any], locale: str) -> Article | None:
 
 
 def _paragraphs(text: str) -> str:
-    # Intercom bodies are HTML: plain text becomes escaped paragraphs.
+    # Intercom bodies are HTML, documented as `<p>` blocks: plain text becomes escaped
+    # paragraphs, not the `<br>` lines of `text_to_html`, so the messenger spaces them as such.
     return "".join(f"<p>{html.escape(line)}</p>" for line in text.split("\n") if line.strip())
 
 
-def _server_now(response: httpx.Response) -> float:
-    # The reset is the server's clock; its Date header corrects for skew when present.
-    date = response.headers.get("date")
-    if date:
-        try:
-            return parsedate_to_datetime(date).timestamp()
-        except (TypeError, ValueError):
-            pass
-    return time.time()
-
-
 def _error_detail(response: httpx.Response) -> str:
-    try:
-        payload = response.json()
-    except ValueError:
-        return ""
-    errors = _object(payload).get("errors")
+    errors = error_body(response).get("errors")
     if not isinstance(errors, list):
         return ""
     parts = [

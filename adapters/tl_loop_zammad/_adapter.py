@@ -2,28 +2,38 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
 import httpx
 
 from tl_loop import (
-    OWN_NOTE_MARKER,
-    Article,
     ConfigurationError,
     ContentType,
+    InvalidRequestError,
+    ServiceError,
+    normalize_tag,
+)
+from tl_loop.helpdesk import (
+    OWN_NOTE_MARKER,
+    Article,
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
-    InvalidRequestError,
-    ServiceError,
-    ServiceResponseError,
+    as_id,
+    as_mapping,
+    body_event_id,
+    env_int,
+    error_body,
+    header,
     hmac_digest,
-    normalize_tag,
+    json_body,
+    numeric_id,
+    require_env,
+    response_array,
+    response_object,
     verify_signature,
+    with_detail,
 )
 
 __all__ = ["ZammadAdapter"]
@@ -95,10 +105,10 @@ class ZammadAdapter(HelpdeskAdapter):
         Raises:
             ConfigurationError: a required variable is missing or malformed.
         """
-        env = os.environ if environ is None else environ
-        for variable in ("ZAMMAD_BASE_URL", "ZAMMAD_TOKEN", "ZAMMAD_WEBHOOK_SECRET"):
-            if not env.get(variable):
-                raise ConfigurationError(f"zammad: set {variable}")
+        env = require_env(
+            environ, "ZAMMAD_BASE_URL", "ZAMMAD_TOKEN", "ZAMMAD_WEBHOOK_SECRET", service="zammad"
+        )
+        kb_id = env_int(env, "ZAMMAD_KB_ID", service="zammad")
         locales: dict[str, int] = {}
         for pair in filter(None, env.get("ZAMMAD_KB_LOCALE_IDS", "").split(",")):
             tag, _, number = pair.partition("=")
@@ -113,7 +123,7 @@ class ZammadAdapter(HelpdeskAdapter):
             webhook_secret=env["ZAMMAD_WEBHOOK_SECRET"],
             reply_type=env.get("ZAMMAD_REPLY_TYPE") or "email",
             language_attribute=env.get("ZAMMAD_LANGUAGE_ATTRIBUTE"),
-            kb_id=int(env.get("ZAMMAD_KB_ID") or 1),
+            kb_id=1 if kb_id is None else kb_id,
             kb_locale_ids=locales,
         )
 
@@ -129,7 +139,7 @@ class ZammadAdapter(HelpdeskAdapter):
         Raises:
             WebhookAuthError: unsigned or forged.
         """
-        received = {name.lower(): value for name, value in headers.items()}.get("x-hub-signature")
+        received = header(headers, "x-hub-signature")
         expected = "sha1=" + hmac_digest(
             self._webhook_secret, body, algorithm="sha1", encoding="hex"
         )
@@ -142,11 +152,8 @@ class ZammadAdapter(HelpdeskAdapter):
         Raises:
             InvalidRequestError: not JSON, or neither payload shape.
         """
-        payload = _load_object(body)
-        lowered = {name.lower(): value for name, value in headers.items()}
-        event_id = lowered.get("x-zammad-delivery") or (
-            "body:" + hashlib.sha256(body).hexdigest()[:32]
-        )
+        payload = json_body(body, service=_SERVICE)
+        event_id = header(headers, "x-zammad-delivery") or body_event_id(body)
         ticket = payload.get("ticket")
         if isinstance(ticket, dict) and ticket.get("id") is not None:
             return _default_event(payload, ticket, event_id)
@@ -166,17 +173,8 @@ class ZammadAdapter(HelpdeskAdapter):
 
     def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
         """The articles: `sender` says who wrote each, `internal` who may see it."""
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
-        if not isinstance(payload, list):
-            raise ServiceResponseError(
-                f"expected a JSON array from {response.request.url.path}",
-                service=_SERVICE,
-                status_code=response.status_code,
-            )
-        return [_message(item) for item in payload if isinstance(item, dict)]
+        items = response_array(response, service=_SERVICE)
+        return [_message(item) for item in items if isinstance(item, dict)]
 
     def build_post_note(
         self, conversation_id: str, text: str, *, content_type: ContentType = "html"
@@ -212,7 +210,7 @@ class ZammadAdapter(HelpdeskAdapter):
             "/api/v1/tags/add",
             json={
                 "object": "Ticket",
-                "o_id": _number(conversation_id),
+                "o_id": numeric_id(conversation_id),
                 "item": f"{self.language_tag_prefix}{language.lower()}",
             },
         )
@@ -243,21 +241,21 @@ class ZammadAdapter(HelpdeskAdapter):
     def parse_articles(self, response: httpx.Response) -> list[Article]:
         """The answer translations in an asset map (in the listed locale, if one was asked
         for): `id` is the translation's, `source_id` the answer's."""
-        payload = _json(response)
+        payload = response_object(response, service=_SERVICE)
         # An answer comes wrapped in {"id", "assets"}; the init overview is the map itself.
-        assets = _object(payload.get("assets")) or payload
-        contents = _object(assets.get("KnowledgeBaseAnswerTranslationContent"))
+        assets = as_mapping(payload.get("assets")) or payload
+        contents = as_mapping(assets.get("KnowledgeBaseAnswerTranslationContent"))
         tags = {number: tag for tag, number in self.kb_locale_ids.items()}
         wanted = response.request.extensions.get(_LOCALE)
         articles = []
-        for translation in _object(assets.get("KnowledgeBaseAnswerTranslation")).values():
+        for translation in as_mapping(assets.get("KnowledgeBaseAnswerTranslation")).values():
             if not isinstance(translation, dict):
                 continue
             locale_id = translation.get("kb_locale_id")
             tag = tags.get(locale_id) if isinstance(locale_id, int) else None
             if tag is None or (wanted and tag != wanted):
                 continue
-            content = _object(contents.get(str(translation.get("content_id"))))
+            content = as_mapping(contents.get(str(translation.get("content_id"))))
             articles.append(
                 Article(
                     id=str(translation.get("id")),
@@ -284,8 +282,10 @@ class ZammadAdapter(HelpdeskAdapter):
             ConfigurationError: `locale` is not in `kb_locale_ids`.
         """
         attributes: dict[str, Any] = {"title": title, "content_attributes": {"body": body}}
+        # Not `translation_target`: a Zammad translation has an id of its own (`article.id`)
+        # under its answer (`source_id`), and is addressed by that id only when both are known.
         if normalize_tag(article.locale) == normalize_tag(locale) and article.source_id:
-            attributes["id"] = _number(article.id)
+            attributes["id"] = numeric_id(article.id)
         else:
             attributes["kb_locale_id"] = self._kb_locale_id(locale)
         answer = article.source_id or article.id
@@ -300,19 +300,7 @@ class ZammadAdapter(HelpdeskAdapter):
     def error_for(self, response: httpx.Response) -> ServiceError | None:
         """The base mapping with Zammad's `error_human` (or `error`) quoted."""
         error = super().error_for(response)
-        detail = _error_detail(response)
-        if error is None or not detail:
-            return error
-        message = str(error).removeprefix(f"{self.name}: ").split(": ", 1)[0]
-        return type(error)(
-            f"{message}: {detail}",
-            service=self.name,
-            status_code=error.status_code,
-            retry_after=error.retry_after,
-        )
-
-    def __repr__(self) -> str:
-        return f"<ZammadAdapter base_url={self.base_url!r}>"
+        return None if error is None else with_detail(error, response, _error_detail(response))
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -350,7 +338,7 @@ class ZammadAdapter(HelpdeskAdapter):
         to: str | None = None,
     ) -> httpx.Request:
         article: dict[str, Any] = {
-            "ticket_id": _number(conversation_id),
+            "ticket_id": numeric_id(conversation_id),
             "body": text,
             "content_type": "text/html" if content_type == "html" else "text/plain",
             "type": kind,
@@ -362,7 +350,9 @@ class ZammadAdapter(HelpdeskAdapter):
         return self._request("POST", "/api/v1/ticket_articles", json=article)
 
 
-def _default_event(payload: dict[str, Any], ticket: dict[str, Any], event_id: str) -> HelpdeskEvent:
+def _default_event(
+    payload: Mapping[str, Any], ticket: Mapping[str, Any], event_id: str
+) -> HelpdeskEvent:
     ticket_id = str(ticket["id"])
     article = payload.get("article")
     if not isinstance(article, dict) or not article:
@@ -385,16 +375,16 @@ def _default_event(payload: dict[str, Any], ticket: dict[str, Any], event_id: st
         kind=kind,
         event_id=event_id,
         conversation_id=ticket_id,
-        message_id=_str_or_none(article.get("id")),
+        message_id=as_id(article.get("id")),
         text=text,
         content_type="html" if article.get("content_type") == "text/html" else "text",
-        author_id=_str_or_none(article.get("created_by_id")),
+        author_id=as_id(article.get("created_by_id")),
         complete=text is not None,
         raw=payload,
     )
 
 
-def _custom_event(payload: dict[str, Any], event_id: str) -> HelpdeskEvent:
+def _custom_event(payload: Mapping[str, Any], event_id: str) -> HelpdeskEvent:
     event = payload.get("event")
     if event not in _EVENTS:
         raise InvalidRequestError(
@@ -408,14 +398,14 @@ def _custom_event(payload: dict[str, Any], event_id: str) -> HelpdeskEvent:
         kind=kind,
         event_id=event_id,
         conversation_id=str(payload["ticket_id"]),
-        message_id=_str_or_none(payload.get("article_id")),
+        message_id=as_id(payload.get("article_id")),
         text=text,
         complete=False,  # an admin-written template: re-read the articles
         raw=payload,
     )
 
 
-def _message(item: dict[str, Any]) -> HelpdeskMessage:
+def _message(item: Mapping[str, Any]) -> HelpdeskMessage:
     sender = item.get("sender")
     role: Literal["customer", "agent", "system"] = (
         "customer" if sender == "Customer" else "agent" if sender == "Agent" else "system"
@@ -430,47 +420,6 @@ def _message(item: dict[str, Any]) -> HelpdeskMessage:
     )
 
 
-def _load_object(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequestError("the webhook body is not JSON", service=_SERVICE) from None
-    if not isinstance(payload, dict):
-        raise InvalidRequestError("the webhook body is not a JSON object", service=_SERVICE)
-    return payload
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    if not isinstance(payload, dict):
-        raise ServiceResponseError(
-            f"expected a JSON object from {response.request.url.path}",
-            service=_SERVICE,
-            status_code=response.status_code,
-        )
-    return payload
-
-
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _number(value: str) -> int | str:
-    # Zammad ids are integers in JSON bodies; keep anything else as given.
-    return int(value) if value.isdigit() else value
-
-
-def _str_or_none(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
 def _error_detail(response: httpx.Response) -> str:
-    try:
-        payload = response.json()
-    except ValueError:
-        return ""
-    found = _object(payload)
+    found = error_body(response)
     return str(found.get("error_human") or found.get("error") or "")[:300]

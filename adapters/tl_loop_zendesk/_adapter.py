@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -12,19 +11,31 @@ from typing import Any, ClassVar, Literal
 import httpx
 
 from tl_loop import (
-    Article,
     ConfigurationError,
     ContentType,
+    ServiceError,
+    WebhookAuthError,
+)
+from tl_loop.helpdesk import (
+    Article,
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
-    ServiceError,
-    ServiceResponseError,
-    WebhookAuthError,
+    article_from,
+    as_mapping,
+    env_int,
+    error_body,
+    header,
     hmac_digest,
+    json_body,
+    next_page_request,
+    require_env,
+    response_object,
+    translation_target,
     verify_signature,
+    with_detail,
 )
-from tl_loop_zendesk._events import SERVICE, load_object, parse
+from tl_loop_zendesk._events import SERVICE, parse
 
 __all__ = ["ZendeskAdapter"]
 
@@ -100,15 +111,8 @@ class ZendeskAdapter(HelpdeskAdapter):
         Raises:
             ConfigurationError: a required variable is missing or malformed.
         """
-        env = os.environ if environ is None else environ
-        secret = env.get("ZENDESK_WEBHOOK_SECRET")
-        if not secret:
-            raise ConfigurationError("zendesk: set ZENDESK_WEBHOOK_SECRET")
-        field = env.get("ZENDESK_LANGUAGE_FIELD_ID")
-        if field is not None and not field.isdigit():
-            raise ConfigurationError(
-                f"zendesk: ZENDESK_LANGUAGE_FIELD_ID must be a number: {field!r}"
-            )
+        env = require_env(environ, "ZENDESK_WEBHOOK_SECRET", service="zendesk")
+        field_id = env_int(env, "ZENDESK_LANGUAGE_FIELD_ID", service="zendesk")
         if not env.get("ZENDESK_SUBDOMAIN") and not env.get("ZENDESK_BASE_URL"):
             raise ConfigurationError("zendesk: set ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL)")
         if not env.get("ZENDESK_OAUTH_TOKEN") and not (
@@ -123,8 +127,8 @@ class ZendeskAdapter(HelpdeskAdapter):
             email=env.get("ZENDESK_EMAIL"),
             api_token=env.get("ZENDESK_API_TOKEN"),
             oauth_token=env.get("ZENDESK_OAUTH_TOKEN"),
-            webhook_secret=secret,
-            language_field_id=int(field) if field else None,
+            webhook_secret=env["ZENDESK_WEBHOOK_SECRET"],
+            language_field_id=field_id,
         )
 
     # -- webhooks ----------------------------------------------------------------------------
@@ -137,9 +141,8 @@ class ZendeskAdapter(HelpdeskAdapter):
         Raises:
             WebhookAuthError: unsigned, forged, or outside `replay_window`.
         """
-        lowered = _lower(headers)
-        timestamp = lowered.get(_TIMESTAMP, "")
-        signature = lowered.get(_SIGNATURE)
+        timestamp = header(headers, _TIMESTAMP) or ""
+        signature = header(headers, _SIGNATURE)
         if signature and not timestamp:
             raise WebhookAuthError("zendesk: the webhook carries no signature timestamp")
         expected = hmac_digest(
@@ -163,7 +166,8 @@ class ZendeskAdapter(HelpdeskAdapter):
         Raises:
             InvalidRequestError: not JSON, or neither shape.
         """
-        return parse(load_object(body), _lower(headers), body)
+        payload = json_body(body, service=SERVICE, hint="set the webhook's request format to JSON")
+        return parse(payload, headers, body)
 
     # -- conversations -----------------------------------------------------------------------
 
@@ -177,7 +181,7 @@ class ZendeskAdapter(HelpdeskAdapter):
 
     def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
         """The comments of one page; authors are customers when their role is `end-user`."""
-        payload = _json(response)
+        payload = response_object(response, service=SERVICE)
         roles = {
             str(user.get("id")): user.get("role")
             for user in payload.get("users") or []
@@ -191,13 +195,11 @@ class ZendeskAdapter(HelpdeskAdapter):
 
     def next_page(self, response: httpx.Response) -> httpx.Request | None:
         """Follow `links.next` while `meta.has_more` (comments and articles alike)."""
-        payload = _json(response)
-        meta = payload.get("meta") or {}
-        links = payload.get("links") or {}
-        following = links.get("next")
-        if not meta.get("has_more") or not isinstance(following, str) or not following:
+        payload = response_object(response, service=SERVICE)
+        if not as_mapping(payload.get("meta")).get("has_more"):
             return None
-        return httpx.Request("GET", following, headers=self._headers())
+        following = as_mapping(payload.get("links")).get("next")
+        return next_page_request(response, link=following, headers=self._headers())
 
     def build_post_note(
         self, conversation_id: str, text: str, *, content_type: ContentType = "html"
@@ -236,15 +238,8 @@ class ZendeskAdapter(HelpdeskAdapter):
     def parse_articles(self, response: httpx.Response) -> list[Article]:
         """The articles of one page, in the locale they were listed in."""
         return [
-            Article(
-                id=str(item["id"]),
-                title=str(item.get("title") or ""),
-                body=str(item.get("body") or ""),
-                locale=str(item.get("locale") or ""),
-                updated_at=item.get("updated_at"),
-                source_id=str(item["id"]),
-            )
-            for item in _json(response).get("articles") or []
+            article_from(item, locale=str(item.get("locale") or ""))
+            for item in response_object(response, service=SERVICE).get("articles") or []
             if isinstance(item, dict) and "id" in item
         ]
 
@@ -255,9 +250,9 @@ class ZendeskAdapter(HelpdeskAdapter):
         update it (`PUT …/translations/{locale}.json`) when `article` is already that
         translation. Drafts stay invisible to customers until an editor publishes them.
         """
-        article_id = article.source_id or article.id
+        article_id, update = translation_target(article, locale)
         translation = {"locale": locale.lower(), "title": title, "body": body, "draft": draft}
-        if article.locale.lower() == locale.lower():
+        if update:
             path = f"/api/v2/help_center/articles/{article_id}/translations/{locale.lower()}.json"
             return self._request("PUT", path, json={"translation": translation})
         path = f"/api/v2/help_center/articles/{article_id}/translations.json"
@@ -269,16 +264,7 @@ class ZendeskAdapter(HelpdeskAdapter):
         """The base mapping, with Zendesk's own error text (`error`, `description`,
         `details`) added; 422 is Zendesk's answer to invalid input (or a full ticket)."""
         error = super().error_for(response)
-        detail = _error_detail(response)
-        if error is None or not detail:
-            return error
-        message = str(error).removeprefix(f"{self.name}: ").split(": ", 1)[0]
-        return type(error)(
-            f"{message}: {detail}",
-            service=self.name,
-            status_code=error.status_code,
-            retry_after=error.retry_after,
-        )
+        return None if error is None else with_detail(error, response, _error_detail(response))
 
     def retry_after(self, response: httpx.Response) -> float | None:
         """`Retry-After` first; else the reset of an exhausted limit in either header family
@@ -308,9 +294,6 @@ class ZendeskAdapter(HelpdeskAdapter):
         if response.status_code == 429 and resets:
             return max(resets)
         return None
-
-    def __repr__(self) -> str:
-        return f"<ZendeskAdapter base_url={self.base_url!r}>"
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -344,10 +327,6 @@ class ZendeskAdapter(HelpdeskAdapter):
         )
 
 
-def _lower(headers: Mapping[str, str]) -> dict[str, str]:
-    return {name.lower(): value for name, value in headers.items()}
-
-
 def _epoch(timestamp: str) -> str | None:
     # Zendesk documents ISO-8601 ("2021-03-25T05:09:27Z"); some senders use epoch seconds.
     if not timestamp:
@@ -361,20 +340,6 @@ def _epoch(timestamp: str) -> str | None:
     if moment.tzinfo is None:
         return None
     return str(moment.timestamp())
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    if not isinstance(payload, dict):
-        raise ServiceResponseError(
-            f"expected a JSON object from {response.request.url.path}",
-            service=SERVICE,
-            status_code=response.status_code,
-        )
-    return payload
 
 
 def _message(comment: dict[str, Any], roles: Mapping[str, Any]) -> HelpdeskMessage:
@@ -402,14 +367,9 @@ def _message(comment: dict[str, Any], roles: Mapping[str, Any]) -> HelpdeskMessa
 
 
 def _error_detail(response: httpx.Response) -> str:
-    try:
-        payload = response.json()
-    except ValueError:
-        return ""
-    if not isinstance(payload, dict):
-        return ""
+    payload = error_body(response)
     error = payload.get("error")
-    if isinstance(error, dict):  # Help Center: {"error": {"title", "message"}}
+    if isinstance(error, Mapping):  # Help Center: {"error": {"title", "message"}}
         return str(error.get("message") or error.get("title") or "")
     parts = [str(part) for part in (error, payload.get("description")) if part]
     details = payload.get("details")

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from tl_loop import OWN_NOTE_MARKER, HelpdeskEvent, InvalidRequestError, normalize_tag
+from tl_loop import (
+    InvalidRequestError,
+)
+from tl_loop.helpdesk import (
+    OWN_NOTE_MARKER,
+    HelpdeskEvent,
+    as_id,
+    as_mapping,
+    body_event_id,
+    header,
+    language_hint,
+)
 
 SERVICE = "zendesk"
 COMMENT_ADDED = "zen:event-type:ticket.comment_added"
@@ -15,24 +24,6 @@ TICKET_CREATED = "zen:event-type:ticket.created"
 TRIGGER_EVENTS = ("agent_note", "customer_message", "ticket_created")
 
 Kind = Literal["customer_message", "agent_note", "ticket_created", "ignored"]
-
-
-def load_object(body: bytes) -> dict[str, Any]:
-    """The JSON object in `body`.
-
-    Raises:
-        InvalidRequestError: the body is not a JSON object.
-    """
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequestError(
-            "the webhook body is not JSON; set the webhook's request format to JSON",
-            service=SERVICE,
-        ) from None
-    if not isinstance(payload, dict):
-        raise InvalidRequestError("the webhook body is not a JSON object", service=SERVICE)
-    return payload
 
 
 def parse(payload: dict[str, Any], headers: Mapping[str, str], body: bytes) -> HelpdeskEvent:
@@ -60,23 +51,13 @@ def _required(mapping: Mapping[str, Any], key: str, where: str) -> str:
     return str(value)
 
 
-def _language(value: Any) -> str | None:
-    # Zendesk locales look like "es" or "pt-br"; anything unparseable is simply not a hint.
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return normalize_tag(value)
-    except ValueError:
-        return None
-
-
 def _parse_event_webhook(payload: dict[str, Any], event_type: str) -> HelpdeskEvent:
     event_id = _required(payload, "id", "")
     detail = payload.get("detail")
     if not isinstance(detail, dict):
         raise InvalidRequestError("the event webhook has no `detail` object", service=SERVICE)
     ticket_id = _required(detail, "id", "detail.")
-    event = _object(payload.get("event"))
+    event = as_mapping(payload.get("event"))
     if event_type == TICKET_CREATED:
         description = detail.get("description")
         return HelpdeskEvent(
@@ -84,19 +65,19 @@ def _parse_event_webhook(payload: dict[str, Any], event_type: str) -> HelpdeskEv
             event_id=event_id,
             conversation_id=ticket_id,
             text=description if isinstance(description, str) and description else None,
-            author_id=_str_or_none(detail.get("requester_id")),
+            author_id=as_id(detail.get("requester_id")),
             complete=False,  # the description is plain text; the comment holds the HTML
             raw=payload,
         )
     if event_type != COMMENT_ADDED or not isinstance(event.get("comment"), dict):
         return HelpdeskEvent(kind="ignored", event_id=event_id, conversation_id=ticket_id)
-    comment = _object(event["comment"])
-    author = _object(comment.get("author"))
-    author_id = _str_or_none(author.get("id"))
+    comment = as_mapping(event["comment"])
+    author = as_mapping(comment.get("author"))
+    author_id = as_id(author.get("id"))
     body = comment.get("body")
     text = body if isinstance(body, str) else None
     public = comment.get("is_public") is not False
-    from_requester = author_id is not None and author_id == _str_or_none(detail.get("requester_id"))
+    from_requester = author_id is not None and author_id == as_id(detail.get("requester_id"))
     kind: Kind
     if text is not None and OWN_NOTE_MARKER in text:
         kind = "ignored"
@@ -110,7 +91,7 @@ def _parse_event_webhook(payload: dict[str, Any], event_type: str) -> HelpdeskEv
         kind=kind,
         event_id=event_id,
         conversation_id=ticket_id,
-        message_id=_str_or_none(comment.get("id")),
+        message_id=as_id(comment.get("id")),
         text=text,
         author_id=author_id,
         complete=text is not None,
@@ -132,9 +113,7 @@ def _parse_trigger(
     comment = payload.get("comment")
     text = comment if isinstance(comment, str) and comment.strip() else None
     # Retried attempts of one invocation share its id; without it, identical bodies dedupe.
-    event_id = headers.get("x-zendesk-webhook-invocation-id") or (
-        "body:" + hashlib.sha256(body).hexdigest()[:32]
-    )
+    event_id = header(headers, "x-zendesk-webhook-invocation-id") or body_event_id(body)
     kind: Kind = "ignored" if text is not None and OWN_NOTE_MARKER in text else event
     return HelpdeskEvent(
         kind=kind,
@@ -142,16 +121,8 @@ def _parse_trigger(
         conversation_id=ticket_id,
         text=text,
         content_type="html" if payload.get("comment_format") == "html" else "text",
-        author_id=_str_or_none(payload.get("author_id")),
-        customer_language=_language(payload.get("requester_locale")),
+        author_id=as_id(payload.get("author_id")),
+        customer_language=language_hint(payload.get("requester_locale")),
         complete=False,  # placeholders are admin-defined and may be truncated: re-fetch
         raw=payload,
     )
-
-
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _str_or_none(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)

@@ -157,6 +157,18 @@ class HelpdeskAdapter(abc.ABC):
     base_url: str
     supports_kb: ClassVar[bool] = False
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> HelpdeskAdapter:
+        """Build the adapter from its documented environment variables.
+
+        Raises:
+            ConfigurationError: a required variable is missing (the message names it).
+        """
+        raise ConfigurationError(
+            f"the {cls.__name__} adapter cannot be configured from the environment; "
+            "construct it with keyword arguments"
+        )
+
     # -- webhooks ----------------------------------------------------------------------------
 
     @abc.abstractmethod

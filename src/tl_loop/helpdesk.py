@@ -1,0 +1,81 @@
+"""For helpdesk adapter authors: the adapter interface and the helpers the built-in adapters share.
+
+```python
+from tl_loop.helpdesk import HelpdeskAdapter, HelpdeskEvent, json_body, verify_signature
+```
+
+The adapter classes live in their own packages (`tl_loop_zendesk`, ...), found through the
+`tl_loop.adapters` entry points; see `docs/helpdesks/`.
+"""
+
+from tl_loop._helpdesk import (
+    OWN_NOTE_MARKER,
+    Article,
+    EventKind,
+    HelpdeskAdapter,
+    HelpdeskEvent,
+    HelpdeskMessage,
+    adapter_names,
+    hmac_digest,
+    load_adapter_class,
+    verify_signature,
+)
+from tl_loop._helpdesk_helpers import (
+    article_from,
+    as_id,
+    as_mapping,
+    body_event_id,
+    env_int,
+    error_body,
+    header,
+    html_to_markdown,
+    iso_timestamp,
+    json_body,
+    language_from_labels,
+    language_hint,
+    next_page_request,
+    numeric_id,
+    require_env,
+    response_array,
+    response_object,
+    retry_after_from,
+    seconds_until,
+    text_to_html,
+    translation_target,
+    with_detail,
+)
+
+__all__ = [
+    "OWN_NOTE_MARKER",
+    "Article",
+    "EventKind",
+    "HelpdeskAdapter",
+    "HelpdeskEvent",
+    "HelpdeskMessage",
+    "adapter_names",
+    "article_from",
+    "as_id",
+    "as_mapping",
+    "body_event_id",
+    "env_int",
+    "error_body",
+    "header",
+    "hmac_digest",
+    "html_to_markdown",
+    "iso_timestamp",
+    "json_body",
+    "language_from_labels",
+    "language_hint",
+    "load_adapter_class",
+    "next_page_request",
+    "numeric_id",
+    "require_env",
+    "response_array",
+    "response_object",
+    "retry_after_from",
+    "seconds_until",
+    "text_to_html",
+    "translation_target",
+    "verify_signature",
+    "with_detail",
+]
