@@ -188,6 +188,9 @@ class TlLoopConfig(_Section):
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
+    # The relay's own tables share the file; `tl-loop serve` reads them (service/_settings.py).
+    relay: dict[str, Any] = Field(default_factory=dict)
+    adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> TlLoopConfig:

@@ -1,0 +1,217 @@
+"""`HelpdeskClient`: sends an adapter's requests, with a retry rule for reads and one for writes.
+
+Reads (fetch a conversation) are retried like engine calls: retryable failures (timeouts,
+outages, rate limits) with bounded backoff and the platform's `Retry-After`. Writes (a note, a
+reply) are not idempotent, so they are retried only when the request surely never reached the
+helpdesk: the connection could not be opened, or the platform answered 429 (it refused the
+request and said so). After a timeout, a dropped connection or a 5xx the note may have been
+stored, so the client raises a non-retryable error instead of risking a duplicate reply.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Self
+
+import httpx
+import tenacity
+
+from tl_loop._errors import RateLimitError, ServiceError, ServiceUnavailableError
+from tl_loop._helpdesk import HelpdeskAdapter, HelpdeskMessage
+from tl_loop._models import ContentType
+from tl_loop.engines._http import RetryPolicy
+
+__all__ = ["HelpdeskClient"]
+
+# Raised before a single byte of the request left: no TCP connection, or no TLS session.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
+class HelpdeskClient:
+    """Sends one adapter's requests over HTTP. Safe to share between threads.
+
+    ```python
+    client = HelpdeskClient(adapter)
+    messages = client.get_messages("4821")
+    client.post_note("4821", "<p>Translation …</p>")
+    ```
+
+    Args:
+        adapter: the platform whose requests to send and whose errors to map.
+        http_client: an `httpx.Client` to send with (proxies, TLS, test transports); by default
+            one is opened with `timeout`.
+        timeout: seconds for one request.
+        retry: how reads (and writes that surely did not arrive) are retried.
+        max_pages: most pages read for one conversation, so a looping cursor cannot hang a job.
+        sleep: how to wait between tries (tests pass a no-op).
+    """
+
+    def __init__(
+        self,
+        adapter: HelpdeskAdapter,
+        *,
+        http_client: httpx.Client | None = None,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        max_pages: int = 50,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.adapter = adapter
+        self.retry = retry or RetryPolicy()
+        self.max_pages = max_pages
+        self._timeout = timeout
+        self._client = http_client
+        self._owns_client = http_client is None
+        self._sleep = sleep
+        self._lock = threading.Lock()
+
+    @property
+    def service(self) -> str:
+        """The adapter's name, used in error messages."""
+        return self.adapter.name
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def read(self, request: httpx.Request) -> httpx.Response:
+        """Send a read, retrying retryable failures; return the successful response.
+
+        Raises:
+            ServiceError: the mapped error once retries are used up or the error is final.
+        """
+        retrying = tenacity.Retrying(sleep=self._sleep, **self.retry._tenacity())
+        for attempt in retrying:
+            with attempt:
+                response = self._send_read(request)
+                self._raise_for_status(response, write=False)
+                return response
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def get_messages(self, conversation_id: str) -> list[HelpdeskMessage]:
+        """Every message of a conversation, following the adapter's pagination.
+
+        Raises:
+            ServiceError: a page could not be read.
+        """
+        messages: list[HelpdeskMessage] = []
+        request: httpx.Request | None = self.adapter.build_get_messages(conversation_id)
+        pages = 0
+        while request is not None and pages < self.max_pages:
+            response = self.read(request)
+            messages.extend(self.adapter.parse_messages(response))
+            request = self.adapter.next_page(response)
+            pages += 1
+        return messages
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def write(self, request: httpx.Request) -> httpx.Response:
+        """Send a write at most once, unless the helpdesk surely never received it.
+
+        Retried (bounded): the connection could not be opened, or a 429 rate limit.
+
+        Raises:
+            ServiceError: `retryable` is True only when the request surely did not arrive
+                (retrying later is safe); False when it was refused, or when it may have
+                arrived (timeout, dropped connection, 5xx), so the caller must not retry.
+        """
+        attempt = 1
+        while True:
+            try:
+                response = self._send_write(request)
+                self._raise_for_status(response, write=True)
+                return response
+            except ServiceError as error:
+                if not error.retryable or attempt >= self.retry.attempts:
+                    raise
+                if error.retry_after is not None and error.retry_after > self.retry.max_wait:
+                    raise
+                self._sleep(self.retry.wait_for(error, attempt))
+                attempt += 1
+
+    def post_note(
+        self, conversation_id: str, text: str, *, content_type: ContentType = "html"
+    ) -> httpx.Response:
+        """Add an internal note (a write: see `write`)."""
+        request = self.adapter.build_post_note(conversation_id, text, content_type=content_type)
+        return self.write(request)
+
+    def post_reply(
+        self, conversation_id: str, text: str, *, content_type: ContentType = "html"
+    ) -> httpx.Response:
+        """Send a public reply to the customer (a write: see `write`)."""
+        request = self.adapter.build_post_reply(conversation_id, text, content_type=content_type)
+        return self.write(request)
+
+    def set_language(self, conversation_id: str, language: str) -> bool:
+        """Record the customer language on the ticket; False when the platform has no place."""
+        request = self.adapter.build_set_language(conversation_id, language)
+        if request is None:
+            return False
+        self.write(request)
+        return True
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _http(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=self._timeout)
+            return self._client
+
+    def _send_read(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return self._http().send(request)
+        except httpx.TimeoutException as error:
+            raise ServiceUnavailableError("timed out", service=self.service) from error
+        except httpx.TransportError as error:
+            reason = f"cannot reach the helpdesk: {type(error).__name__}"
+            raise ServiceUnavailableError(reason, service=self.service) from error
+
+    def _send_write(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return self._http().send(request)
+        except _NOT_SENT as error:
+            reason = f"cannot connect to the helpdesk ({type(error).__name__}); nothing was sent"
+            raise ServiceUnavailableError(reason, service=self.service) from error
+        except httpx.TransportError as error:
+            raise ServiceUnavailableError(
+                f"{request.method} {request.url.path} failed after sending "
+                f"({type(error).__name__}); it may have been stored, so it is not retried",
+                service=self.service,
+                retryable=False,
+            ) from error
+
+    def _raise_for_status(self, response: httpx.Response, *, write: bool) -> None:
+        error = self.adapter.error_for(response)
+        if error is None:
+            return
+        if write and response.status_code >= 500:
+            # A 5xx after a write says nothing about whether it was stored.
+            raise ServiceUnavailableError(
+                f"{response.request.method} {response.request.url.path} answered HTTP "
+                f"{response.status_code}; it may have been stored, so it is not retried",
+                service=self.service,
+                status_code=response.status_code,
+                retryable=False,
+            ) from error
+        if isinstance(error, RateLimitError):
+            error.retryable = True  # a 429 was refused, so even a write may be sent again
+        raise error
+
+    def close(self) -> None:
+        """Close the HTTP client this object opened (not one it was given)."""
+        with self._lock:
+            if self._owns_client and self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<HelpdeskClient adapter={self.adapter.name!r}>"

@@ -1,0 +1,355 @@
+"""`JobQueue`: the relay's durable queue, write journal and conversation state, in one SQLite file.
+
+- `jobs`: one row per webhook event, `UNIQUE (adapter, event_id)`, so a redelivered webhook is
+  recognised and not queued twice. A worker claims a job with a lease; a job whose lease ran
+  out (its worker or the whole process died) is claimed again. Jobs of one conversation run one
+  at a time, oldest first, so replies reach the customer in the order agents wrote them.
+- `steps`: the write journal. Before a write to the helpdesk the worker records `started`;
+  after it, `done`. A retried job skips `done` steps; a `started` step without `done` means
+  the process died mid-write, and the write may have arrived, so it is never sent again.
+- `conversations`: the customer language (with confidence and manual flag) per conversation.
+
+WAL mode lets readers (metrics, readiness) run beside the one writer; `synchronous=FULL` makes
+an acknowledged webhook survive power loss, not only a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from tl_loop._helpdesk import HelpdeskEvent
+
+__all__ = ["Job", "JobQueue", "StepState"]
+
+StepState = Literal["new", "done", "uncertain"]
+"""What the journal knows of a write step: never tried, done, or tried without an answer."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    adapter TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'queued',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    token TEXT,
+    owner TEXT,
+    lease_until REAL,
+    not_before REAL NOT NULL DEFAULT 0,
+    error TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    UNIQUE (adapter, event_id)
+);
+CREATE INDEX IF NOT EXISTS jobs_open ON jobs (id) WHERE status IN ('queued', 'running');
+CREATE INDEX IF NOT EXISTS jobs_conversation ON jobs (adapter, conversation_id, status);
+CREATE TABLE IF NOT EXISTS steps (
+    job_id INTEGER NOT NULL,
+    step TEXT NOT NULL,
+    state TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (job_id, step)
+);
+CREATE TABLE IF NOT EXISTS conversations (
+    adapter TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (adapter, conversation_id)
+);
+"""
+
+# The oldest due job whose conversation has no live running job. A running job with an expired
+# lease does not block its conversation: it is itself the one to take over.
+_CLAIM = """
+UPDATE jobs SET status = 'running', token = :token, owner = :owner, lease_until = :lease,
+    attempts = attempts + 1, updated_at = :now
+WHERE id = (
+    SELECT j.id FROM jobs j
+    WHERE j.status IN ('queued', 'running')
+      AND ((j.status = 'queued' AND j.not_before <= :now)
+           OR (j.status = 'running' AND j.lease_until < :now))
+      AND NOT EXISTS (
+          SELECT 1 FROM jobs r
+          WHERE r.adapter = j.adapter AND r.conversation_id = j.conversation_id
+            AND r.status = 'running' AND r.lease_until >= :now AND r.id != j.id)
+      AND NOT EXISTS (
+          SELECT 1 FROM jobs e
+          WHERE e.adapter = j.adapter AND e.conversation_id = j.conversation_id
+            AND e.status IN ('queued', 'running') AND e.id < j.id)
+    ORDER BY j.id LIMIT 1
+)
+RETURNING id, adapter, event, attempts, token, created_at
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A claimed job: the event to handle and the lease token that proves the claim."""
+
+    id: int
+    adapter: str
+    event: HelpdeskEvent
+    attempts: int
+    token: str
+    created_at: float
+
+
+def _is_dead(owner: str, host: str, me: str) -> bool:
+    """Whether the process named by `owner` is gone (only known for this host)."""
+    their_host, _, rest = owner.partition(":")
+    pid_text, _, _ = rest.partition(":")
+    if their_host != host or owner == me or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True  # our pid, another instance: the process that held it was replaced by us
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _event_json(event: HelpdeskEvent) -> str:
+    data = asdict(event)
+    data.pop("raw", None)  # the parsed fields are enough, and payloads can be large
+    return json.dumps(data)
+
+
+class JobQueue:
+    """The durable queue. Safe to share between threads (one connection behind a lock).
+
+    Args:
+        path: the SQLite file; created with its tables if missing. `":memory:"` for tests.
+        lease_seconds: how long a claim holds before another worker may take the job over.
+        owner: who claims jobs through this object, as `host:pid:instance`; lets a restarted
+            relay resume at once the jobs of a dead process on the same host.
+        clock: seconds since the epoch (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        lease_seconds: float = 120.0,
+        owner: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = path
+        self.lease_seconds = lease_seconds
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._clock = clock
+        self._lock = threading.Lock()
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+
+    # -- enqueue and claim ---------------------------------------------------------------
+
+    def enqueue(self, adapter: str, event: HelpdeskEvent) -> int | None:
+        """Store an event as a job; None when this (adapter, event_id) was seen before."""
+        now = self._clock()
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO jobs (adapter, event_id, conversation_id, event,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (adapter, event.event_id, event.conversation_id, _event_json(event), now, now),
+            )
+            return cursor.lastrowid if cursor.rowcount else None
+
+    def claim(self) -> Job | None:
+        """Take the next due job under a fresh lease, or None when nothing is due."""
+        now = self._clock()
+        token = uuid.uuid4().hex
+        params = {
+            "token": token,
+            "owner": self.owner,
+            "lease": now + self.lease_seconds,
+            "now": now,
+        }
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(_CLAIM, params).fetchone()
+            finally:
+                self._db.execute("COMMIT")
+        if row is None:
+            return None
+        job_id, adapter, event, attempts, token, created_at = row
+        return Job(job_id, adapter, HelpdeskEvent(**json.loads(event)), attempts, token, created_at)
+
+    def renew(self, job: Job) -> bool:
+        """Extend the lease; False when the job is no longer ours (taken over or finished)."""
+        return self._update(
+            job, "lease_until = ?", (self._clock() + self.lease_seconds,), status="running"
+        )
+
+    def complete(self, job: Job) -> bool:
+        """Mark the job done; False when it was no longer ours."""
+        return self._update(job, "status = 'done', token = NULL, error = NULL", ())
+
+    def fail(self, job: Job, reason: str) -> bool:
+        """Mark the job failed for good, with the reason shown in logs and `failed_jobs()`."""
+        return self._update(job, "status = 'failed', token = NULL, error = ?", (reason,))
+
+    def retry_later(self, job: Job, delay: float, reason: str) -> bool:
+        """Put the job back in the queue, due after `delay` seconds."""
+        return self._update(
+            job,
+            "status = 'queued', token = NULL, not_before = ?, error = ?",
+            (self._clock() + delay, reason),
+        )
+
+    def _update(
+        self, job: Job, assignments: str, values: tuple[Any, ...], *, status: str = "running"
+    ) -> bool:
+        with self._lock:
+            cursor = self._db.execute(
+                f"UPDATE jobs SET {assignments}, updated_at = ? "  # fixed fragments only
+                "WHERE id = ? AND token = ? AND status = ?",
+                (*values, self._clock(), job.id, job.token, status),
+            )
+            return cursor.rowcount == 1
+
+    def recover_orphans(self) -> int:
+        """Expire the leases of jobs held by dead processes on this host; returns how many.
+
+        Call it at startup: a relay killed mid-job then resumes its jobs at once instead of
+        after their lease. Jobs of live processes and of other hosts are left alone.
+        """
+        host, _, _ = self.owner.split(":", 2)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, owner FROM jobs WHERE status = 'running' AND owner IS NOT NULL"
+            ).fetchall()
+            dead = [job_id for job_id, owner in rows if _is_dead(owner, host, self.owner)]
+            for job_id in dead:
+                self._db.execute("UPDATE jobs SET lease_until = 0 WHERE id = ?", (job_id,))
+        return len(dead)
+
+    # -- the write journal ---------------------------------------------------------------
+
+    def begin_step(self, job: Job, step: str) -> StepState:
+        """Record that a write is about to be sent, unless it was already tried.
+
+        Returns `new` (recorded now: send it), `done` (skip it) or `uncertain` (an earlier try
+        never got its answer recorded: it may have arrived, so do not send it again).
+        """
+        with self._lock:
+            row = self._db.execute(
+                "SELECT state FROM steps WHERE job_id = ? AND step = ?", (job.id, step)
+            ).fetchone()
+            if row is not None:
+                return "done" if row[0] == "done" else "uncertain"
+            self._db.execute(
+                "INSERT INTO steps (job_id, step, state, updated_at) VALUES (?, ?, 'started', ?)",
+                (job.id, step, self._clock()),
+            )
+            return "new"
+
+    def finish_step(self, job: Job, step: str) -> None:
+        """Record that a write was answered with success."""
+        self._set_step(job, step, "done")
+
+    def forget_step(self, job: Job, step: str) -> None:
+        """Drop a started step whose write surely never arrived, so a retry may send it."""
+        with self._lock:
+            self._db.execute("DELETE FROM steps WHERE job_id = ? AND step = ?", (job.id, step))
+
+    def _set_step(self, job: Job, step: str, state: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE steps SET state = ?, updated_at = ? WHERE job_id = ? AND step = ?",
+                (state, self._clock(), job.id, step),
+            )
+
+    # -- conversation state --------------------------------------------------------------
+
+    def load_conversation(self, adapter: str, conversation_id: str) -> dict[str, Any] | None:
+        """The stored state of a conversation, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT state FROM conversations WHERE adapter = ? AND conversation_id = ?",
+                (adapter, conversation_id),
+            ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def save_conversation(self, adapter: str, conversation_id: str, state: dict[str, Any]) -> None:
+        """Store a conversation's state, replacing what was there."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO conversations VALUES (?, ?, ?, ?)",
+                (adapter, conversation_id, json.dumps(state), self._clock()),
+            )
+
+    # -- inspection and upkeep -----------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        """Jobs per status: queued, running, done, failed."""
+        with self._lock:
+            rows = self._db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall()
+        counts = dict.fromkeys(("queued", "running", "done", "failed"), 0)
+        counts.update({status: count for status, count in rows})
+        return counts
+
+    def failed_jobs(self) -> list[tuple[int, str, str, str]]:
+        """`(job id, adapter, event id, reason)` of every failed job, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, adapter, event_id, error FROM jobs WHERE status = 'failed' ORDER BY id"
+            ).fetchall()
+        return [(row[0], row[1], row[2], row[3] or "") for row in rows]
+
+    def check_writable(self) -> None:
+        """Take and release the write lock; raises `sqlite3.Error` when the file is unusable."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("ROLLBACK")
+
+    def prune(self, *, older_than: float) -> int:
+        """Delete finished jobs (and their journal) last touched more than `older_than` s ago."""
+        cutoff = self._clock() - older_than
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "DELETE FROM steps WHERE job_id IN (SELECT id FROM jobs WHERE "
+                    "status IN ('done', 'failed') AND updated_at < ?)",
+                    (cutoff,),
+                )
+                cursor = self._db.execute(
+                    "DELETE FROM jobs WHERE status IN ('done', 'failed') AND updated_at < ?",
+                    (cutoff,),
+                )
+            finally:
+                self._db.execute("COMMIT")
+        return cursor.rowcount
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,275 @@
+"""`Relay`: webhooks in (verify, parse, queue), worker threads out (translate, write once)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import httpx
+
+from tl_loop._errors import ConfigurationError, InvalidRequestError, WebhookAuthError
+from tl_loop._helpdesk import HelpdeskAdapter
+from tl_loop._helpdesk_client import HelpdeskClient
+from tl_loop._loop import Loop
+from tl_loop.service._metrics import RelayMetrics
+from tl_loop.service._queue import JobQueue
+from tl_loop.service._settings import RelaySettings, adapter_agent_languages
+from tl_loop.service._worker import JobRunner
+
+__all__ = ["Accepted", "Relay"]
+
+log = logging.getLogger("tl_loop.relay")
+
+_PRUNE_EVERY = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """How a webhook was answered: HTTP status and a short JSON body."""
+
+    status: int
+    body: dict[str, Any]
+
+
+class Relay:
+    """The relay's engine room, independent of the web framework. Safe to share between threads.
+
+    ```python
+    relay = Relay(loop=Loop(engines=[FakeEngine()]), adapters={"memory": adapter},
+                  settings=RelaySettings(queue_path=tmp / "q.sqlite3"))
+    relay.accept("memory", body, headers)   # what POST /webhooks/memory does
+    relay.drain()                           # run queued jobs here (tests), or relay.start()
+    ```
+
+    Args:
+        loop: the translation loop.
+        adapters: adapter instances by webhook name (`/webhooks/<name>`).
+        settings: queue, workers, triggers, note format.
+        queue: a ready queue; by default one at `settings.queue_path`.
+        http_client: sent through by every `HelpdeskClient` (tests, proxies).
+
+    Raises:
+        ConfigurationError: no adapter, or a lease too short for the HTTP timeout.
+    """
+
+    def __init__(
+        self,
+        *,
+        loop: Loop,
+        adapters: Mapping[str, HelpdeskAdapter],
+        settings: RelaySettings | None = None,
+        queue: JobQueue | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self.settings = settings or RelaySettings()
+        if not adapters:
+            raise ConfigurationError(
+                "the relay has no helpdesk adapter; add an [adapters.<name>] table"
+            )
+        if self.settings.lease_seconds < 4 * self.settings.http_timeout:
+            raise ConfigurationError(
+                f"relay.lease_seconds ({self.settings.lease_seconds}) must be at least 4 × "
+                f"relay.http_timeout ({self.settings.http_timeout}), or a slow write could "
+                "outlive its lease and be sent twice"
+            )
+        self.loop = loop
+        self.adapters = dict(adapters)
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.queue = queue or JobQueue(
+            self.settings.queue_path, lease_seconds=self.settings.lease_seconds, owner=owner
+        )
+        self.metrics = RelayMetrics(queue_counts=self.queue.counts)
+        self.clients = {
+            name: HelpdeskClient(
+                adapter, http_client=http_client, timeout=self.settings.http_timeout
+            )
+            for name, adapter in self.adapters.items()
+        }
+        languages = {
+            name: tuple(adapter_agent_languages(self.settings, name) or loop.agent_languages)
+            for name in self.adapters
+        }
+        self.runner = JobRunner(
+            loop=loop,
+            adapters=self.adapters,
+            clients=self.clients,
+            queue=self.queue,
+            settings=self.settings,
+            metrics=self.metrics,
+            agent_languages=languages,
+        )
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._last_prune = 0.0
+        self._prune_lock = threading.Lock()
+        self._pressure_until = 0.0
+
+    # -- webhooks ------------------------------------------------------------------------
+
+    def accept(self, adapter_name: str, body: bytes, headers: Mapping[str, str]) -> Accepted:
+        """Verify, parse and queue one webhook; never translates inline.
+
+        Returns 202 (queued), 200 (duplicate or ignored), 401 (verification failed), 404
+        (no such adapter) or 400 (a payload the adapter does not understand).
+        """
+        adapter = self.adapters.get(adapter_name)
+        if adapter is None:
+            self.metrics.webhooks.labels("unknown", "unknown_adapter").inc()
+            known = ", ".join(sorted(self.adapters))
+            return Accepted(404, {"error": f"no adapter {adapter_name!r}; configured: {known}"})
+        try:
+            adapter.verify_webhook(body, headers)
+        except WebhookAuthError as error:
+            log.warning("webhook for %s refused: %s", adapter_name, error)
+            self.metrics.webhooks.labels(adapter_name, "unauthorized").inc()
+            return Accepted(401, {"error": "webhook verification failed"})
+        try:
+            event = adapter.parse_event(body, headers)
+        except InvalidRequestError as error:
+            self.metrics.webhooks.labels(adapter_name, "bad_request").inc()
+            return Accepted(400, {"error": str(error)})
+        if event.kind == "ignored":
+            self.metrics.webhooks.labels(adapter_name, "ignored").inc()
+            return Accepted(200, {"status": "ignored"})
+        job_id = self.queue.enqueue(adapter_name, event)
+        if job_id is None:
+            self.metrics.webhooks.labels(adapter_name, "duplicate").inc()
+            return Accepted(200, {"status": "duplicate"})
+        self.metrics.webhooks.labels(adapter_name, "queued").inc()
+        self._wake.set()
+        return Accepted(202, {"status": "queued", "job": job_id})
+
+    def acknowledged(self, seconds: float) -> None:
+        """Record how long a webhook took to acknowledge; slow ones make workers yield."""
+        self.metrics.ack_seconds.observe(seconds)
+        budget = self.settings.ack_budget_ms / 1000
+        if budget and seconds > budget:
+            # Worker threads share the interpreter lock with the web server: while
+            # acknowledgements are slow, workers pause between jobs (see `_work`).
+            self._pressure_until = time.monotonic() + 1.0
+
+    # -- health --------------------------------------------------------------------------
+
+    def readiness(self) -> dict[str, str]:
+        """What is not ready (empty when ready): the queue file and the engines."""
+        problems: dict[str, str] = {}
+        try:
+            self.queue.check_writable()
+        except Exception as error:  # any failure of the queue file means not ready
+            problems["queue"] = f"not writable: {error}"
+        if not any(engine.is_available() for engine in self.loop.chain.engines):
+            problems["engines"] = "no engine is available"
+        if self._threads and not any(thread.is_alive() for thread in self._threads):
+            problems["workers"] = "no worker thread is running"
+        return problems
+
+    # -- workers -------------------------------------------------------------------------
+
+    def run_pending(self) -> int:
+        """Handle every job that is due now, in this thread; returns how many were handled."""
+        handled = 0
+        while (job := self.queue.claim()) is not None:
+            self.runner.run(job)
+            handled += 1
+        return handled
+
+    def drain(self, *, timeout: float = 10.0) -> int:
+        """Run jobs here until the queue has nothing queued or running (tests).
+
+        Raises:
+            TimeoutError: jobs were still open after `timeout` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        handled = 0
+        while True:
+            handled += self.run_pending()
+            counts = self.queue.counts()
+            if counts["queued"] == 0 and counts["running"] == 0:
+                return handled
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"jobs still open after {timeout} s: {counts}")
+            time.sleep(0.05)
+
+    def warm_up(self) -> None:
+        """Load what the first job would load (language models), so it happens before load."""
+        self.loop.detect("Hola, buenos días. Hello, good morning.")
+
+    def start(self) -> None:
+        """Start the worker threads (idempotent); jobs left by a dead process are resumed."""
+        if self._threads:
+            return
+        recovered = self.queue.recover_orphans()
+        if recovered:
+            log.info("resuming %d job(s) left running by a stopped relay", recovered)
+        self._stop.clear()
+        for number in range(self.settings.workers):
+            thread = threading.Thread(
+                target=self._work, name=f"tl-loop-worker-{number}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, *, timeout: float = 30.0) -> None:
+        """Stop the workers after their current job (a job cut short is resumed later)."""
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout=timeout / max(1, len(self._threads)))
+        self._threads = []
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            self._maybe_prune()
+            try:
+                job = self.queue.claim()
+            except Exception:
+                log.exception("cannot claim a job; retrying")
+                job = None
+                self._stop.wait(self.settings.poll_seconds)
+            if job is None:
+                self._wake.wait(self.settings.poll_seconds)
+                self._wake.clear()
+                continue
+            started = time.monotonic()
+            self.runner.run(job)
+            if time.monotonic() < self._pressure_until:
+                # Acknowledgements first: give the web server three times the CPU this job
+                # took. The backlog waits on disk, not in memory.
+                self._stop.wait(max(0.02, 3 * (time.monotonic() - started)))
+
+    def _maybe_prune(self) -> None:
+        now = time.monotonic()
+        with self._prune_lock:
+            if now - self._last_prune < _PRUNE_EVERY and self._last_prune:
+                return
+            self._last_prune = now
+        removed = self.queue.prune(older_than=self.settings.retention_days * 86400)
+        if removed:
+            log.info("pruned %d finished job(s)", removed)
+
+    def close(self) -> None:
+        """Stop the workers, close the helpdesk clients and the queue (not the loop)."""
+        self.stop()
+        for client in self.clients.values():
+            client.close()
+        self.queue.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        path = self.queue.path
+        shown = path.name if isinstance(path, Path) else path
+        return f"<Relay adapters={sorted(self.adapters)} queue={shown!r}>"

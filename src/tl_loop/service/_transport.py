@@ -1,0 +1,241 @@
+"""The common transport: what the relay writes into a helpdesk, composed as pure functions.
+
+Inbound, the translation reaches the agent as an internal note: the languages and detection
+confidence, the translation, the review flags, and the original. Outbound, an agent writes an
+internal note that starts with the trigger (`#tl Thanks, it ships today`); the relay translates
+it and posts the public reply, or, when the review holds it, a note saying why. `#tl?` asks for a
+preview note instead of a reply. Every note ends with `OWN_NOTE_MARKER`, so adapters recognise
+the webhook that our own note fires and drop it.
+
+Customer text (and an engine's output) is untrusted: HTML is cleaned by nh3 (an allowlist
+sanitizer) and plain text is escaped before it enters an HTML note; a plain-text note gets the
+text with every tag removed.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal
+
+from tl_loop._helpdesk import OWN_NOTE_MARKER
+from tl_loop._models import ContentType, Translation
+
+__all__ = [
+    "NoteComposer",
+    "Trigger",
+    "parse_trigger",
+    "safe_html",
+    "safe_text",
+    "sanitize_html",
+]
+
+NoteFormat = Literal["html", "text"]
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """An agent note addressed to the relay: `reply` (send it) or `preview` (show it to me)."""
+
+    mode: Literal["reply", "preview"]
+    text: str
+
+
+def _trigger_pattern(trigger: str) -> re.Pattern[str]:
+    # Leading tags (`<p>`, `<div>`) and spaces may come before the trigger in an HTML note; the
+    # trigger must end at a space, a tag or the end, so "#tlx" is not "#tl".
+    return re.compile(
+        r"^(?P<lead>\s*(?:<[^>]*>\s*)*)" + re.escape(trigger) + r"(?=\s|&nbsp;|<|$)(?:\s|&nbsp;)*"
+    )
+
+
+@cache
+def _patterns(trigger: str, preview: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    ordered = sorted([("reply", trigger), ("preview", preview)], key=lambda p: -len(p[1]))
+    return tuple((mode, _trigger_pattern(text)) for mode, text in ordered)
+
+
+def parse_trigger(
+    text: str, *, trigger: str = "#tl", preview_trigger: str = "#tl?"
+) -> Trigger | None:
+    """The agent's request in a note, or None when the note does not start with a trigger.
+
+    The trigger is removed; leading markup of an HTML note is kept. A trigger with nothing
+    after it is not a request.
+    """
+    for mode, pattern in _patterns(trigger, preview_trigger):
+        match = pattern.match(text)
+        if match is None:
+            continue
+        rest = match.group("lead") + text[match.end() :]
+        if not safe_text(rest, "html").strip():
+            return None
+        return Trigger("reply" if mode == "reply" else "preview", rest)
+    return None
+
+
+@cache
+def _note_tags() -> frozenset[str]:
+    import nh3
+
+    # Images and image maps in a note load remote content when an agent opens the ticket.
+    return frozenset(nh3.ALLOWED_TAGS - {"img", "area", "map"})
+
+
+def sanitize_html(text: str) -> str:
+    """Clean untrusted HTML with nh3: scripts, styles, event handlers and images removed."""
+    import nh3
+
+    return nh3.clean(text, tags=set(_note_tags()))
+
+
+def safe_html(text: str, content_type: ContentType) -> str:
+    """Untrusted text as an HTML fragment: HTML sanitized, text and Markdown escaped."""
+    if content_type == "html":
+        return sanitize_html(text)
+    return html.escape(text).replace("\n", "<br>\n")
+
+
+def safe_text(text: str, content_type: ContentType) -> str:
+    """Untrusted text for a plain-text note: every tag (and a script's content) removed.
+
+    `&lt;` stays escaped, so no tag can be re-formed from the text.
+    """
+    import nh3
+
+    cleaned = nh3.clean(text, tags=set())
+    for entity, char in (("&amp;", "&"), ("&quot;", '"'), ("&#39;", "'"), ("&nbsp;", " ")):
+        cleaned = cleaned.replace(entity, char)
+    if content_type == "html":
+        cleaned = re.sub(r"[ \t]*\n\s*", "\n", cleaned).strip()
+    return cleaned
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+@dataclass(frozen=True, slots=True)
+class NoteComposer:
+    """Writes the notes and replies of the transport in HTML or plain text.
+
+    Args:
+        format: `html` (default) or `text` notes.
+        trigger: mentioned in the inbound note's hint line.
+        preview_trigger: likewise.
+    """
+
+    format: NoteFormat = "html"
+    trigger: str = "#tl"
+    preview_trigger: str = "#tl?"
+
+    # -- building blocks -----------------------------------------------------------------
+
+    def _body(self, text: str, content_type: ContentType) -> str:
+        if self.format == "html":
+            return f"<blockquote>{safe_html(text, content_type)}</blockquote>"
+        return safe_text(text, content_type)
+
+    def _line(self, text: str, *, bold: bool = False) -> str:
+        if self.format == "text":
+            return text
+        escaped = html.escape(text)
+        return f"<p><strong>{escaped}</strong></p>" if bold else f"<p>{escaped}</p>"
+
+    def _flags(self, translation: Translation) -> str:
+        if not translation.flags:
+            return self._line("Review flags: none")
+        items = [f"{f.severity.value} {f.code}: {f.detail}" for f in translation.flags]
+        if self.format == "text":
+            return "Review flags:\n" + "\n".join(f"- {item}" for item in items)
+        listed = "".join(f"<li>{html.escape(item)}</li>" for item in items)
+        return f"<p>Review flags:</p><ul>{listed}</ul>"
+
+    def _note(self, *blocks: str) -> str:
+        joiner = "\n" if self.format == "html" else "\n\n"
+        return joiner.join((*blocks, OWN_NOTE_MARKER))
+
+    # -- the notes -----------------------------------------------------------------------
+
+    def inbound_note(self, translation: Translation) -> str:
+        """The note showing a customer message translated for the agent."""
+        source = translation.source_language or "unknown"
+        header = (
+            f"tl_loop: customer wrote in {source} (confidence "
+            f"{_percent(translation.audit.detection_confidence)}), translated to "
+            f"{translation.target_language} by {translation.engine or 'no engine'}"
+        )
+        hint = (
+            f'Answer with a note starting "{self.trigger} " to send it translated, '
+            f'or "{self.preview_trigger} " to preview the translation.'
+        )
+        return self._note(
+            self._line(header, bold=True),
+            self._line("Translation:"),
+            self._body(translation.translated, translation.content_type),
+            self._flags(translation),
+            self._line(f"Original ({source}):"),
+            self._body(translation.original, translation.content_type),
+            self._line(hint),
+        )
+
+    def preview_note(self, translation: Translation) -> str:
+        """The note showing the agent what their reply would look like (nothing was sent)."""
+        header = (
+            f"tl_loop preview (not sent): your reply in {translation.target_language}, "
+            f"decision would be {translation.decision.value}"
+        )
+        return self._note(
+            self._line(header, bold=True),
+            self._body(translation.translated, translation.content_type),
+            self._flags(translation),
+        )
+
+    def held_note(self, translation: Translation) -> str:
+        """The note saying a reply was held for review, with its flags and the draft."""
+        header = (
+            "tl_loop held this reply for review: it was NOT sent to the customer. "
+            "Fix the problem below and send it again, or reply without the trigger."
+        )
+        return self._note(
+            self._line(header, bold=True),
+            self._flags(translation),
+            self._line(f"Draft ({translation.target_language}):"),
+            self._body(translation.translated, translation.content_type),
+        )
+
+    def flags_note(self, translation: Translation) -> str:
+        """The note listing review flags of a reply that was sent anyway."""
+        return self._note(
+            self._line(
+                f"tl_loop sent your reply in {translation.target_language} with review flags:",
+                bold=True,
+            ),
+            self._flags(translation),
+        )
+
+    def failure_note(self, reason: str) -> str:
+        """The note telling agents the relay could not finish a request."""
+        return self._note(self._line(f"tl_loop could not complete this request: {reason}"))
+
+    # -- the reply -----------------------------------------------------------------------
+
+    def reply(self, translation: Translation, *, disclosure: str | None = None) -> str:
+        """The public reply: the translation, and with `disclosure`, that line and the original.
+
+        The reply keeps the agent note's content type, so it is posted with that type.
+        """
+        content_type = translation.content_type
+        text = translation.translated
+        if content_type == "html":
+            text = sanitize_html(text)
+        if disclosure is None:
+            return text
+        if content_type == "html":
+            return (
+                f"{text}\n<hr>\n<p><em>{html.escape(disclosure)}</em></p>\n"
+                f"<blockquote>{sanitize_html(translation.original)}</blockquote>"
+            )
+        return f"{text}\n\n---\n{disclosure}\n\n{translation.original}"
