@@ -24,6 +24,7 @@ from tl_loop._loop import Loop
 from tl_loop._models import Translation, normalize_tag
 from tl_loop.engines._base import Engine
 from tl_loop.engines._guard import EngineGuard
+from tl_loop.kb import add_kb_parser, run_kb
 
 __all__ = ["main"]
 
@@ -75,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     install.add_argument("path", type=Path, help="the .argosmodel file")
     listing = model_commands.add_parser("list", help="installed models")
     listing.add_argument("--json", action="store_true")
+
+    add_kb_parser(commands)
+
+    serve = commands.add_parser("serve", help="run the webhook relay (needs tl-loop[serve])")
+    serve.add_argument("--host", help="address to listen on (default from [relay])")
+    serve.add_argument("--port", type=int, help="port to listen on (default from [relay])")
 
     demo = commands.add_parser("demo", help="a scripted support conversation through the loop")
     demo.add_argument("--glossary", type=Path, help="glossary (default: the sample brand glossary)")
@@ -265,6 +272,12 @@ def main(
             return _engines(args, stdout)
         if args.command == "models":
             return _models(args, stdout)
+        if args.command == "serve":
+            from tl_loop.service import run_serve  # the relay's dependencies are an extra
+
+            return run_serve(args.config, args.host, args.port)
+        if args.command == "kb":
+            return run_kb(args, config=_config(args), stdout=stdout, stderr=stderr)
         return run_demo(_config(args), glossary=args.glossary, out=stdout)
     except (ConfigurationError, GlossaryError, UnsupportedLanguageError) as error:
         print(f"tl-loop: error: {error}", file=stderr)

@@ -151,3 +151,14 @@ def test_installing_a_file_that_is_not_a_model_says_so(tmp_path: Path) -> None:
 
     assert code == 2
     assert "broken.argosmodel" in err
+
+
+def test_serve_without_adapters_says_how_to_configure_them(tmp_path: Path) -> None:
+    config = tmp_path / "tl-loop.toml"
+    config.write_text('engines = ["fake"]\n', encoding="utf-8")
+
+    code, _, err = run("--config", str(config), "serve", "--port", "0")
+
+    assert code == 2
+    assert "adapter" in err
+    assert len(err.strip().splitlines()) == 1

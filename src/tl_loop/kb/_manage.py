@@ -1,0 +1,343 @@
+"""After a run: status (what is outdated), publish drafts, pull a help center, XLIFF round trip."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import httpx
+
+from tl_loop._errors import ConfigurationError, ServiceError
+from tl_loop._exchange import ExchangeUnit, export_xliff, import_xliff, token_problems
+from tl_loop._helpdesk import Article, HelpdeskAdapter
+from tl_loop._helpdesk_client import HelpdeskClient
+from tl_loop.kb._articles import (
+    ARTICLE_SUFFIXES,
+    ArticleError,
+    load_article,
+    parse_article,
+    scan_folder,
+)
+from tl_loop.kb._jobs import JobStore
+from tl_loop.kb._runner import KbPaths
+from tl_loop.stores import MemoryEntry, SQLiteTranslationMemory, TranslationMemory
+
+__all__ = [
+    "ArticleStatus",
+    "ImportReport",
+    "PublishReport",
+    "kb_export_xliff",
+    "kb_import_xliff",
+    "kb_publish",
+    "kb_pull",
+    "kb_status",
+]
+
+State = Literal["current", "flagged", "failed", "outdated", "missing", "unreadable", "orphaned"]
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleStatus:
+    """Where one article stands in one locale.
+
+    `state` is `current` (translated from this source, publishable), `flagged` (translated
+    but waiting for review), `failed` (the engines failed; the next run retries), `outdated`
+    (the source changed since), `missing` (never translated), `unreadable` (the source cannot
+    be read) or `orphaned` (translated, but the source is gone).
+    """
+
+    article: str
+    locale: str
+    state: State
+    detail: str = ""
+
+
+def kb_status(
+    source_dir: str | os.PathLike[str],
+    *,
+    out_dir: str | os.PathLike[str],
+    locales: Sequence[str] | None = None,
+    keys: Sequence[str] = ("title", "description"),
+) -> list[ArticleStatus]:
+    """Compare the articles in `source_dir` with what the job in `out_dir` made of them.
+
+    Args:
+        source_dir: the articles as they are now.
+        out_dir: the job's output folder.
+        locales: the locales to report (default: every locale the job has translated into).
+        keys: the front-matter keys the job translates (they are part of the source hash).
+
+    Returns:
+        One status per article × locale, by article then locale.
+    """
+    root = Path(source_dir)
+    rows: list[ArticleStatus] = []
+    with JobStore(KbPaths(Path(out_dir)).state) as store:
+        wanted = list(locales) if locales else store.locales()
+        seen: set[str] = set()
+        for path in scan_folder(root):
+            article_id = path.relative_to(root).as_posix()
+            seen.add(article_id)
+            try:
+                article = load_article(root, path, keys=keys)
+            except ArticleError as error:
+                rows += [
+                    ArticleStatus(article_id, loc, "unreadable", error.problem) for loc in wanted
+                ]
+                continue
+            for locale in wanted:
+                record = store.article(article_id, locale)
+                if record is None:
+                    rows.append(ArticleStatus(article_id, locale, "missing"))
+                elif record.source_hash != article.source_hash:
+                    rows.append(ArticleStatus(article_id, locale, "outdated", "source changed"))
+                elif record.status == "done":
+                    rows.append(ArticleStatus(article_id, locale, "current"))
+                else:
+                    codes = sorted({flag.code for _, flag in record.flags})
+                    rows.append(ArticleStatus(article_id, locale, record.status, ", ".join(codes)))
+        for record in store.articles():
+            if record.article not in seen and record.locale in wanted:
+                rows.append(ArticleStatus(record.article, record.locale, "orphaned"))
+    return sorted(rows, key=lambda row: (row.article, row.locale))
+
+
+@dataclass
+class PublishReport:
+    """What `kb_publish` pushed: published and skipped `(article, locale)`, and failures."""
+
+    published: list[tuple[str, str]]
+    skipped: list[tuple[str, str]]
+    failed: list[tuple[str, str, str]]
+
+
+def kb_publish(
+    out_dir: str | os.PathLike[str],
+    *,
+    adapter: HelpdeskAdapter,
+    source: str = "en",
+    locales: Sequence[str] | None = None,
+    keys: Sequence[str] = ("title", "description"),
+    http_client: httpx.Client | None = None,
+    force: bool = False,
+) -> PublishReport:
+    """Push publishable translations to the helpdesk as drafts, through the adapter.
+
+    Only translations that passed review (`current` in `kb_status`) are pushed, each once per
+    source version (`force` pushes again). The article's helpdesk id is its front-matter `id`,
+    else its file name's stem; the title is the translated front-matter `title`.
+
+    Args:
+        out_dir: the job's output folder.
+        adapter: the helpdesk (e.g. `load_adapter_class("zendesk").from_env()`).
+        source: the language the source articles are written in.
+        locales: the locales to push (default: all).
+        keys: the front-matter keys the job translated.
+        http_client: an `httpx.Client` to send with (tests, proxies).
+        force: push again translations already pushed for this source version.
+
+    Returns:
+        What was pushed, skipped, and what failed (with the helpdesk's error).
+    """
+    paths = KbPaths(Path(out_dir))
+    report = PublishReport([], [], [])
+    with JobStore(paths.state) as store, HelpdeskClient(adapter, http_client=http_client) as client:
+        for record in store.articles():
+            unit = (record.article, record.locale)
+            if locales and record.locale not in locales:
+                continue
+            if not record.publishable or (
+                record.published_hash == record.source_hash and not force
+            ):
+                report.skipped.append(unit)
+                continue
+            kind = ARTICLE_SUFFIXES.get(Path(record.article).suffix.lower())
+            if kind not in ("html", "markdown"):  # macros are not help-center articles
+                report.skipped.append(unit)
+                continue
+            path = paths.out / record.output
+            try:
+                translated = parse_article(record.article, path.read_bytes(), kind=kind, keys=keys)
+            except (OSError, ArticleError) as error:
+                report.failed.append((*unit, f"cannot read the translation: {error}"))
+                continue
+            body = next(field.text for field in translated.fields if field.name == "body")
+            title = translated.title or Path(record.article).stem
+            remote = Article(
+                id=record.remote_id, title="", body="", locale=source, source_id=record.remote_id
+            )
+            request = adapter.build_publish_translation(
+                remote, locale=record.locale, title=title, body=body, draft=True
+            )
+            try:
+                client.write(request)
+            except ServiceError as error:
+                report.failed.append((*unit, str(error)))
+                continue
+            store.mark_published(record.article, record.locale, record.source_hash)
+            report.published.append(unit)
+    return report
+
+
+def kb_pull(
+    adapter: HelpdeskAdapter,
+    *,
+    locale: str,
+    dest: str | os.PathLike[str],
+    http_client: httpx.Client | None = None,
+    max_pages: int = 1000,
+) -> int:
+    """Download a help center's articles in `locale` into a folder `translate_folder` reads.
+
+    Each article becomes `<id>.html` with front matter (`id`, `title`, `updated_at`), so the
+    translations publish back to the same article.
+
+    Returns:
+        How many articles were written.
+    """
+    folder = Path(dest)
+    folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with HelpdeskClient(adapter, http_client=http_client) as client:
+        request: httpx.Request | None = adapter.build_list_articles(locale)
+        for _ in range(max_pages):
+            if request is None:
+                break
+            response = client.read(request)
+            for article in adapter.parse_articles(response):
+                front = [
+                    "---",
+                    f"id: {json.dumps(article.id)}",
+                    f"title: {json.dumps(article.title, ensure_ascii=False)}",
+                    f"updated_at: {json.dumps(article.updated_at)}",
+                    "---",
+                    "",
+                ]
+                (folder / f"{article.id}.html").write_text(
+                    "\n".join(front) + article.body, encoding="utf-8"
+                )
+                count += 1
+            request = adapter.next_page(response)
+    return count
+
+
+def kb_export_xliff(
+    out_dir: str | os.PathLike[str],
+    *,
+    locale: str,
+    source: str = "en",
+    include: Literal["flagged", "all"] = "flagged",
+    version: Literal["2.1", "1.2"] = "2.1",
+) -> tuple[bytes, int]:
+    """The segments of one locale as XLIFF for translators, with the machine draft as target.
+
+    Args:
+        out_dir: the job's output folder.
+        locale: the target locale to export.
+        source: the language the articles are written in.
+        include: `flagged` exports the segments of flagged and failed articles; `all` every
+            machine-translated segment (approved memory segments are never exported).
+        version: XLIFF 2.1, or 1.2 for older tools.
+
+    Returns:
+        The file's bytes and how many units it holds.
+
+    Raises:
+        ConfigurationError: nothing was ever translated into `locale`.
+    """
+    units: dict[str, ExchangeUnit] = {}
+    with JobStore(KbPaths(Path(out_dir)).state) as store:
+        records = list(store.articles(locale))
+        if not records:
+            raise ConfigurationError(
+                f"no article was translated into {locale!r} in {out_dir}; run kb translate first"
+            )
+        for record in records:
+            if include == "flagged" and record.status == "done":
+                continue
+            note = "; ".join(sorted({flag.code for _, flag in record.flags})) or None
+            for row in record.segments:
+                if row.origin == "memory" or row.key in units:
+                    continue
+                units[row.key] = ExchangeUnit(
+                    id=f"s{row.key[:24]}",
+                    source_text=row.text,
+                    target_text=row.translation,
+                    note=f"{record.article}: {note}" if note else record.article,
+                )
+    data = export_xliff(
+        list(units.values()), source=source, target=locale, version=version, original=str(out_dir)
+    )
+    return data, len(units)
+
+
+@dataclass
+class ImportReport:
+    """What `kb_import_xliff` stored: entries added, units without target, units rejected."""
+
+    stored: int
+    empty: int
+    rejected: list[tuple[str, str]]
+
+
+def kb_import_xliff(
+    data: bytes,
+    *,
+    out_dir: str | os.PathLike[str],
+    memory: TranslationMemory | None = None,
+    glossary_version: str | None = None,
+    author: str | None = None,
+) -> ImportReport:
+    """Store a translator's XLIFF in the translation memory; the next run applies it.
+
+    A unit whose tokens do not match its source is rejected (listed with the problem), so a
+    broken placeholder never reaches an article.
+
+    Args:
+        data: the XLIFF file's bytes (2.x or 1.2).
+        out_dir: the job's output folder (its memory is used unless `memory` is given).
+        memory: the translation memory to store into.
+        glossary_version: the glossary version the job runs with (None without a glossary).
+        author: who approved the translations.
+    """
+    source, target, units = import_xliff(data)
+    entries: list[MemoryEntry] = []
+    report = ImportReport(0, 0, [])
+    for unit in units:
+        if unit.target_text is None or not unit.target_text.strip():
+            report.empty += 1
+            continue
+        problems = token_problems(unit)
+        if problems:
+            report.rejected.append((unit.id, "; ".join(problems)))
+            continue
+        entries.append(
+            MemoryEntry(
+                source_text=unit.source_text,
+                target_text=unit.target_text,
+                source=source,
+                target=target,
+                glossary_version=glossary_version,
+                origin="edited",
+                author=author,
+            )
+        )
+    store = memory
+    if store is None:
+        store = SQLiteTranslationMemory(_mkdir(KbPaths(Path(out_dir)).memory))
+    try:
+        store.put_many(entries)
+    finally:
+        if memory is None:
+            store.close()
+    report.stored = len(entries)
+    return report
+
+
+def _mkdir(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

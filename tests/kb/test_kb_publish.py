@@ -1,0 +1,138 @@
+"""Publishing drafts through an adapter, pulling a help center, and the `tl-loop kb` commands."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+from kb_support import fake_config, write_samples
+from pytest_httpx import HTTPXMock
+
+from tl_loop import Article, HelpdeskAdapter, HelpdeskEvent, HelpdeskMessage
+from tl_loop.kb import add_kb_parser, kb_publish, kb_pull, run_kb, translate_folder
+
+BASE = "https://help.example.com"
+
+
+class TinyAdapter(HelpdeskAdapter):
+    """Just the knowledge-base half of an adapter."""
+
+    name = "tiny"
+    supports_kb = True
+    base_url = BASE
+
+    def verify_webhook(
+        self, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+    ) -> None:
+        raise NotImplementedError
+
+    def parse_event(self, body: bytes, headers: Mapping[str, str]) -> HelpdeskEvent:
+        raise NotImplementedError
+
+    def build_get_messages(self, conversation_id: str) -> httpx.Request:
+        raise NotImplementedError
+
+    def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
+        raise NotImplementedError
+
+    def build_post_note(self, conversation_id: str, text: str, **_: object) -> httpx.Request:
+        raise NotImplementedError
+
+    def build_post_reply(self, conversation_id: str, text: str, **_: object) -> httpx.Request:
+        raise NotImplementedError
+
+    def build_list_articles(self, locale: str) -> httpx.Request:
+        return httpx.Request("GET", f"{BASE}/{locale}/articles")
+
+    def parse_articles(self, response: httpx.Response) -> list[Article]:
+        return [Article(**item) for item in response.json()["articles"]]
+
+    def build_publish_translation(
+        self, article: Article, *, locale: str, title: str, body: str, draft: bool = True
+    ) -> httpx.Request:
+        payload = {"title": title, "body": body, "draft": draft, "from": article.locale}
+        return httpx.Request("POST", f"{BASE}/articles/{article.id}/{locale}", json=payload)
+
+
+def test_publish_pushes_each_approved_translation_once_as_a_draft(
+    tmp_path: Path, httpx_mock: HTTPXMock
+) -> None:
+    src, out = tmp_path / "src", tmp_path / "out"
+    write_samples(src)
+    translate_folder(src, out_dir=out, targets=["es"], config=fake_config(), workers=0)
+    for remote in ("101", "102", "refunds"):
+        httpx_mock.add_response(method="POST", url=f"{BASE}/articles/{remote}/es", json={})
+
+    report = kb_publish(out, adapter=TinyAdapter())
+    assert sorted(report.published) == [
+        ("guides/reset-0.md", "es"), ("guides/reset-1.md", "es"), ("refunds.html", "es")
+    ]  # fmt: skip
+    bodies = {r.url.path: json.loads(r.content) for r in httpx_mock.get_requests()}
+    sent = bodies["/articles/101/es"]
+    assert sent["title"] == "[es] Reset your password"
+    assert sent["draft"] is True
+    assert sent["body"].startswith("# [es] Reset your password")
+    assert "---" not in sent["body"]  # front matter is not part of the body
+
+    again = kb_publish(out, adapter=TinyAdapter())  # nothing changed: nothing sent
+    assert again.published == []
+
+
+def test_a_refused_publish_is_reported_and_retried_next_time(
+    tmp_path: Path, httpx_mock: HTTPXMock
+) -> None:
+    src, out = tmp_path / "src", tmp_path / "out"
+    write_samples(src, count=1)
+    translate_folder(src, out_dir=out, targets=["es"], config=fake_config(), workers=0)
+    httpx_mock.add_response(method="POST", url=f"{BASE}/articles/101/es", status_code=422)
+    httpx_mock.add_response(method="POST", url=f"{BASE}/articles/refunds/es", json={})
+    report = kb_publish(out, adapter=TinyAdapter())
+    assert [(a, loc) for a, loc, _ in report.failed] == [("guides/reset-0.md", "es")]
+    httpx_mock.add_response(method="POST", url=f"{BASE}/articles/101/es", json={})
+    assert kb_publish(out, adapter=TinyAdapter()).published == [("guides/reset-0.md", "es")]
+
+
+def test_pull_writes_a_folder_the_job_translates(tmp_path: Path, httpx_mock: HTTPXMock) -> None:
+    articles = [{"id": "7", "title": "Billing: FAQ", "body": "<p>Pay by card.</p>", "locale": "en"}]
+    httpx_mock.add_response(url=f"{BASE}/en/articles", json={"articles": articles})
+    assert kb_pull(TinyAdapter(), locale="en", dest=tmp_path / "src") == 1
+    translate_folder(tmp_path / "src", out_dir=tmp_path / "out", targets=["es"],
+                     config=fake_config(), workers=0)  # fmt: skip
+    text = (tmp_path / "out" / "es" / "7.html").read_text()
+    assert 'title: "[es] Billing: FAQ"' in text
+    assert "<p>[es] Pay by card.</p>" in text
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="tl-loop")
+    add_kb_parser(parser.add_subparsers(dest="command"))
+    return parser.parse_args(argv)
+
+
+def test_the_kb_commands_translate_report_and_round_trip_xliff(tmp_path: Path) -> None:
+    src, out = tmp_path / "src", tmp_path / "out"
+    write_samples(src, count=1)
+    config = fake_config(translations={"Contact ⟦0⟧our team⟦1⟧ any day.": "Contacto."})
+    stdout, stderr = io.StringIO(), io.StringIO()
+    args = parse(["kb", "translate", str(src), "--to", "es", "--out", str(out), "--workers", "0"])
+    assert run_kb(args, config=config, stdout=stdout, stderr=stderr) == 0
+    assert "flagged 2" in stdout.getvalue()
+    assert "segments" in stderr.getvalue()  # the progress bars and summary
+
+    stdout = io.StringIO()
+    assert run_kb(parse(["kb", "status", str(src), "--out", str(out)]), config=config,
+                  stdout=stdout) == 0  # fmt: skip
+    assert "flagged\tes\trefunds.html\ttoken_parity" in stdout.getvalue()
+
+    xlf = tmp_path / "es.xlf"
+    stdout = io.StringIO()
+    run_kb(parse(["kb", "export", "--out", str(out), "--to", "es", str(xlf)]), config=config,
+           stdout=stdout)  # fmt: skip
+    assert xlf.read_bytes().startswith(b"<?xml")
+    stdout = io.StringIO()
+    run_kb(parse(["kb", "import", "--out", str(out), str(xlf)]), config=config, stdout=stdout)
+    assert stdout.getvalue().startswith("stored ")
