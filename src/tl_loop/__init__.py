@@ -58,6 +58,7 @@ from tl_loop._language import (
 from tl_loop._loop import AsyncLoop, Loop
 from tl_loop._models import (
     AuditRecord,
+    Channel,
     ContentType,
     Conversation,
     Decision,
@@ -71,7 +72,7 @@ from tl_loop._models import (
     normalize_tag,
 )
 from tl_loop._protect import ProtectedDocument, ProtectedTerm, protect
-from tl_loop._review import ReviewPolicy, Thresholds
+from tl_loop._review import PolicyRule, ReviewPolicy, Thresholds
 from tl_loop._version import __version__
 
 __all__ = [
@@ -84,6 +85,7 @@ __all__ = [
     "AuthenticationError",
     "CacheStats",
     "CacheStore",
+    "Channel",
     "ConfigurationError",
     "ContentType",
     "Conversation",
@@ -104,6 +106,7 @@ __all__ = [
     "Message",
     "MissingDependencyError",
     "NotFoundError",
+    "PolicyRule",
     "ProtectedDocument",
     "ProtectedTerm",
     "QuotaExceededError",

@@ -42,6 +42,10 @@ hold_codes = ["engine_failed", "token_parity"]
 hold_at = "error"
 flag_at = "warning"
 max_length_ratio = 2.5
+
+[[review.rules]]                  # e-mail and KB hold on any warning; first match wins
+channel = "email"
+hold_at = "warning"
 ```
 """
 
@@ -61,7 +65,7 @@ from tl_loop._errors import ConfigurationError
 from tl_loop._glossary import Glossary
 from tl_loop._language import DEFAULT_LANGUAGES, LanguageDetector, StickyPolicy
 from tl_loop._models import LanguageTag, Severity
-from tl_loop._review import ReviewPolicy, Thresholds
+from tl_loop._review import PolicyRule, ReviewPolicy, Thresholds
 from tl_loop.engines._base import SegmentResult
 from tl_loop.engines._chain import EngineChain
 from tl_loop.engines._guard import BreakerPolicy
@@ -106,7 +110,7 @@ class DetectionConfig(_Section):
     min_letters: int = Field(default=StickyPolicy().min_letters, ge=0)
 
 
-class ReviewConfig(_Section):
+class _PolicySettings(_Section):
     """Which flags hold a reply, which only mark it, and the checks' thresholds."""
 
     hold_codes: list[str] = Field(default_factory=lambda: sorted(ReviewPolicy().hold_codes))
@@ -128,6 +132,23 @@ class ReviewConfig(_Section):
             flag_at=self.flag_at,
             thresholds=thresholds,
         )
+
+
+class ReviewRuleConfig(_PolicySettings):
+    """A policy for one channel and/or customer language (`*` matches any)."""
+
+    channel: Literal["chat", "email", "kb", "*"] = "*"
+    language: str = "*"
+
+
+class ReviewConfig(_PolicySettings):
+    """The default review policy, and rules for particular channels and languages."""
+
+    rules: list[ReviewRuleConfig] = Field(default_factory=list)
+
+    def policy_rules(self) -> tuple[PolicyRule, ...]:
+        """The per-channel and per-language rules, first match first."""
+        return tuple(PolicyRule(rule.policy(), rule.channel, rule.language) for rule in self.rules)
 
 
 class MemoryConfig(_Section):
@@ -284,6 +305,7 @@ class TlLoopConfig(_Section):
             "detector": LanguageDetector(self.detection.languages),
             "cache": self.cache.build(),
             "policy": self.review.policy(),
+            "policy_rules": self.review.policy_rules(),
             "sticky": StickyPolicy(
                 min_confidence=self.detection.min_confidence,
                 min_letters=self.detection.min_letters,

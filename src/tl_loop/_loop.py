@@ -17,7 +17,7 @@ from tl_loop._glossary import Glossary
 from tl_loop._language import LanguageDetector, StickyPolicy
 from tl_loop._models import ContentType, Conversation, Detection, Message, Translation
 from tl_loop._pipeline import Flow, Outcome, Parts, inbound_flow, outbound_flow, translate_flow
-from tl_loop._review import ReviewPolicy
+from tl_loop._review import PolicyRule, ReviewPolicy
 from tl_loop.engines._base import Engine, SegmentResult
 from tl_loop.engines._chain import ChainResult, EngineChain
 from tl_loop.stores._memory import TranslationMemory
@@ -39,6 +39,7 @@ class _LoopBase:
         formality: Literal["formal", "informal"] | None = None,
         agent_languages: Sequence[str] = ("en",),
         memory: TranslationMemory | None = None,
+        policy_rules: Sequence[PolicyRule] = (),
     ) -> None:
         self.agent_languages = tuple(agent_languages)
         if isinstance(engines, EngineChain):
@@ -56,6 +57,7 @@ class _LoopBase:
             sticky=sticky or StickyPolicy(),
             formality=formality,
             memory=memory,
+            policy_rules=tuple(policy_rules),
         )
 
     @classmethod
@@ -131,6 +133,8 @@ class Loop(_LoopBase):
         formality: the register asked of engines that support one; enters the cache key.
         agent_languages: what agents read, for conversations made by `conversation()`.
         memory: human-approved translations, looked up before the cache and the engines.
+        policy_rules: review policies for particular channels (`Message.channel`) and customer
+            languages; the first match wins over `policy`.
     """
 
     def inbound(self, message: Message | str, conversation: Conversation) -> Translation:

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
     "AuditRecord",
+    "Channel",
     "ContentType",
     "Conversation",
     "Decision",
@@ -62,6 +63,9 @@ ContentType = Literal["text", "html", "markdown"]
 Direction = Literal["inbound", "outbound"]
 """Inbound: customer → agent language. Outbound: agent → customer language."""
 
+Channel = Literal["chat", "email", "kb"]
+"""Where a message travels; review policies may differ per channel."""
+
 
 class Severity(StrEnum):
     """How much a review flag matters; the policy decides what each level does."""
@@ -91,12 +95,14 @@ class Message(_Frozen):
         content_type: `text`, `html` or `markdown`.
         language: the language it is written in, when known; skips detection.
         id: the helpdesk's id for it, carried into the audit record.
+        channel: `chat`, `email` or `kb`, when known; selects the review policy.
     """
 
     text: str
     content_type: ContentType = "text"
     language: LanguageTag | None = None
     id: str | None = None
+    channel: Channel | None = None
 
 
 class Detection(_Frozen):

@@ -74,6 +74,13 @@ class Parts:
     sticky: StickyPolicy = field(default_factory=StickyPolicy)
     formality: Literal["formal", "informal"] | None = None
     memory: TranslationMemory | None = None
+    policy_rules: tuple[review.PolicyRule, ...] = ()
+
+    def policy_for(self, message: Message, customer_language: str | None) -> review.ReviewPolicy:
+        """The review policy for this message's channel and the customer's language."""
+        return review.select_policy(
+            self.policy, self.policy_rules, channel=message.channel, language=customer_language
+        )
 
 
 def _base(tag: str) -> str:
@@ -135,7 +142,7 @@ def outbound_flow(parts: Parts, message: Message, conversation: Conversation) ->
             "the customer's language is not known yet; set it with "
             "Conversation.override_customer_language() or let an inbound message detect it",
         )
-        decision = parts.policy.decide([problem], direction="outbound")
+        decision = parts.policy_for(message, None).decide([problem], direction="outbound")
         translation = _untranslated(
             message, "outbound", source, source, (problem,), decision, None, parts, {}
         )
@@ -165,6 +172,7 @@ def translate_flow(
     """Translate one message between known languages; never raises for engine trouble."""
     timings = dict(timings or {})
     flags = list(flags)
+    policy = parts.policy_for(message, source if direction == "inbound" else target)
     routes = parts.chain.routes(source, target)
     if not routes:
         error = UnsupportedLanguageError(source, target, available=sorted(parts.chain.pairs()))
@@ -220,7 +228,7 @@ def translate_flow(
     done = [result for result in results if result is not None]
     started = time.perf_counter()
     translated = document.restore([result.text for result in done])
-    flags += _check(parts, message, document, done, translated, source, target)
+    flags += _check(parts, policy, message, document, done, translated, source, target)
     timings["check"] = _ms(started)
     audit = _audit(
         parts, direction, route, detection, timings,
@@ -236,7 +244,7 @@ def translate_flow(
         direction=direction,
         engine=route.engine_name,
         flags=tuple(flags),
-        decision=parts.policy.decide(flags, direction=direction),
+        decision=policy.decide(flags, direction=direction),
         audit=audit,
     )
 
@@ -328,6 +336,7 @@ def _route_flags(answer: ChainResult, formality: str | None) -> list[ReviewFlag]
 
 def _check(
     parts: Parts,
+    policy: review.ReviewPolicy,
     message: Message,
     document: ProtectedDocument,
     results: Sequence[SegmentResult],
@@ -335,7 +344,7 @@ def _check(
     source: str,
     target: str,
 ) -> list[ReviewFlag]:
-    thresholds = parts.policy.thresholds
+    thresholds = policy.thresholds
     missing, extra = [], []
     for index, result in enumerate(results):
         missing += [_shown(document, t) for t in document.missing_tokens(index, result.text)]
@@ -400,7 +409,8 @@ def _failed(
         "unsupported_language" if isinstance(error, UnsupportedLanguageError) else "engine_failed"
     )
     flags = [*flags, review.flag(code, Severity.ERROR, f"{error}; the original text was kept")]
-    decision = parts.policy.decide(flags, direction=direction)
+    customer = source if direction == "inbound" else target
+    decision = parts.policy_for(message, customer).decide(flags, direction=direction)
     return _untranslated(
         message, direction, source, target, tuple(flags), decision, detection, parts, timings
     )

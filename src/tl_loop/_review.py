@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from tl_loop._models import Decision, Detection, Direction, ReviewFlag, Severity
 
-__all__ = ["ReviewPolicy", "Thresholds"]
+__all__ = ["PolicyRule", "ReviewPolicy", "Thresholds", "select_policy"]
 
 _NUMBER = re.compile(r"\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?")
 _WORD = re.compile(r"[^\W\d_]{3,}")
@@ -103,6 +103,37 @@ class ReviewPolicy:
         if hold or any(_reaches(flag.severity, self.flag_at) for flag in flags):
             return Decision.SEND_FLAGGED
         return Decision.SEND
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRule:
+    """Use `policy` for messages on `channel` in the customer's `language` (`*` matches any).
+
+    Chat can afford to send flagged answers that e-mail and knowledge-base articles cannot; a
+    language whose engine is weak can hold more. The first matching rule wins.
+    """
+
+    policy: ReviewPolicy
+    channel: str = "*"
+    language: str = "*"
+
+    def matches(self, channel: str | None, language: str | None) -> bool:
+        """Whether the rule applies to a message on this channel in this language."""
+        channel_ok = self.channel == "*" or self.channel == channel
+        base = (language or "").split("-")[0]
+        language_ok = self.language == "*" or self.language in (language, base)
+        return channel_ok and language_ok
+
+
+def select_policy(
+    default: ReviewPolicy,
+    rules: Sequence[PolicyRule],
+    *,
+    channel: str | None,
+    language: str | None,
+) -> ReviewPolicy:
+    """The policy of the first rule matching the channel and customer language, else `default`."""
+    return next((r.policy for r in rules if r.matches(channel, language)), default)
 
 
 def _reaches(severity: Severity, level: Severity | None) -> bool:

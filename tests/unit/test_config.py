@@ -123,3 +123,22 @@ def test_a_memory_path_is_relative_to_the_file_and_builds_a_sqlite_memory(tmp_pa
     assert config.memory.path == tmp_path / "tm.sqlite3"
     with Loop.from_config(config) as loop:
         assert loop.parts.memory is not None
+
+
+def test_review_rules_per_channel_are_loaded(tmp_path: Path) -> None:
+    config = TlLoopConfig.load(
+        write(
+            tmp_path,
+            """
+engines = ["fake"]
+[review]
+hold_at = "error"
+[[review.rules]]
+channel = "email"
+hold_at = "warning"
+""",
+        )
+    )
+    [rule] = config.review.policy_rules()
+    assert rule.channel == "email"
+    assert rule.policy.hold_at == "warning"

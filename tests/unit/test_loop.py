@@ -12,8 +12,11 @@ from tl_loop import (
     Conversation,
     Decision,
     Message,
+    PolicyRule,
     QuotaExceededError,
+    ReviewPolicy,
     ServiceUnavailableError,
+    Severity,
     Translation,
 )
 from tl_loop.engines import Capabilities, SegmentResult
@@ -352,3 +355,22 @@ def test_a_human_approved_translation_wins_over_the_engine(
     assert reply.translated.startswith("Tu pedido #48213 sale hoy.")
     assert reply.audit.memory_hits == 1
     assert engine.calls[0][2] == ("Thanks!",)  # only the unknown sentence went to the engine
+
+
+def test_review_policy_per_channel_and_language(make_loop: Callable[..., Shell]) -> None:
+    strict = ReviewPolicy(hold_at=Severity.WARNING)
+    shell = make_loop(
+        engines=[FakeEngine(transform=lambda s, _src, _tgt: s.replace("3", "8"))],
+        policy_rules=[PolicyRule(strict, channel="email"), PolicyRule(strict, language="de")],
+    )
+    reply = "It will arrive in 3 days."
+
+    chat = shell.outbound(Message(text=reply, channel="chat"), spanish_conversation())
+    email = shell.outbound(Message(text=reply, channel="email"), spanish_conversation())
+    german = shell.outbound(
+        Message(text=reply, channel="chat"), Conversation(customer_language="de")
+    )
+
+    assert chat.decision is Decision.SEND_FLAGGED
+    assert email.decision is Decision.HOLD
+    assert german.decision is Decision.HOLD

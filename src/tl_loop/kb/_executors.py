@@ -30,6 +30,7 @@ from tl_loop._errors import (
 from tl_loop._loop import Loop
 from tl_loop._models import Decision, Message, ReviewFlag, Translation
 from tl_loop._pipeline import Parts, translate_flow
+from tl_loop._review import select_policy
 from tl_loop.engines._base import SegmentResult
 from tl_loop.engines._chain import ChainResult
 from tl_loop.kb._articles import Field
@@ -191,7 +192,9 @@ def assemble_article(spec: LoopSpec, job: AssembleJob) -> AssembleResult:
     for item in job.fields:
         if not item.text.strip():
             continue
-        message = Message(text=item.text, content_type=item.content_type, language=job.source)
+        message = Message(
+            text=item.text, content_type=item.content_type, language=job.source, channel="kb"
+        )
         flow = translate_flow(
             parts, message, source=job.source, target=job.target, direction="outbound"
         )
@@ -199,7 +202,8 @@ def assemble_article(spec: LoopSpec, job: AssembleJob) -> AssembleResult:
         translated[item.name] = translation.translated
         flags += [(item.name, flag) for flag in translation.flags]
         failed = failed or any(flag.code in _FAILED_CODES for flag in translation.flags)
-    decision = parts.policy.decide([flag for _, flag in flags], direction="outbound")
+    policy = select_policy(parts.policy, parts.policy_rules, channel="kb", language=job.target)
+    decision = policy.decide([flag for _, flag in flags], direction="outbound")
     return AssembleResult(
         job.article, job.target, translated, tuple(flags), decision, failed, fresh
     )
