@@ -21,23 +21,10 @@ from dataclasses import dataclass, field
 from tl_loop._errors import ConfigurationError
 from tl_loop._markup import Encoding, Markup, Piece, Run, html_pieces, markdown_pieces, text_pieces
 from tl_loop._models import ContentType
-from tl_loop._spans import Terms, compile_terms, find_spans
+from tl_loop._spans import ProtectedTerm, Terms, compile_terms, find_spans
 from tl_loop.engines._base import TOKEN_PATTERN
 
 __all__ = ["ProtectedDocument", "ProtectedTerm", "Token", "protect"]
-
-
-@dataclass(frozen=True, slots=True)
-class ProtectedTerm:
-    """A glossary term to protect: kept as is (`replacement` None) or forced to a translation.
-
-    Terms match whole words only (boundaries work for any alphabet); the longest term wins when
-    terms overlap.
-    """
-
-    term: str
-    replacement: str | None = None
-    case_sensitive: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,14 +18,23 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # _protect owns ProtectedTerm and imports this module
-    from tl_loop._protect import ProtectedTerm
-
-__all__ = ["Span", "Terms", "compile_terms", "find_spans"]
+__all__ = ["ProtectedTerm", "Span", "Terms", "compile_terms", "find_spans"]
 
 _Finder = Callable[[re.Match[str]], Iterable[tuple[int, int]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectedTerm:
+    """A glossary term to protect: kept as is (`replacement` None) or forced to a translation.
+
+    Terms match whole words only (boundaries work for any alphabet); the longest term wins when
+    terms overlap.
+    """
+
+    term: str
+    replacement: str | None = None
+    case_sensitive: bool = False
 
 
 @dataclass(frozen=True, slots=True)
