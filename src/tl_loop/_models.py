@@ -165,6 +165,7 @@ class AuditRecord(_Frozen):
     detected_language: str | None
     detection_confidence: float | None
     characters_sent: int
+    billed_characters: int | None = None
     segments: int
     cache_hits: int
     memory_hits: int = 0

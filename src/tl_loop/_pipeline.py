@@ -204,6 +204,7 @@ def translate_flow(
     timings["cache"] = _ms(started)
 
     route = routes[0]
+    billed: int | None = 0 if not misses else None
     if misses:
         started = time.perf_counter()
         try:
@@ -216,6 +217,8 @@ def translate_flow(
         timings["engine"] = _ms(started)
         route = answer.route
         fresh = dict(zip(misses, answer.results, strict=True))
+        reported = [r.billed_characters for r in answer.results if r.billed_characters is not None]
+        billed = sum(reported) if reported else None
         parts.cache.put_many(
             (_key(parts, route, source, target, message.content_type, s), fresh[s]) for s in misses
         )
@@ -233,7 +236,7 @@ def translate_flow(
     audit = _audit(
         parts, direction, route, detection, timings,
         characters_sent=sum(map(len, misses)), segments=len(document.segments), cache_hits=hits,
-        memory_hits=memory_hits,
+        memory_hits=memory_hits, billed_characters=billed,
     )  # fmt: skip
     return Translation(
         original=message.text,
@@ -457,6 +460,7 @@ def _audit(
     segments: int,
     cache_hits: int,
     memory_hits: int = 0,
+    billed_characters: int | None = 0,
 ) -> AuditRecord:
     return AuditRecord(
         direction=direction,
@@ -470,6 +474,7 @@ def _audit(
         segments=segments,
         cache_hits=cache_hits,
         memory_hits=memory_hits,
+        billed_characters=billed_characters,
         timings_ms=timings,
     )
 

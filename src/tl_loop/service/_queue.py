@@ -9,6 +9,10 @@
   the process died mid-write, and the write may have arrived, so it is never sent again.
 - `conversations`: the customer language (with confidence and manual flag) per conversation.
 
+A job is a webhook event (`kind = 'event'`) or a review decision to carry out (`kind =
+'review'`: learn from it, release the held reply, or tell the agent it was rejected), queued
+as event `review:<item id>` so a decision is carried out once.
+
 WAL mode lets readers (metrics, readiness) run beside the one writer; `synchronous=FULL` makes
 an acknowledged webhook survive power loss, not only a crash.
 """
@@ -29,7 +33,10 @@ from typing import Any, Literal, Self
 
 from tl_loop._helpdesk import HelpdeskEvent
 
-__all__ = ["Job", "JobQueue", "StepState"]
+__all__ = ["Job", "JobKind", "JobQueue", "StepState"]
+
+JobKind = Literal["event", "review"]
+"""What a job carries out: a helpdesk webhook event, or a reviewer's decision."""
 
 StepState = Literal["new", "done", "uncertain"]
 """What the journal knows of a write step: never tried, done, or tried without an answer."""
@@ -50,6 +57,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     error TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'event',
     UNIQUE (adapter, event_id)
 );
 CREATE INDEX IF NOT EXISTS jobs_open ON jobs (id) WHERE status IN ('queued', 'running');
@@ -90,8 +98,12 @@ WHERE id = (
             AND e.status IN ('queued', 'running') AND e.id < j.id)
     ORDER BY j.id LIMIT 1
 )
-RETURNING id, adapter, event, attempts, token, created_at
+RETURNING id, adapter, event, attempts, token, created_at, kind
 """
+
+
+REVIEW_PREFIX = "review:"
+"""The event id prefix of review jobs: `review:<item id>`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +116,12 @@ class Job:
     attempts: int
     token: str
     created_at: float
+    kind: JobKind = "event"
+
+    @property
+    def review_item(self) -> str:
+        """The review item id of a `review` job (its event id is `review:<id>`)."""
+        return self.event.event_id.removeprefix(REVIEW_PREFIX)
 
 
 def _is_dead(owner: str, host: str, me: str) -> bool:
@@ -161,6 +179,9 @@ class JobQueue:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        if "kind" not in columns:  # a queue file from before review jobs
+            self._db.execute("ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'event'")
 
     # -- enqueue and claim ---------------------------------------------------------------
 
@@ -173,6 +194,29 @@ class JobQueue:
                 " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (adapter, event.event_id, event.conversation_id, _event_json(event), now, now),
             )
+            return cursor.lastrowid if cursor.rowcount else None
+
+    def enqueue_review(
+        self, item_id: str, *, adapter: str | None, conversation_id: str | None
+    ) -> int | None:
+        """Queue carrying out the decision on review item `item_id`; None if already queued.
+
+        The job runs in the conversation's order, after the jobs queued before it.
+        """
+        event = HelpdeskEvent(
+            kind="agent_note",  # a reviewer acts for the agent: failures are told to agents
+            event_id=f"{REVIEW_PREFIX}{item_id}",
+            conversation_id=conversation_id or f"{REVIEW_PREFIX}{item_id}",
+            message_id=item_id,
+        )
+        now = self._clock()
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO jobs (adapter, event_id, conversation_id, event, kind,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, 'review', ?, ?)",
+                (adapter or "", event.event_id, event.conversation_id, _event_json(event),
+                 now, now),
+            )  # fmt: skip
             return cursor.lastrowid if cursor.rowcount else None
 
     def claim(self) -> Job | None:
@@ -193,8 +237,11 @@ class JobQueue:
                 self._db.execute("COMMIT")
         if row is None:
             return None
-        job_id, adapter, event, attempts, token, created_at = row
-        return Job(job_id, adapter, HelpdeskEvent(**json.loads(event)), attempts, token, created_at)
+        job_id, adapter, event, attempts, token, created_at, kind = row
+        return Job(
+            job_id, adapter, HelpdeskEvent(**json.loads(event)), attempts, token, created_at,
+            "review" if kind == "review" else "event",
+        )  # fmt: skip
 
     def renew(self, job: Job) -> bool:
         """Extend the lease; False when the job is no longer ours (taken over or finished)."""

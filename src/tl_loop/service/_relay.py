@@ -19,6 +19,9 @@ from tl_loop._errors import ConfigurationError, InvalidRequestError, WebhookAuth
 from tl_loop._helpdesk import HelpdeskAdapter
 from tl_loop._helpdesk_client import HelpdeskClient
 from tl_loop._loop import Loop
+from tl_loop.review import AuditLog, ReviewItem, ReviewQueue, ReviewState
+from tl_loop.review._items import check_releasable, parse_state
+from tl_loop.review._stats_metrics import register_stats_metrics
 from tl_loop.service._metrics import RelayMetrics
 from tl_loop.service._queue import JobQueue
 from tl_loop.service._settings import RelaySettings, adapter_agent_languages
@@ -55,6 +58,9 @@ class Relay:
         settings: queue, workers, triggers, note format.
         queue: a ready queue; by default one at `settings.queue_path`.
         http_client: sent through by every `HelpdeskClient` (tests, proxies).
+        review: the review queue; by default the one `settings` name (`review_path` or
+            `review_url`).
+        audit: the audit log; by default the one `settings` name (none with `audit = false`).
 
     Raises:
         ConfigurationError: no adapter, or a lease too short for the HTTP timeout.
@@ -68,6 +74,8 @@ class Relay:
         settings: RelaySettings | None = None,
         queue: JobQueue | None = None,
         http_client: httpx.Client | None = None,
+        review: ReviewQueue | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.settings = settings or RelaySettings()
         if not adapters:
@@ -86,7 +94,13 @@ class Relay:
         self.queue = queue or JobQueue(
             self.settings.queue_path, lease_seconds=self.settings.lease_seconds, owner=owner
         )
+        self.review = review if review is not None else self.settings.open_review_queue()
+        self.audit = audit if audit is not None else self.settings.open_audit_log()
         self.metrics = RelayMetrics(queue_counts=self.queue.counts)
+        # Per-language quality figures (volume, review rate, post-edit effort) on /metrics.
+        register_stats_metrics(
+            self.metrics.registry, audit_log=self.audit, review_queue=self.review
+        )
         self.clients = {
             name: HelpdeskClient(
                 adapter, http_client=http_client, timeout=self.settings.http_timeout
@@ -105,6 +119,8 @@ class Relay:
             settings=self.settings,
             metrics=self.metrics,
             agent_languages=languages,
+            review=self.review,
+            audit=self.audit,
         )
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -156,6 +172,35 @@ class Relay:
             # Worker threads share the interpreter lock with the web server: while
             # acknowledgements are slow, workers pause between jobs (see `_work`).
             self._pressure_until = time.monotonic() + 1.0
+
+    # -- review --------------------------------------------------------------------------
+
+    def decide(
+        self, item_id: str, state: ReviewState | str, reviewer: str, final: str | None = None
+    ) -> ReviewItem:
+        """Record a reviewer's decision and queue carrying it out; returns the decided item.
+
+        Approving or editing a held reply releases it (posts it, once) through its adapter;
+        rejecting one tells the agent in a note; approvals and edits teach the translation
+        memory. The work runs in a worker (`review` job keyed by the item id), in the
+        conversation's order.
+
+        Raises:
+            NotFoundError: no such item.
+            ReviewConflictError: the item was already decided; nothing more is queued.
+            ConfigurationError: an invalid decision, or a held reply whose adapter this
+                relay does not have (it is then left pending).
+        """
+        decision = parse_state(state)
+        item = self.review.get(item_id)
+        check_releasable(item, decision, self.adapters)
+        decided = self.review.decide(item_id, state=decision, reviewer=reviewer, final=final)
+        if decided.needs_follow_up:
+            self.queue.enqueue_review(
+                decided.id, adapter=decided.adapter, conversation_id=decided.conversation_id
+            )
+            self._wake.set()
+        return decided
 
     # -- health --------------------------------------------------------------------------
 
@@ -262,6 +307,9 @@ class Relay:
         for client in self.clients.values():
             client.close()
         self.queue.close()
+        self.review.close()
+        if self.audit is not None:
+            self.audit.close()
 
     def __enter__(self) -> Self:
         return self

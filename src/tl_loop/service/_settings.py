@@ -7,6 +7,7 @@ engines = ["apertium"]              # the loop itself: see TlLoopConfig
 host = "0.0.0.0"
 port = 8080
 queue_path = "relay.sqlite3"        # relative to this file
+review_path = "review.sqlite3"      # held and flagged replies (or review_url: PostgreSQL)
 workers = 2
 trigger = "#tl"
 preview_trigger = "#tl?"
@@ -31,7 +32,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -39,6 +40,9 @@ from tl_loop._config import TlLoopConfig
 from tl_loop._errors import ConfigurationError
 from tl_loop._helpdesk import HelpdeskAdapter, load_adapter_class
 from tl_loop._models import LanguageTag
+
+if TYPE_CHECKING:
+    from tl_loop.review import AuditLog, ReviewQueue
 
 __all__ = ["RelaySettings", "build_adapters", "load_config_file"]
 
@@ -71,6 +75,21 @@ class RelaySettings(BaseModel):
         agent_languages: what agents read; by default the loop's `agent_languages`.
         http_timeout: seconds for one helpdesk API request.
         max_body_bytes: largest webhook body accepted.
+        review_path: the SQLite review queue; default `<queue_path stem>-review.sqlite3`
+            beside the queue. Held replies wait here for a reviewer.
+        review_url: a PostgreSQL connection string for a review queue shared by several
+            relays and the CLI; replaces `review_path`.
+        review_flagged: also queue replies sent with review flags, for review afterwards.
+        audit: record every translation in the audit log (for `tl-loop stats`).
+        audit_path: the SQLite audit log; default `<queue_path stem>-audit.sqlite3`.
+        audit_url: a PostgreSQL connection string for a shared audit log; replaces
+            `audit_path`.
+        review_auth: how the reviewer page at `/review` authenticates: `token` (default),
+            `basic` or `none` (loopback only); see docs/review-page.md.
+        review_token_env: the environment variable holding the reviewer page's token
+            (default `TL_LOOP_REVIEW_TOKEN`).
+        public_url: the relay's address as reviewers reach it (`https://relay.example.com`),
+            for links in notes; without it notes give the path `/review/<id>`.
         adapters: one table per helpdesk; see the module docstring.
     """
 
@@ -95,6 +114,15 @@ class RelaySettings(BaseModel):
     agent_languages: list[LanguageTag] | None = None
     http_timeout: float = Field(default=10.0, gt=0)
     max_body_bytes: int = Field(default=1_000_000, gt=0)
+    review_path: Path | None = None
+    review_url: str | None = None
+    review_flagged: bool = True
+    audit: bool = True
+    audit_path: Path | None = None
+    audit_url: str | None = None
+    review_auth: Literal["token", "basic", "none"] | None = None
+    review_token_env: str | None = None
+    public_url: str | None = None
     adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @classmethod
@@ -120,9 +148,56 @@ class RelaySettings(BaseModel):
                 f"{source}: relay.trigger {settings.trigger!r} starts with preview_trigger "
                 f"{settings.preview_trigger!r}; every note would be a preview. Pick distinct ones"
             )
-        if base is not None and not settings.queue_path.is_absolute():
-            settings = settings.model_copy(update={"queue_path": base / settings.queue_path})
+        for kind in ("review", "audit"):
+            if relay.get(f"{kind}_path") is not None and relay.get(f"{kind}_url") is not None:
+                raise ConfigurationError(
+                    f"{source}: relay.{kind}_path and relay.{kind}_url are both set; keep "
+                    f"{kind}_url for PostgreSQL or {kind}_path for SQLite"
+                )
+        if base is not None:
+            paths = {"queue_path": settings.queue_path, "review_path": settings.review_path,
+                     "audit_path": settings.audit_path}  # fmt: skip
+            settings = settings.model_copy(
+                update={
+                    name: base / path
+                    for name, path in paths.items()
+                    if path is not None and not path.is_absolute()
+                }
+            )
         return settings
+
+    def _beside_queue(self, suffix: str) -> Path:
+        if str(self.queue_path) == ":memory:":
+            return self.queue_path
+        return self.queue_path.with_name(f"{self.queue_path.stem}-{suffix}.sqlite3")
+
+    def open_review_queue(self) -> ReviewQueue:
+        """The review queue these settings name: PostgreSQL at `review_url`, else SQLite.
+
+        Raises:
+            ConfigurationError: a bad connection string.
+            ServiceUnavailableError: PostgreSQL cannot be reached.
+        """
+        from tl_loop.review import PostgresReviewQueue, SQLiteReviewQueue
+
+        if self.review_url:
+            return PostgresReviewQueue(self.review_url)
+        return SQLiteReviewQueue(self.review_path or self._beside_queue("review"))
+
+    def open_audit_log(self) -> AuditLog | None:
+        """The audit log these settings name, or None when `audit` is off.
+
+        Raises:
+            ConfigurationError: a bad connection string.
+            ServiceUnavailableError: PostgreSQL cannot be reached.
+        """
+        from tl_loop.review import PostgresAuditLog, SQLiteAuditLog
+
+        if not self.audit:
+            return None
+        if self.audit_url:
+            return PostgresAuditLog(self.audit_url)
+        return SQLiteAuditLog(self.audit_path or self._beside_queue("audit"))
 
 
 def load_config_file(path: str | os.PathLike[str]) -> tuple[TlLoopConfig, RelaySettings]:
@@ -143,6 +218,11 @@ def load_config_file(path: str | os.PathLike[str]) -> tuple[TlLoopConfig, RelayS
     config = TlLoopConfig.from_mapping(loop_data, source=str(path))
     if config.glossary is not None and not config.glossary.is_absolute():
         config = config.model_copy(update={"glossary": path.parent / config.glossary})
+    memory = config.memory.path
+    if memory is not None and not memory.is_absolute():
+        # Like the glossary: the memory the relay learns into is found from the file.
+        memory_config = config.memory.model_copy(update={"path": path.parent / memory})
+        config = config.model_copy(update={"memory": memory_config})
     return config, relay
 
 

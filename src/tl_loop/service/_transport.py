@@ -206,6 +206,37 @@ class NoteComposer:
             self._body(translation.translated, translation.content_type),
         )
 
+    def queued_note(self, translation: Translation, *, item_id: str, link: str) -> str:
+        """The note saying a held reply waits in the review queue, with its id and link."""
+        header = (
+            "tl_loop held this reply for review: it was NOT sent to the customer yet. "
+            f"It waits in the review queue as item {item_id}; a reviewer's approval or edit "
+            "sends it, a rejection is told here."
+        )
+        return self._note(
+            self._line(header, bold=True),
+            self._link(link),
+            self._flags(translation),
+            self._line(f"Draft ({translation.target_language}):"),
+            self._body(translation.translated, translation.content_type),
+        )
+
+    def rejected_note(self, *, item_id: str, reviewer: str | None) -> str:
+        """The note telling the agent a held reply was rejected in review (nothing sent)."""
+        return self._note(
+            self._line(
+                f"tl_loop: {reviewer or 'a reviewer'} rejected the held reply (review item "
+                f"{item_id}); it was NOT sent to the customer. Write a new reply.",
+                bold=True,
+            )
+        )
+
+    def _link(self, link: str) -> str:
+        if self.format == "text":
+            return f"Review it at {link}"
+        escaped = html.escape(link)
+        return f'<p>Review it at <a href="{escaped}">{escaped}</a></p>'
+
     def flags_note(self, translation: Translation) -> str:
         """The note listing review flags of a reply that was sent anyway."""
         return self._note(

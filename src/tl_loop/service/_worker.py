@@ -5,12 +5,18 @@ sent and as done after the answer, so a retried job skips what was done and neve
 write that may have arrived (see `JobQueue`). Failures that are safe to retry (reads, writes
 that surely did not arrive) put the job back with backoff; anything else fails it with a reason
 that shows in the logs, in `tl_loop_jobs_total{outcome="failed"}` and in `JobQueue.failed_jobs`.
+
+With a review queue, a held reply goes there (the agent gets a note with the item's link) and
+a reply sent with flags is queued for review afterwards. A reviewer's decision becomes a
+`review` job: it posts an approved or edited reply once (journal step `release`), tells the
+agent about a rejection, and teaches the translation memory (`tl_loop.review.learn`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -18,7 +24,15 @@ from tl_loop._errors import NotFoundError, ServiceError
 from tl_loop._helpdesk import HelpdeskAdapter, HelpdeskEvent
 from tl_loop._helpdesk_client import HelpdeskClient
 from tl_loop._loop import Loop
-from tl_loop._models import ContentType, Conversation, Decision, Message, Translation
+from tl_loop._models import (
+    AuditRecord,
+    ContentType,
+    Conversation,
+    Decision,
+    Message,
+    Translation,
+)
+from tl_loop.review import AuditLog, ReviewItem, ReviewQueue, ReviewState, learn
 from tl_loop.service._metrics import RelayMetrics
 from tl_loop.service._queue import Job, JobQueue
 from tl_loop.service._settings import RelaySettings
@@ -55,6 +69,8 @@ class JobRunner:
         settings: triggers, note format, disclosure, retry limits.
         metrics: where to count what happens.
         agent_languages: per adapter, what its agents read.
+        review: where held and flagged replies go; None keeps the old held note only.
+        audit: where every translation is recorded; None records nothing.
     """
 
     def __init__(
@@ -67,8 +83,12 @@ class JobRunner:
         settings: RelaySettings,
         metrics: RelayMetrics,
         agent_languages: Mapping[str, tuple[str, ...]],
+        review: ReviewQueue | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.loop = loop
+        self.review = review
+        self.audit = audit
         self.adapters = adapters
         self.clients = clients
         self.queue = queue
@@ -108,7 +128,8 @@ class JobRunner:
             return self._fail(job, f"internal error: {error!r}", stage="job", error=error)
         self.queue.complete(job)
         self.metrics.jobs.labels("done").inc()
-        self.metrics.job_seconds.labels(job.event.kind).observe(time.time() - job.created_at)
+        label = "review" if job.kind == "review" else job.event.kind
+        self.metrics.job_seconds.labels(label).observe(time.time() - job.created_at)
         return "done"
 
     def _fail(
@@ -127,7 +148,9 @@ class JobRunner:
     def _tell_agent(self, job: Job, reason: str) -> None:
         # The agent is waiting for their reply to go out; say it did not, once, best effort.
         note = self.composer.failure_note(reason)
-        client = self.clients[job.adapter]
+        client = self.clients.get(job.adapter)
+        if client is None or job.event.conversation_id.startswith("review:"):
+            return  # a review job with no conversation to write to
         try:
             self.write_once(job, "failure_note", "note", lambda: self._post_note(client, job, note))
         except (ServiceError, _WriteUncertain, _LeaseLost) as error:
@@ -169,7 +192,9 @@ class JobRunner:
     # -- the transport -------------------------------------------------------------------
 
     def _handle(self, job: Job) -> None:
-        if job.event.kind == "agent_note":
+        if job.kind == "review":
+            self._review_job(job)
+        elif job.event.kind == "agent_note":
             self._agent_note(job)
         elif job.event.kind in ("customer_message", "ticket_created"):
             self._customer_message(job)
@@ -180,6 +205,7 @@ class JobRunner:
         conversation = self._conversation(job)
         before = conversation.customer_language
         translation = self._translate(
+            job,
             "inbound",
             Message(text=message.text, content_type=message.content_type, id=message.message_id),
             conversation,
@@ -215,14 +241,17 @@ class JobRunner:
         if conversation.customer_language is None:
             self._learn_language(client, event, conversation)
         translation = self._translate(
-            "outbound", Message(text=trigger.text, content_type=message.content_type), conversation
+            job,
+            "outbound",
+            Message(text=trigger.text, content_type=message.content_type),
+            conversation,
         )
         if trigger.mode == "preview":
             note = self.composer.preview_note(translation)
             self.write_once(job, "preview", "note", lambda: self._post_note(client, job, note))
             return
         if translation.decision == Decision.HOLD:
-            note = self.composer.held_note(translation)
+            note = self._hold(job, translation)
             self.write_once(job, "held", "note", lambda: self._post_note(client, job, note))
             return
         disclosure = self._disclosure(translation)
@@ -233,6 +262,8 @@ class JobRunner:
                 event.conversation_id, reply, content_type=translation.content_type
             ),
         )  # fmt: skip
+        if translation.decision == Decision.SEND_FLAGGED:
+            self._queue_flagged(job, translation)
         if translation.decision == Decision.SEND_FLAGGED and self.settings.flag_note:
             note = self.composer.flags_note(translation)
             try:
@@ -305,7 +336,7 @@ class JobRunner:
             conversation.customer_language_confidence = detection.confidence
 
     def _translate(
-        self, direction: str, message: Message, conversation: Conversation
+        self, job: Job, direction: str, message: Message, conversation: Conversation
     ) -> Translation:
         started = time.perf_counter()
         if direction == "inbound":
@@ -323,7 +354,22 @@ class JobRunner:
             ).inc()
         if "engine_failed" in translation.flag_codes:
             self.metrics.errors.labels("translate", "engine_failed").inc()
+        self._record(job, translation)
         return translation
+
+    def _record(self, job: Job, translation: Translation) -> None:
+        if self.audit is None or translation.skipped:
+            return
+        try:
+            self.audit.record(
+                translation,
+                adapter=job.adapter,
+                conversation_id=job.event.conversation_id,
+                channel=None,  # helpdesk events do not say the channel yet
+            )
+        except Exception as error:  # statistics must never cost a customer their reply
+            log.warning("job %s: audit row not recorded: %s", job.id, error)
+            self.metrics.errors.labels("audit", type(error).__name__).inc()
 
     def _disclosure(self, translation: Translation) -> str | None:
         if not self.settings.disclosure or translation.skipped:
@@ -335,3 +381,117 @@ class JobRunner:
             text, source=translation.source_language, target=translation.target_language
         )
         return line.translated if line.decision != Decision.HOLD else text
+
+    # -- review --------------------------------------------------------------------------
+
+    def _item_id(self, job: Job, what: str) -> str:
+        # Stable per event: a retried job adds the same item again, which the queue ignores.
+        name = f"tl-loop:{job.adapter}:{job.event.event_id}:{what}"
+        return uuid.uuid5(uuid.NAMESPACE_URL, name).hex
+
+    def _review_link(self, item_id: str) -> str:
+        path = f"/review/{item_id}"
+        base = self.settings.public_url
+        return f"{base.rstrip('/')}{path}" if base else path
+
+    def _hold(self, job: Job, translation: Translation) -> str:
+        """Queue a held reply for review; returns the note for the agent."""
+        if self.review is None:
+            return self.composer.held_note(translation)
+        item = ReviewItem.from_translation(
+            translation,
+            held=True,
+            adapter=job.adapter,
+            conversation_id=job.event.conversation_id,
+            id=self._item_id(job, "held"),
+        )
+        self.review.add(item)
+        return self.composer.queued_note(
+            translation, item_id=item.id, link=self._review_link(item.id)
+        )
+
+    def _queue_flagged(self, job: Job, translation: Translation) -> None:
+        """Queue a reply sent with flags, for review afterwards (learning only)."""
+        if self.review is None or not self.settings.review_flagged:
+            return
+        item = ReviewItem.from_translation(
+            translation,
+            held=False,
+            adapter=job.adapter,
+            conversation_id=job.event.conversation_id,
+            id=self._item_id(job, "flagged"),
+        )
+        try:
+            self.review.add(item)
+        except Exception as error:  # the reply went out; the review copy is a bonus
+            log.warning("job %s: flagged reply not queued for review: %s", job.id, error)
+            self.metrics.errors.labels("review", type(error).__name__).inc()
+
+    def _review_job(self, job: Job) -> None:
+        """Carry out a decision: release or tell the agent, then learn from it."""
+        if self.review is None:
+            raise NotFoundError(
+                "a review decision was queued but this relay has no review queue",
+                service="relay",
+            )
+        item = self.review.get(job.review_item)
+        if item.releasable and not item.released:
+            self._release(job, item, self.review)
+        elif item.state == ReviewState.REJECTED and item.held and item.direction == "outbound":
+            client = self._client(job, item)
+            note = self.composer.rejected_note(item_id=item.id, reviewer=item.decided_by)
+            self.write_once(job, "rejected", "note", lambda: self._post_note(client, job, note))
+        if item.state in (ReviewState.APPROVED, ReviewState.EDITED):
+            self._learn(job, item)
+
+    def _client(self, job: Job, item: ReviewItem) -> HelpdeskClient:
+        client = self.clients.get(job.adapter)
+        if client is None or item.conversation_id is None:
+            raise NotFoundError(
+                f"review item {item.id} belongs to adapter {item.adapter!r}, which this relay "
+                f"does not have (configured: {', '.join(sorted(self.clients))})",
+                service="relay",
+            )
+        return client
+
+    def _release(self, job: Job, item: ReviewItem, review: ReviewQueue) -> None:
+        """Post the approved or edited reply, once, and record that it was posted."""
+        client = self._client(job, item)
+        translation = _reviewed(item)
+        reply = self.composer.reply(translation, disclosure=self._disclosure(translation))
+        conversation = item.conversation_id or ""
+        self.write_once(
+            job, "release", "reply",
+            lambda: client.post_reply(conversation, reply, content_type=item.content_type),
+        )  # fmt: skip
+        review.mark_released(item.id)
+
+    def _learn(self, job: Job, item: ReviewItem) -> None:
+        try:
+            learn(item, self.loop.parts)
+        except ServiceError as error:
+            if error.retryable and job.attempts < self.settings.max_attempts:
+                raise  # the memory is away for now: retry the job (the release is journaled)
+            log.warning("review item %s: not learned: %s", item.id, error)
+            self.metrics.errors.labels("learn", type(error).__name__).inc()
+
+
+def _reviewed(item: ReviewItem) -> Translation:
+    """The reviewed reply as a `Translation`, for the reply composer and the disclosure."""
+    return Translation(
+        original=item.original,
+        translated=item.final if item.final is not None else item.draft,
+        source_language=item.source_language,
+        target_language=item.target_language,
+        content_type=item.content_type,
+        direction="outbound",
+        engine=item.engine,
+        flags=(),
+        decision=Decision.SEND,
+        audit=AuditRecord(
+            direction="outbound", engine=item.engine, engine_version=None,
+            glossary_version=item.glossary_version, detected_language=None,
+            detection_confidence=None, characters_sent=0, segments=0, cache_hits=0,
+            timings_ms={},
+        ),
+    )  # fmt: skip

@@ -1,0 +1,54 @@
+"""The human in the loop: the review queue, the audit log, and memory that learns.
+
+Held replies (and replies sent with review flags) wait in a `ReviewQueue` for a person; one
+decision per item, atomically: approve, edit or reject. The relay (`tl_loop.service.Relay`)
+fills the queue, releases an approved or edited held reply through its adapter exactly once,
+and teaches the translation memory what reviewers approved. Every translation the relay makes
+is recorded in an `AuditLog` for statistics.
+
+```python
+from tl_loop.review import ReviewState, SQLiteReviewQueue
+
+with SQLiteReviewQueue("review.sqlite3") as queue:
+    for item in queue.list(language="es"):
+        print(item.id, item.original, "→", item.draft)
+```
+
+SQLite is the embedded default; `PostgresReviewQueue` and `PostgresAuditLog` serve several
+relays (`pip install "tl-loop[postgres]"`). See docs/review-workflow.md.
+"""
+
+from __future__ import annotations
+
+from tl_loop.review._audit import AuditLog, AuditRow, audit_row
+from tl_loop.review._cli import add_review_parser, run_review
+from tl_loop.review._items import (
+    ReviewConflictError,
+    ReviewItem,
+    ReviewQueue,
+    ReviewState,
+    new_item_id,
+)
+from tl_loop.review._learn import learn, learned_entries, pair_segments
+from tl_loop.review._postgres import PostgresAuditLog, PostgresReviewQueue
+from tl_loop.review._sqlite import SQLiteAuditLog, SQLiteReviewQueue
+
+__all__ = [
+    "AuditLog",
+    "AuditRow",
+    "PostgresAuditLog",
+    "PostgresReviewQueue",
+    "ReviewConflictError",
+    "ReviewItem",
+    "ReviewQueue",
+    "ReviewState",
+    "SQLiteAuditLog",
+    "SQLiteReviewQueue",
+    "add_review_parser",
+    "audit_row",
+    "learn",
+    "learned_entries",
+    "new_item_id",
+    "pair_segments",
+    "run_review",
+]

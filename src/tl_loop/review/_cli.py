@@ -1,0 +1,234 @@
+"""`tl-loop review list|show|approve|edit|reject`: the review queue from the command line.
+
+The commands work on the review queue that the relay's TOML file names (`review_path` or
+`review_url` in `[relay]`). A decision is carried out by the relay: it is queued in the relay's
+job queue file (`queue_path`), so a running relay posts an approved reply within a poll, and
+a stopped one when it starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from tl_loop._errors import ConfigurationError, TlLoopError
+from tl_loop._models import normalize_tag
+from tl_loop.review._items import (
+    ReviewItem,
+    ReviewQueue,
+    ReviewState,
+    check_releasable,
+)
+
+__all__ = ["add_review_parser", "run_review"]
+
+_PREVIEW = 60
+
+
+def _tag(value: str) -> str:
+    try:
+        return normalize_tag(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def _reviewer_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reviewer",
+        default=None,
+        help="who decides (default: $TL_LOOP_REVIEWER, else your user name)",
+    )
+
+
+def add_review_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `review list|show|approve|edit|reject` to a `tl-loop` subcommand set."""
+    review = commands.add_parser("review", help="the review queue: list, show, decide")
+    actions = review.add_subparsers(dest="review_command", required=True, metavar="ACTION")
+
+    listing = actions.add_parser("list", help="items, newest first (default: pending)")
+    listing.add_argument(
+        "--state",
+        choices=[*(state.value for state in ReviewState), "all"],
+        default="pending",
+        help="only items in this state (default: pending)",
+    )
+    listing.add_argument("--language", type=_tag, help="only items to or from this language")
+    listing.add_argument("--limit", type=int, default=100, help="at most this many (100)")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    show = actions.add_parser("show", help="one item: original, draft, flags, decision")
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true")
+
+    approve = actions.add_parser("approve", help="approve the draft (a held reply is sent)")
+    approve.add_argument("id")
+    _reviewer_option(approve)
+
+    edit = actions.add_parser("edit", help="replace the draft (a held reply is sent edited)")
+    edit.add_argument("id")
+    text = edit.add_mutually_exclusive_group(required=True)
+    text.add_argument("--text", help="the corrected translation")
+    text.add_argument("--file", type=Path, help="read the corrected translation from a file")
+    _reviewer_option(edit)
+
+    reject = actions.add_parser("reject", help="reject (a held reply is not sent)")
+    reject.add_argument("id")
+    _reviewer_option(reject)
+
+
+def run_review(
+    args: argparse.Namespace,
+    *,
+    config_path: str | os.PathLike[str] | None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run a parsed `tl-loop review ...` command; returns the exit status.
+
+    0 on success; 2 for bad input or configuration; 1 when the item is unknown, was already
+    decided, or the store cannot be reached. Errors are one line on `stderr`.
+
+    Args:
+        args: the parsed arguments (from a parser with `add_review_parser`).
+        config_path: the relay's TOML file; None reads `$TL_LOOP_CONFIG`.
+        stdout: where results go.
+        stderr: where errors go.
+    """
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    try:
+        return _run(args, config_path, stdout)
+    except ConfigurationError as error:
+        print(f"tl-loop: error: {error}", file=stderr)
+        return 2
+    except TlLoopError as error:
+        print(f"tl-loop: error: {error}", file=stderr)
+        return 1
+
+
+def _run(
+    args: argparse.Namespace, config_path: str | os.PathLike[str] | None, stdout: TextIO
+) -> int:
+    from tl_loop.service._settings import load_config_file
+
+    path = config_path if config_path is not None else os.environ.get("TL_LOOP_CONFIG")
+    if not path:
+        raise ConfigurationError(
+            "tl-loop review needs the relay's configuration file: pass --config FILE or set "
+            "TL_LOOP_CONFIG"
+        )
+    _, settings = load_config_file(Path(path))
+    with settings.open_review_queue() as queue:
+        command = args.review_command
+        if command == "list":
+            return _list(queue, args, stdout)
+        if command == "show":
+            return _show(queue.get(args.id), args.json, stdout)
+        state = {
+            "approve": ReviewState.APPROVED,
+            "edit": ReviewState.EDITED,
+            "reject": ReviewState.REJECTED,
+        }[command]
+        final = _final_text(args) if command == "edit" else None
+        item = queue.get(args.id)
+        check_releasable(item, state, settings.adapters)
+        decided = queue.decide(args.id, state=state, reviewer=_reviewer(args), final=final)
+        queued = _queue_follow_up(decided, settings.queue_path)
+        print(_outcome(decided, queued=queued), file=stdout)
+        return 0
+
+
+def _queue_follow_up(item: ReviewItem, queue_path: Path) -> bool:
+    """Queue the decision's work in the relay's job queue; False when none is needed."""
+    if not item.needs_follow_up:
+        return False
+    from tl_loop.service._queue import JobQueue
+
+    with JobQueue(queue_path) as jobs:
+        jobs.enqueue_review(item.id, adapter=item.adapter, conversation_id=item.conversation_id)
+    return True
+
+
+def _reviewer(args: argparse.Namespace) -> str:
+    if args.reviewer:
+        return str(args.reviewer)
+    configured = os.environ.get("TL_LOOP_REVIEWER")
+    if configured:
+        return configured
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in a container: still say it came from here
+        return "cli"
+
+
+def _final_text(args: argparse.Namespace) -> str:
+    if args.text is not None:
+        return str(args.text)
+    try:
+        return str(args.file.read_text(encoding="utf-8")).rstrip("\n")
+    except OSError as error:
+        raise ConfigurationError(f"cannot read {args.file}: {error.strerror}") from None
+
+
+def _outcome(item: ReviewItem, *, queued: bool) -> str:
+    what = f"{item.id}: {item.state.value} by {item.decided_by}"
+    if item.releasable:
+        return f"{what}; the relay will send the reply to conversation {item.conversation_id}"
+    if item.state == ReviewState.REJECTED and queued:
+        return f"{what}; nothing was sent, the agent is told in a note"
+    if queued:
+        return f"{what}; the translation memory learns from it"
+    return f"{what}; nothing was sent"
+
+
+def _list(queue: ReviewQueue, args: argparse.Namespace, stdout: TextIO) -> int:
+    state = None if args.state == "all" else ReviewState(args.state)
+    items = queue.list(state=state, language=args.language, limit=args.limit)
+    for item in items:
+        if args.json:
+            print(json.dumps(item.to_dict(), ensure_ascii=False), file=stdout)
+            continue
+        draft = " ".join(item.draft.split())
+        if len(draft) > _PREVIEW:
+            draft = draft[: _PREVIEW - 1] + "…"
+        row = [
+            item.id,
+            item.state.value,
+            "held" if item.held else "sent",
+            f"{item.source_language}→{item.target_language}",
+            item.created_at.isoformat(timespec="seconds"),
+            ",".join(item.flag_codes) or "-",
+            draft,
+        ]
+        print("\t".join(row), file=stdout)
+    return 0
+
+
+def _show(item: ReviewItem, as_json: bool, stdout: TextIO) -> int:
+    if as_json:
+        print(json.dumps(item.to_dict(), ensure_ascii=False, indent=2), file=stdout)
+        return 0
+    status = "held (not sent)" if item.held else "sent with flags"
+    lines = [
+        f"id:           {item.id}",
+        f"state:        {item.state.value}" + (" (released)" if item.released else ""),
+        f"reply:        {status}, {item.direction}, {item.content_type}",
+        f"languages:    {item.source_language} → {item.target_language}",
+        f"engine:       {item.engine or '-'}",
+        f"conversation: {item.adapter or '-'} {item.conversation_id or '-'}",
+        f"created:      {item.created_at.isoformat(timespec='seconds')}",
+    ]
+    if item.decided_at is not None:
+        lines.append(f"decided:      {item.decided_at.isoformat(timespec='seconds')} "
+                     f"by {item.decided_by}")  # fmt: skip
+    lines.append("flags:")
+    lines += [f"  - {f.severity.value} {f.code}: {f.detail}" for f in item.flags] or ["  none"]
+    lines += ["", "original:", item.original, "", "draft:", item.draft]
+    if item.final is not None and item.final != item.draft:
+        lines += ["", "final:", item.final]
+    print("\n".join(lines), file=stdout)
+    return 0

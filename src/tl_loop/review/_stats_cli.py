@@ -1,0 +1,229 @@
+"""`tl-loop stats` and `tl-loop glossary suggest|check`: the command-line side of the figures.
+
+Both read the stores named in the relay's TOML file (`[relay]` `audit_path`/`audit_url` and
+`review_path`/`review_url`), so they show what a running relay recorded. Errors are raised as
+`TlLoopError`s; `tl_loop._cli.main` turns them into one line on stderr and an exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from tl_loop._errors import ConfigurationError
+from tl_loop.review._stats import compute_stats, render_table
+from tl_loop.review._suggest import (
+    suggest_glossary_entries,
+    suggestions_to_csv,
+    suggestions_to_json,
+    suggestions_to_tsv,
+)
+
+if TYPE_CHECKING:
+    from tl_loop._config import TlLoopConfig
+    from tl_loop.review._audit import AuditLog
+    from tl_loop.review._items import ReviewItem, ReviewQueue
+    from tl_loop.service._settings import RelaySettings
+
+__all__ = ["add_glossary_parser", "add_stats_parser", "run_glossary", "run_stats"]
+
+_ALL_ITEMS = 1_000_000_000  # ReviewQueue.list needs a limit; --since bounds the read instead
+
+
+def _days(value: str) -> float:
+    try:
+        days = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of days") from None
+    if not days > 0:
+        raise argparse.ArgumentTypeError(f"--since takes a positive number of days, not {value}")
+    return days
+
+
+def _count(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"--min-count must be 1 or more, not {count}")
+    return count
+
+
+def add_stats_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `stats [--since DAYS] [--json]` to a `tl-loop` subcommand set."""
+    stats = commands.add_parser(
+        "stats", help="volume, cost, review rate, post-edit effort, time to approval"
+    )
+    stats.add_argument(
+        "--since", type=_days, metavar="DAYS", help="only the last DAYS days (default: all)"
+    )
+    stats.add_argument("--json", action="store_true", help="one JSON object (docs/metrics.md)")
+
+
+def add_glossary_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `glossary suggest [--min-count N] [--format tsv|csv|json]` and `glossary check FILE`."""
+    glossary = commands.add_parser("glossary", help="glossaries: suggest entries, check a file")
+    actions = glossary.add_subparsers(dest="glossary_command", required=True, metavar="ACTION")
+    suggest = actions.add_parser("suggest", help="terms reviewers correct repeatedly")
+    suggest.add_argument(
+        "--min-count", type=_count, default=3, metavar="N",
+        help="propose corrections made in at least N items (default 3)",
+    )  # fmt: skip
+    suggest.add_argument("--format", choices=["tsv", "csv", "json"], default="tsv")
+    suggest.add_argument(
+        "--since", type=_days, metavar="DAYS", help="only items of the last DAYS days"
+    )
+    suggest.add_argument(
+        "--glossary", type=Path, help="skip corrections it has (default: the configured one)"
+    )
+    check = actions.add_parser("check", help="validate a glossary file")
+    check.add_argument("file", type=Path, help="a .tsv, .csv or .tbx glossary")
+    check.add_argument("--from", dest="source", help="TSV only: source language")
+    check.add_argument("--to", dest="target", help="TSV only: target language")
+
+
+def run_stats(
+    args: argparse.Namespace,
+    *,
+    config_path: str | os.PathLike[str] | None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run a parsed `tl-loop stats`; returns the exit status.
+
+    Args:
+        args: from the parser `add_stats_parser` built.
+        config_path: the TOML file (`--config`); None reads `$TL_LOOP_CONFIG`.
+        stdout: where the table or JSON goes.
+        stderr: where a hint goes when nothing was recorded.
+
+    Raises:
+        ConfigurationError: no configuration file, or a bad key in it.
+        MissingDependencyError: an item was edited and sacrebleu is not installed.
+        ServiceError: a store could not be read.
+    """
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    _, settings = _load(config_path)
+    since = _since(args.since)
+    with _audit_log(settings) as audit, _review_queue(settings) as queue:
+        rows = list(audit.rows(since=since)) if audit else []
+        stats = compute_stats(rows, _items(queue, since), since=since)
+    print(stats.to_json() if args.json else render_table(stats), file=stdout)
+    if not stats.groups:
+        # The stores open empty where nothing was recorded, so say where we looked.
+        print(
+            "tl-loop: nothing recorded in this window; the relay records translations when "
+            "relay.audit is on (the default) into relay.audit_path or audit_url, and review "
+            "items into relay.review_path or review_url",
+            file=stderr,
+        )
+    return 0
+
+
+def run_glossary(
+    args: argparse.Namespace,
+    *,
+    config_path: str | os.PathLike[str] | None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run a parsed `tl-loop glossary suggest|check`; returns the exit status.
+
+    Raises:
+        GlossaryError: the checked (or configured) glossary is invalid.
+        ConfigurationError: `suggest` without a configuration file, or a bad key in it.
+        ServiceError: the review queue could not be read.
+    """
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    if args.glossary_command == "check":
+        return _check(args, stdout)
+    from tl_loop._glossary import Glossary
+
+    config, settings = _load(config_path)
+    glossary_path = args.glossary or config.glossary
+    glossary = Glossary.load(glossary_path) if glossary_path else None
+    with _review_queue(settings) as queue:
+        items = _items(queue, _since(args.since))
+    suggestions = suggest_glossary_entries(items, min_count=args.min_count, glossary=glossary)
+    if args.format == "json":
+        print(suggestions_to_json(suggestions), file=stdout)
+    elif args.format == "tsv":
+        stdout.write(suggestions_to_tsv(suggestions))
+    else:
+        text, left_out = suggestions_to_csv(suggestions)
+        stdout.write(text)
+        if left_out:
+            print(
+                f"tl-loop: {left_out} suggestion(s) left out (no source term found, or a term "
+                "already in its column); see them with --format json",
+                file=stderr,
+            )
+    if not suggestions:
+        print(
+            f"tl-loop: no correction was made in {args.min_count} or more edited items",
+            file=stderr,
+        )
+    return 0
+
+
+def _check(args: argparse.Namespace, stdout: TextIO) -> int:
+    from tl_loop._glossary import Glossary
+
+    glossary = Glossary.load(args.file, source=args.source, target=args.target)
+    dnt = sum(1 for entry in glossary.entries if entry.do_not_translate)
+    languages = ", ".join(sorted(glossary.languages))
+    print(
+        f"{args.file}: {len(glossary)} entries ({dnt} do-not-translate), "
+        f"languages {languages}, version {glossary.version}",
+        file=stdout,
+    )
+    return 0
+
+
+# --- configuration and stores ---------------------------------------------------------------
+
+
+def _load(config_path: str | os.PathLike[str] | None) -> tuple[TlLoopConfig, RelaySettings]:
+    from tl_loop.service._settings import load_config_file
+
+    path = config_path if config_path is not None else os.environ.get("TL_LOOP_CONFIG")
+    if not path:
+        raise ConfigurationError(
+            "this command reads the relay's configuration file: pass --config FILE or set "
+            "TL_LOOP_CONFIG"
+        )
+    return load_config_file(Path(path))
+
+
+def _since(days: float | None) -> datetime | None:
+    return None if days is None else datetime.now(UTC) - timedelta(days=days)
+
+
+def _items(queue: ReviewQueue, since: datetime | None) -> list[ReviewItem]:
+    return queue.list(state=None, limit=_ALL_ITEMS, since=since)
+
+
+@contextlib.contextmanager
+def _audit_log(settings: RelaySettings) -> Iterator[AuditLog | None]:
+    log = settings.open_audit_log()
+    try:
+        yield log
+    finally:
+        if log is not None:
+            log.close()
+
+
+@contextlib.contextmanager
+def _review_queue(settings: RelaySettings) -> Iterator[ReviewQueue]:
+    queue = settings.open_review_queue()
+    try:
+        yield queue
+    finally:
+        queue.close()
