@@ -102,6 +102,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.relay = relay
+    from tl_loop.service._review_page import ReviewPage, mount_review_page
+
+    mount_review_page(app, ReviewPage.for_relay(relay))  # /review: see docs/review-page.md
     return app
 
 

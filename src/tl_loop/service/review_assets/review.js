@@ -1,0 +1,22 @@
+// The reviewer page works without this file; it only keeps a reviewer from approving the
+// unedited draft after editing it, and takes the one-time ?token= out of the address bar.
+"use strict";
+(function () {
+  var url = new URL(window.location.href);
+  if (url.searchParams.has("token")) {
+    url.searchParams.delete("token");
+    window.history.replaceState(null, "", url.pathname + url.search + url.hash);
+  }
+  var box = document.getElementById("final");
+  var approve = document.getElementById("approve");
+  var hint = document.getElementById("edited-hint");
+  if (!box || !approve) { return; }
+  var draft = box.getAttribute("data-draft");
+  function sync() {
+    var edited = box.value.replace(/\r\n/g, "\n") !== draft;
+    approve.disabled = edited;
+    if (hint) { hint.hidden = !edited; }
+  }
+  box.addEventListener("input", sync);
+  sync();
+})();
