@@ -25,6 +25,13 @@ from tl_loop._models import Translation, normalize_tag
 from tl_loop.engines._base import Engine
 from tl_loop.engines._guard import EngineGuard
 from tl_loop.kb import add_kb_parser, run_kb
+from tl_loop.review import add_review_parser, run_review
+from tl_loop.review._stats_cli import (
+    add_glossary_parser,
+    add_stats_parser,
+    run_glossary,
+    run_stats,
+)
 
 __all__ = ["main"]
 
@@ -78,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
 
     add_kb_parser(commands)
+    add_review_parser(commands)
+    add_stats_parser(commands)
+    add_glossary_parser(commands)
 
     serve = commands.add_parser("serve", help="run the webhook relay (needs tl-loop[serve])")
     serve.add_argument("--host", help="address to listen on (default from [relay])")
@@ -276,6 +286,12 @@ def main(
             from tl_loop.service import run_serve  # the relay's dependencies are an extra
 
             return run_serve(args.config, args.host, args.port)
+        if args.command == "review":
+            return run_review(args, config_path=args.config, stdout=stdout, stderr=stderr)
+        if args.command == "stats":
+            return run_stats(args, config_path=args.config, stdout=stdout, stderr=stderr)
+        if args.command == "glossary":
+            return run_glossary(args, config_path=args.config, stdout=stdout, stderr=stderr)
         if args.command == "kb":
             return run_kb(args, config=_config(args), stdout=stdout, stderr=stderr)
         return run_demo(_config(args), glossary=args.glossary, out=stdout)
