@@ -9,13 +9,13 @@ what is stored: nothing committed is translated twice.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
 
+from tl_loop._db import open_sqlite
 from tl_loop._models import ReviewFlag
 
 __all__ = ["ArticleRecord", "JobStore", "SegmentRecord", "SegmentRow", "Status"]
@@ -105,12 +105,9 @@ class JobStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._db.commit()
+        self._db = open_sqlite(
+            self.path, schema=_SCHEMA, synchronous="NORMAL", busy_timeout=30, autocommit=False
+        )
 
     # -- segments ----------------------------------------------------------------------------
 

@@ -7,19 +7,11 @@ wins, whichever relay served them. Tables are created on first use under an advi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
-from tl_loop._errors import (
-    AuthenticationError,
-    ConfigurationError,
-    MissingDependencyError,
-    ServiceResponseError,
-    ServiceUnavailableError,
-)
+from tl_loop._db import PostgresPool, table_parts
 from tl_loop._models import Channel, ContentType, Direction
 from tl_loop.review._audit import AuditLog, AuditRow
 from tl_loop.review._items import (
@@ -34,15 +26,9 @@ from tl_loop.review._items import (
     unknown_item,
 )
 from tl_loop.review._sqlite import language_clause
-from tl_loop.stores._postgres import POSTGRES_INSTALL, _where
-
-if TYPE_CHECKING:
-    from psycopg import Connection, sql
-    from psycopg_pool import ConnectionPool
 
 __all__ = ["PostgresAuditLog", "PostgresReviewQueue"]
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,50}")
 _ITEMS = """
 CREATE TABLE IF NOT EXISTS {table} (
     id TEXT PRIMARY KEY,
@@ -103,100 +89,26 @@ _PAGE = 1000
 
 
 class _PostgresStore:
-    """A psycopg pool, a table created on first use, and errors mapped to ours."""
+    """A store in one PostgreSQL table, created with its index on first use."""
 
     def __init__(self, conninfo: str, *, table: str, schema: str, index: str, timeout: float):
-        parts = table.split(".")
-        if len(parts) > 2 or not all(_IDENTIFIER.fullmatch(part) for part in parts):
-            raise ConfigurationError(
-                f"bad table name {table!r}: use letters, digits and _ (at most 51), "
-                "optionally after a schema name and a dot, e.g. 'support.tl_review'"
-            )
-        try:
-            import psycopg
-            from psycopg import sql
-            from psycopg_pool import ConnectionPool, PoolTimeout
-        except ImportError:
-            raise MissingDependencyError(
-                "the PostgreSQL review queue needs psycopg 3 and psycopg-pool",
-                install=POSTGRES_INSTALL,
-            ) from None
-        self._where = _where(conninfo)
+        base = table_parts(table, what="table", longest=51, example="support.tl_review")[-1]
+        self._pg = PostgresPool(
+            conninfo,
+            table=table,
+            schema=(schema, "CREATE INDEX IF NOT EXISTS {index} ON {table} " + index),
+            index=f"{base}_idx",
+            purpose="the PostgreSQL review queue",
+            name="tl_loop.review",
+            max_size=4,
+            timeout=timeout,
+        )
+        self._where = self._pg.where
         self._table_name = table
-        self._psycopg = psycopg
-        self._sql = sql
-        self._table = sql.Identifier(*parts)
-        self._pool_timeout: type[Exception] = PoolTimeout
-        self._pool = self._open(ConnectionPool, conninfo, timeout)
-        try:
-            self._create(schema, index, parts[-1])
-        except BaseException:
-            self._pool.close()
-            raise
-
-    def _open(self, pool_class: type[ConnectionPool], conninfo: str, timeout: float) -> Any:
-        connect_timeout = max(1, round(timeout))
-        try:
-            pool = pool_class(
-                conninfo, min_size=1, max_size=4, open=False, timeout=timeout,
-                kwargs={"autocommit": True, "connect_timeout": connect_timeout},
-                check=pool_class.check_connection, name="tl_loop.review",
-            )  # fmt: skip
-        except self._psycopg.ProgrammingError as error:
-            raise ConfigurationError(
-                f"bad PostgreSQL connection string: {error}; use e.g. "
-                "postgresql://user:password@host:5432/dbname"
-            ) from None
-        try:  # connect once ourselves: the pool only logs why its attempts fail
-            self._psycopg.connect(conninfo, connect_timeout=connect_timeout).close()
-        except self._psycopg.Error as error:
-            raise self._error(error) from None
-        pool.open(wait=True, timeout=timeout)
-        return pool
-
-    def _error(self, error: Exception) -> Exception:
-        text = str(error).strip()
-        if isinstance(error, self._psycopg.OperationalError) and "password" in text:
-            return AuthenticationError(
-                f"{self._where} refused the credentials ({text}); check user and password",
-                service="postgresql",
-            )
-        if isinstance(error, self._psycopg.OperationalError | self._pool_timeout):
-            return ServiceUnavailableError(
-                f"cannot reach {self._where} ({text or type(error).__name__}); "
-                "is PostgreSQL running and the connection string right?",
-                service="postgresql",
-            )
-        return ServiceResponseError(f"{self._where} refused a query: {text}", service="postgresql")
-
-    @contextmanager
-    def _connection(self) -> Iterator[Connection[tuple[Any, ...]]]:
-        try:
-            with self._pool.connection() as connection:
-                yield connection
-        except (self._psycopg.Error, self._pool_timeout) as error:
-            raise self._error(error) from error
-
-    def _query(self, template: str, **parts: sql.Composable) -> sql.Composed:
-        return self._sql.SQL(template).format(table=self._table, **parts)
-
-    def _create(self, schema: str, index: str, base: str) -> None:
-        with self._connection() as connection, connection.transaction():
-            # Relays starting together would race in CREATE TABLE IF NOT EXISTS.
-            connection.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"tl_loop:{self._table_name}",)
-            )
-            connection.execute(self._query(schema))
-            connection.execute(
-                self._query(
-                    "CREATE INDEX IF NOT EXISTS {index} ON {table} " + index,
-                    index=self._sql.Identifier(f"{base}_idx"),
-                )
-            )
 
     def close(self) -> None:
         """Close every connection of the pool."""
-        self._pool.close()
+        self._pg.close()
 
 
 def _item(row: tuple[Any, ...]) -> ReviewItem:
@@ -247,7 +159,7 @@ class PostgresReviewQueue(_PostgresStore, ReviewQueue):
     def add(self, item: ReviewItem) -> None:
         """Queue `item`; an id already stored is left as it is."""
         marks = ", ".join(["%s"] * 20)
-        query = self._query(
+        query = self._pg.query(
             f"INSERT INTO {{table}} ({_ITEM_COLUMNS}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING"
         )
         values = (
@@ -257,13 +169,13 @@ class PostgresReviewQueue(_PostgresStore, ReviewQueue):
             item.conversation_id, item.glossary_version, item.decided_by, item.decided_at,
             item.released,
         )  # fmt: skip
-        with self._connection() as connection:
+        with self._pg.connection() as connection:
             connection.execute(query, values)
 
     def get(self, item_id: str) -> ReviewItem:
         """The item with this id; NotFoundError if there is none."""
-        query = self._query(f"SELECT {_ITEM_COLUMNS} FROM {{table}} WHERE id = %s")
-        with self._connection() as connection:
+        query = self._pg.query(f"SELECT {_ITEM_COLUMNS} FROM {{table}} WHERE id = %s")
+        with self._pg.connection() as connection:
             row = connection.execute(query, (item_id,)).fetchone()
         if row is None:
             raise unknown_item(item_id, self._where)
@@ -287,7 +199,7 @@ class PostgresReviewQueue(_PostgresStore, ReviewQueue):
             "since": since,
             "limit": limit,
         }
-        query = self._query(
+        query = self._pg.query(
             f"SELECT {_ITEM_COLUMNS} FROM {{table}} WHERE "
             "(%(state)s::text IS NULL OR state = %(state)s) "
             "AND (%(since)s::timestamptz IS NULL OR created_at >= %(since)s) "
@@ -296,7 +208,7 @@ class PostgresReviewQueue(_PostgresStore, ReviewQueue):
             "     OR target_language LIKE %(pattern)s) "
             "ORDER BY created_at DESC, id LIMIT %(limit)s"
         )
-        with self._connection() as connection:
+        with self._pg.connection() as connection:
             rows = connection.execute(query, params).fetchall()
         return [_item(row) for row in rows]
 
@@ -306,11 +218,11 @@ class PostgresReviewQueue(_PostgresStore, ReviewQueue):
         """Decide a pending item; exactly one of concurrent decisions wins."""
         current = self.get(item_id)
         state, stored = check_decision(item_id, state, reviewer, final, current.draft)
-        query = self._query(
+        query = self._pg.query(
             "UPDATE {table} SET state = %s, final = %s, decided_by = %s, decided_at = now() "
             f"WHERE id = %s AND state = 'pending' RETURNING {_ITEM_COLUMNS}"
         )
-        with self._connection() as connection:
+        with self._pg.connection() as connection:
             row = connection.execute(query, (state.value, stored, reviewer, item_id)).fetchone()
         if row is None:
             raise conflict(self.get(item_id))
@@ -318,20 +230,20 @@ class PostgresReviewQueue(_PostgresStore, ReviewQueue):
 
     def mark_released(self, item_id: str) -> None:
         """Record that the approved or edited reply was posted."""
-        query = self._query(
+        query = self._pg.query(
             "UPDATE {table} SET released = TRUE "
             "WHERE id = %s AND state IN ('approved', 'edited') RETURNING id"
         )
-        with self._connection() as connection:
+        with self._pg.connection() as connection:
             row = connection.execute(query, (item_id,)).fetchone()
         if row is None:
             raise conflict(self.get(item_id))
 
     def counts(self) -> dict[str, int]:
         """Items per state, zeros included."""
-        with self._connection() as connection:
+        with self._pg.connection() as connection:
             rows = connection.execute(
-                self._query("SELECT state, count(*) FROM {table} GROUP BY state")
+                self._pg.query("SELECT state, count(*) FROM {table} GROUP BY state")
             ).fetchall()
         counts = {state.value: 0 for state in ReviewState}
         counts.update({state: int(count) for state, count in rows})
@@ -364,25 +276,25 @@ class PostgresAuditLog(_PostgresStore, AuditLog):
     def add(self, row: AuditRow) -> None:
         """Store one row."""
         marks = ", ".join(["%s"] * 17)
-        query = self._query(f"INSERT INTO {{table}} ({_AUDIT_COLUMNS}) VALUES ({marks})")
+        query = self._pg.query(f"INSERT INTO {{table}} ({_AUDIT_COLUMNS}) VALUES ({marks})")
         values = (
             row.created_at, row.direction, row.source_language, row.target_language, row.engine,
             row.characters_sent, row.billed_characters, row.decision, list(row.flag_codes),
             row.detection_confidence, row.latency_ms, row.adapter, row.conversation_id,
             row.channel, row.segments, row.cache_hits, row.memory_hits,
         )  # fmt: skip
-        with self._connection() as connection:
+        with self._pg.connection() as connection:
             connection.execute(query, values)
 
     def rows(self, *, since: datetime | None = None) -> Iterator[AuditRow]:
         """The rows oldest first, a page per query (no connection held between pages)."""
-        query = self._query(
+        query = self._pg.query(
             f"SELECT seq, {_AUDIT_COLUMNS} FROM {{table}} WHERE seq > %s "
             "AND (%s::timestamptz IS NULL OR created_at >= %s) ORDER BY seq LIMIT %s"
         )
         after = 0
         while True:
-            with self._connection() as connection:
+            with self._pg.connection() as connection:
                 page = connection.execute(query, (after, since, since, _PAGE)).fetchall()
             for row in page:
                 yield _audit_row(row[1:])

@@ -8,13 +8,13 @@ audit log with `NORMAL` (losing the last rows at a power cut costs statistics on
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
+from tl_loop._db import open_sqlite
 from tl_loop._models import Channel, ContentType, Direction
 from tl_loop.review._audit import AuditLog, AuditRow
 from tl_loop.review._items import (
@@ -93,16 +93,6 @@ _AUDIT_COLUMNS = (
 _PAGE = 1000
 
 
-def _connect(path: str | Path, synchronous: str) -> sqlite3.Connection:
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute(f"PRAGMA synchronous={synchronous}")  # one of two literals above
-    db.execute("PRAGMA busy_timeout=10000")
-    return db
-
-
 def _stamp(value: datetime) -> float:
     return value.timestamp()
 
@@ -175,8 +165,7 @@ class SQLiteReviewQueue(ReviewQueue):
     def __init__(self, path: str | Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._db = _connect(path, "FULL")
-        self._db.executescript(_ITEMS)
+        self._db = open_sqlite(path, schema=_ITEMS, synchronous="FULL", busy_timeout=10)
 
     def __repr__(self) -> str:
         return f"SQLiteReviewQueue({str(self.path)!r})"
@@ -319,8 +308,7 @@ class SQLiteAuditLog(AuditLog):
     def __init__(self, path: str | Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._db = _connect(path, "NORMAL")
-        self._db.executescript(_AUDIT)
+        self._db = open_sqlite(path, schema=_AUDIT, synchronous="NORMAL", busy_timeout=10)
 
     def __repr__(self) -> str:
         return f"SQLiteAuditLog({str(self.path)!r})"

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import threading
 import time
 import uuid
@@ -31,6 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
 
+from tl_loop._db import open_sqlite
 from tl_loop._helpdesk import HelpdeskEvent
 
 __all__ = ["Job", "JobKind", "JobQueue", "StepState"]
@@ -172,13 +172,7 @@ class JobQueue:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._clock = clock
         self._lock = threading.Lock()
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_sqlite(path, schema=_SCHEMA, synchronous="FULL", busy_timeout=5)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
         if "kind" not in columns:  # a queue file from before review jobs
             self._db.execute("ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'event'")

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import cast
 
+from tl_loop._db import open_sqlite
 from tl_loop._errors import ConfigurationError
 from tl_loop.stores._memory import (
     MemoryEntry,
@@ -94,12 +95,7 @@ class SQLiteTranslationMemory(TranslationMemory):
         self._path = os.fspath(path)
         self._lock = threading.Lock()
         try:
-            self._connection = sqlite3.connect(
-                self._path, check_same_thread=False, isolation_level=None
-            )
-            if self._path != ":memory:":
-                self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.executescript(_SCHEMA)
+            self._connection = open_sqlite(self._path, schema=_SCHEMA, create_parent=False)
         except sqlite3.Error as error:
             raise ConfigurationError(
                 f"cannot open translation memory {self._path!r} as SQLite: {error}; "
