@@ -9,6 +9,7 @@ from urllib.parse import quote
 import httpx
 
 from tl_loop import (
+    Channel,
     ConfigurationError,
     ContentType,
     InvalidRequestError,
@@ -44,6 +45,17 @@ __all__ = ["ChatwootAdapter"]
 _MESSAGE_TYPES = ("incoming", "outgoing", "activity", "template")
 # The messages endpoint returns at most this many messages, newest last; older ones via `before`.
 _PAGE_SIZE = 20
+# The inbox's channel type. `Channel::Api` inboxes are whatever the integrator built: None.
+_CHANNEL_TYPES: dict[str, Channel] = {
+    "Channel::Email": "email",
+    **{
+        f"Channel::{name}": "chat"
+        for name in (
+            "WebWidget", "Whatsapp", "FacebookPage", "Instagram", "Telegram", "Line", "Sms",
+            "TwilioSms", "TwitterProfile",
+        )
+    },
+}  # fmt: skip
 
 
 def _message_type(value: object) -> str:
@@ -215,6 +227,7 @@ class ChatwootAdapter(HelpdeskAdapter):
             customer_language=self._language(conversation),
             complete=True,
             raw=payload,
+            channel=_channel(conversation, payload),
         )
 
     def _conversation_created(
@@ -242,6 +255,7 @@ class ChatwootAdapter(HelpdeskAdapter):
             customer_language=self._language(payload),
             complete=isinstance(content, str),
             raw=payload,
+            channel=_channel(payload, payload),
         )
 
     def _language(self, conversation: Mapping[str, Any]) -> str | None:
@@ -377,6 +391,12 @@ class ChatwootAdapter(HelpdeskAdapter):
 
     def _invalid(self, problem: str) -> InvalidRequestError:
         return InvalidRequestError(problem, service=self.name)
+
+
+def _channel(conversation: Mapping[str, Any], payload: Mapping[str, Any]) -> Channel | None:
+    """The conversation's `channel` (else the inbox's `channel_type`) as a channel, else None."""
+    kind = conversation.get("channel") or as_mapping(payload.get("inbox")).get("channel_type")
+    return _CHANNEL_TYPES.get(kind) if isinstance(kind, str) else None
 
 
 def _error_detail(response: httpx.Response) -> str | None:

@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 
 from tl_loop import (
+    Channel,
     ConfigurationError,
     ContentType,
     InvalidRequestError,
@@ -42,6 +43,16 @@ __all__ = ["FreshdeskAdapter"]
 _SERVICE = "freshdesk"
 _EVENTS = ("agent_note", "customer_message", "ticket_created")
 _DRAFT, _PUBLISHED = 1, 2  # solution article `status`
+# Ticket `source`: 1 Email, 2 Portal, 3 Phone, 7 Chat, 9 Feedback widget, 10 Outbound email.
+# `{{ticket.source}}` expands to the name. Portal, phone and widget tickets: not known.
+_SOURCES: dict[str, Channel] = {
+    "1": "email",
+    "10": "email",
+    "email": "email",
+    "outbound_email": "email",
+    "7": "chat",
+    "chat": "chat",
+}
 
 Kind = Literal["customer_message", "agent_note", "ticket_created", "ignored"]
 
@@ -148,7 +159,8 @@ class FreshdeskAdapter(HelpdeskAdapter):
         """Parse the automation rule's JSON (top level, or under `freshdesk_webhook`).
 
         Expected keys: `ticket_id`, `event` (customer_message, agent_note or ticket_created),
-        and optionally `text`, `author_id`, `requester_language`. The text is a placeholder
+        and optionally `text`, `author_id`, `requester_language`, `source` (the ticket's
+        source code or name: email or chat becomes the channel). The text is a placeholder
         expansion, so the event is `complete=False`: the relay re-reads the conversation.
 
         Raises:
@@ -186,6 +198,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
             customer_language=language_hint(payload.get("requester_language")),
             complete=False,
             raw=payload,
+            channel=_source_channel(payload.get("source")),
         )
 
     # -- conversations -----------------------------------------------------------------------
@@ -353,3 +366,10 @@ def _error_detail(response: httpx.Response) -> str:
             text = problem.get("message") or problem.get("code") or ""
             parts.append(f"{field}: {text}" if field else str(text))
     return "; ".join(parts)[:300]
+
+
+def _source_channel(source: object) -> Channel | None:
+    """The channel a ticket `source` (code, as number or text, or name) means, else None."""
+    if isinstance(source, bool) or not isinstance(source, (int, str)):
+        return None
+    return _SOURCES.get(str(source).strip().lower().replace(" ", "_"))

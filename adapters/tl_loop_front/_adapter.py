@@ -10,6 +10,7 @@ from urllib.parse import quote
 import httpx
 
 from tl_loop import (
+    Channel,
     ConfigurationError,
     ContentType,
     InvalidRequestError,
@@ -50,6 +51,16 @@ WebhookKind = Literal["rule", "app"]
 # Application webhooks name events differently from rule webhooks and the Events API.
 _APP_EVENT_TYPES: Mapping[str, str] = MappingProxyType(
     {"inbound_received": "inbound", "new_comment_added": "comment", "outbound_sent": "outbound"}
+)
+# A message's `type` → channel. Custom channels, calls, public tweets and reviews: None.
+_MESSAGE_TYPES: Mapping[str, Channel] = MappingProxyType(
+    {
+        "email": "email",
+        **dict.fromkeys(
+            ("front_chat", "intercom", "sms", "whatsapp", "yalo_wha", "facebook", "tweet_dm"),
+            "chat",
+        ),
+    }
 )
 # Millisecond timestamps are past this many seconds (the year 5138), second ones are not.
 _MILLISECONDS = 1e11
@@ -232,6 +243,8 @@ class FrontAdapter(HelpdeskAdapter):
             customer_language=self._language(conversation),
             complete=text is not None,
             raw=envelope,
+            # Comments have no type: an agent note takes the conversation's channel in the relay.
+            channel=_MESSAGE_TYPES.get(str(data.get("type"))),
         )
 
     def _language(self, conversation: Mapping[str, Any]) -> str | None:

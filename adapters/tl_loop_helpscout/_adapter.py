@@ -14,6 +14,7 @@ import httpx
 
 from tl_loop import (
     AuthenticationError,
+    Channel,
     ConfigurationError,
     ContentType,
     InvalidRequestError,
@@ -58,6 +59,8 @@ _EVENT_KINDS: Mapping[str, _Kind] = MappingProxyType(
 _THREAD_TYPES: Mapping[str, str] = MappingProxyType(
     {"customer_message": "customer", "agent_note": "note", "ticket_created": "customer"}
 )
+# The conversation `type` → channel; `phone` conversations say nothing about the reply (None).
+_CONVERSATION_TYPES: Mapping[str, Channel] = MappingProxyType({"email": "email", "chat": "chat"})
 _PUBLIC_THREADS = frozenset({"customer", "reply", "message", "chat", "phone", "forwardparent"})
 # Enough conversations for replies the relay sends right after the webhook it parsed.
 _CUSTOMER_MEMORY = 4096
@@ -247,6 +250,7 @@ class HelpScoutAdapter(HelpdeskAdapter):
             customer_language=self._language(payload),
             complete=text is not None,
             raw=payload,
+            channel=_CONVERSATION_TYPES.get(str(payload.get("type"))),
         )
 
     def _thread_for(self, kind: str, payload: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 
 from tl_loop import (
+    Channel,
     ConfigurationError,
     ContentType,
     InvalidRequestError,
@@ -39,6 +40,17 @@ __all__ = ["IntercomAdapter"]
 
 _SERVICE = "intercom"
 _CUSTOMERS = frozenset({"user", "lead", "contact"})
+# The conversation `source.type`: the Messenger (`conversation`) and messaging apps are chat;
+# push, phone calls and the rest say nothing certain (None).
+_SOURCE_TYPES: dict[str, Channel] = {
+    "email": "email",
+    "conversation": "chat",
+    "chat": "chat",
+    "whatsapp": "chat",
+    "facebook": "chat",
+    "instagram": "chat",
+    "sms": "chat",
+}
 _LOCALE = "tl_loop_locale"  # request extension: which locale an article listing asked for
 
 Kind = Literal["customer_message", "agent_note", "ticket_created", "ignored"]
@@ -193,6 +205,8 @@ class IntercomAdapter(HelpdeskAdapter):
             author_id=as_id(author.get("id")),
             complete=text is not None,
             raw=payload,
+            # The conversation's first message says how it travels, notes and replies alike.
+            channel=_SOURCE_TYPES.get(str(as_mapping(item.get("source")).get("type"))),
         )
 
     # -- conversations -----------------------------------------------------------------------

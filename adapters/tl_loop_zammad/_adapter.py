@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 
 from tl_loop import (
+    Channel,
     ConfigurationError,
     ContentType,
     InvalidRequestError,
@@ -40,6 +41,14 @@ __all__ = ["ZammadAdapter"]
 
 _SERVICE = "zammad"
 _EVENTS = ("agent_note", "customer_message", "ticket_created")
+# Article `type` → channel. `web` (the customer portal), `note`, `phone` and the rest: None.
+_ARTICLE_TYPES: dict[str, Channel] = {
+    "email": "email",
+    "chat": "chat",
+    "sms": "chat",
+    "telegram personal-message": "chat",
+    "whatsapp message": "chat",
+}
 _LOCALE = "tl_loop_locale"  # request extension: which locale an answer listing asked for
 
 Kind = Literal["customer_message", "agent_note", "ticket_created", "ignored"]
@@ -147,7 +156,8 @@ class ZammadAdapter(HelpdeskAdapter):
 
     def parse_event(self, body: bytes, headers: Mapping[str, str]) -> HelpdeskEvent:
         """Parse the default trigger payload (`{"ticket": …, "article": …}`) or a custom one
-        with `ticket_id` and `event`.
+        with `ticket_id` and `event`. The article `type` (a custom payload's `article_type`)
+        gives the channel: `email` → email, `chat` and messengers → chat, else None.
 
         Raises:
             InvalidRequestError: not JSON, or neither payload shape.
@@ -381,6 +391,7 @@ def _default_event(
         author_id=as_id(article.get("created_by_id")),
         complete=text is not None,
         raw=payload,
+        channel=_ARTICLE_TYPES.get(str(article.get("type"))),
     )
 
 
@@ -402,6 +413,7 @@ def _custom_event(payload: Mapping[str, Any], event_id: str) -> HelpdeskEvent:
         text=text,
         complete=False,  # an admin-written template: re-read the articles
         raw=payload,
+        channel=_ARTICLE_TYPES.get(str(payload.get("article_type"))),
     )
 
 

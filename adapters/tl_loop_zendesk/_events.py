@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from tl_loop import (
+    Channel,
     InvalidRequestError,
 )
 from tl_loop.helpdesk import (
@@ -24,6 +25,23 @@ TICKET_CREATED = "zen:event-type:ticket.created"
 TRIGGER_EVENTS = ("agent_note", "customer_message", "ticket_created")
 
 Kind = Literal["customer_message", "agent_note", "ticket_created", "ignored"]
+
+# Zendesk's `via.channel` names (and the `{{ticket.via}}` text, lower-cased) → our channels.
+# Web form, API, voice and the rest say nothing certain about how the reply travels: None.
+_CHANNELS: dict[str, Channel] = {
+    "email": "email",
+    "mail": "email",
+    "chat": "chat",
+    "native_messaging": "chat",
+    "messaging": "chat",
+}
+
+
+def via_channel(value: object) -> Channel | None:
+    """The channel a Zendesk `via.channel` value (or `{{ticket.via}}` text) means, else None."""
+    if not isinstance(value, str):
+        return None
+    return _CHANNELS.get(value.strip().lower().replace(" ", "_"))
 
 
 def parse(payload: dict[str, Any], headers: Mapping[str, str], body: bytes) -> HelpdeskEvent:
@@ -58,6 +76,7 @@ def _parse_event_webhook(payload: dict[str, Any], event_type: str) -> HelpdeskEv
         raise InvalidRequestError("the event webhook has no `detail` object", service=SERVICE)
     ticket_id = _required(detail, "id", "detail.")
     event = as_mapping(payload.get("event"))
+    channel = via_channel(as_mapping(detail.get("via")).get("channel"))
     if event_type == TICKET_CREATED:
         description = detail.get("description")
         return HelpdeskEvent(
@@ -68,6 +87,7 @@ def _parse_event_webhook(payload: dict[str, Any], event_type: str) -> HelpdeskEv
             author_id=as_id(detail.get("requester_id")),
             complete=False,  # the description is plain text; the comment holds the HTML
             raw=payload,
+            channel=channel,
         )
     if event_type != COMMENT_ADDED or not isinstance(event.get("comment"), dict):
         return HelpdeskEvent(kind="ignored", event_id=event_id, conversation_id=ticket_id)
@@ -96,6 +116,7 @@ def _parse_event_webhook(payload: dict[str, Any], event_type: str) -> HelpdeskEv
         author_id=author_id,
         complete=text is not None,
         raw=payload,
+        channel=channel,
     )
 
 
@@ -125,4 +146,5 @@ def _parse_trigger(
         customer_language=language_hint(payload.get("requester_locale")),
         complete=False,  # placeholders are admin-defined and may be truncated: re-fetch
         raw=payload,
+        channel=via_channel(payload.get("channel")),
     )

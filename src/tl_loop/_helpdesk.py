@@ -38,7 +38,7 @@ from tl_loop._errors import (
     ServiceUnavailableError,
     WebhookAuthError,
 )
-from tl_loop._models import ContentType
+from tl_loop._models import Channel, ContentType
 
 __all__ = [
     "OWN_NOTE_MARKER",
@@ -67,6 +67,8 @@ class HelpdeskEvent:
 
     `text` may be None or partial (`complete=False`) when the platform's payload is
     admin-defined or truncated; the relay then fetches the authoritative message.
+    `channel` is how the conversation travels (`chat` or `email`) when the payload says so,
+    else None; it selects the review policy (`PolicyRule.channel`).
     """
 
     kind: EventKind
@@ -79,6 +81,7 @@ class HelpdeskEvent:
     customer_language: str | None = None
     complete: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    channel: Channel | None = None
 
 
 @dataclass(frozen=True, slots=True)

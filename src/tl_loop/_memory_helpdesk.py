@@ -17,8 +17,9 @@ with MemoryHelpdeskServer() as server:
 
 Webhook body (JSON): `{"id", "type": "customer_message" | "agent_note" | "ticket_created",
 "conversation_id", "message": {"id", "text", "content_type", "author"}, "complete",
-"customer_language"}`, signed with `X-Memory-Signature: sha256=<hex HMAC-SHA256(secret,
-timestamp + "." + body)>` and `X-Memory-Timestamp`.
+"customer_language", "channel"}` (`channel`: `chat`, `email` or null), signed with
+`X-Memory-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>` and
+`X-Memory-Timestamp`.
 """
 
 from __future__ import annotations
@@ -43,11 +44,12 @@ from tl_loop._helpdesk import (
     hmac_digest,
     verify_signature,
 )
-from tl_loop._models import ContentType
+from tl_loop._models import Channel, ContentType
 
 __all__ = ["MemoryHelpdesk", "MemoryHelpdeskServer", "Posted"]
 
 _KINDS = ("customer_message", "agent_note", "ticket_created")
+_CHANNELS = ("chat", "email")
 T = TypeVar("T")
 
 
@@ -114,8 +116,9 @@ class MemoryHelpdesk(HelpdeskAdapter):
         content_type: ContentType = "text",
         complete: bool = True,
         customer_language: str | None = None,
+        channel: Channel | None = None,
     ) -> bytes:
-        """A webhook body as the memory helpdesk sends it."""
+        """A webhook body as the memory helpdesk sends it; `channel` is the conversation's."""
         author = "agent" if kind == "agent_note" else "customer"
         payload = {
             "id": event_id,
@@ -129,6 +132,7 @@ class MemoryHelpdesk(HelpdeskAdapter):
             },
             "complete": complete,
             "customer_language": customer_language,
+            "channel": channel,
         }
         return json.dumps(payload).encode()
 
@@ -165,6 +169,7 @@ class MemoryHelpdesk(HelpdeskAdapter):
                 service=self.name,
             ) from error
         text = message.get("text")
+        channel = payload.get("channel")
         if kind not in _KINDS or (text and OWN_NOTE_MARKER in text):
             kind = "ignored"
         return HelpdeskEvent(
@@ -178,6 +183,7 @@ class MemoryHelpdesk(HelpdeskAdapter):
             customer_language=payload.get("customer_language"),
             complete=bool(payload.get("complete", True)) and text is not None,
             raw=payload,
+            channel=channel if channel in _CHANNELS else None,
         )
 
     # -- API ---------------------------------------------------------------------------------

@@ -462,3 +462,43 @@ def test_from_env_names_missing_variables() -> None:
         {"X-Chatwoot-Signature": VECTOR_SIGNATURE, "X-Chatwoot-Timestamp": "1700000000"},
         now=1_700_000_000,
     )
+
+
+# -- channel ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("channel_type", "channel"),
+    [
+        ("Channel::WebWidget", "chat"),
+        ("Channel::Whatsapp", "chat"),
+        ("Channel::Email", "email"),
+        ("Channel::Api", None),
+        (None, None),
+    ],
+)
+def test_the_inbox_channel_type_is_the_channel(
+    channel_type: str | None, channel: str | None
+) -> None:
+    body = message_created("Hola", channel=channel_type)
+    event = make_adapter().parse_event(body, {})
+    assert (event.kind, event.channel) == ("customer_message", channel)
+
+
+def test_an_agent_note_and_a_new_conversation_carry_the_channel() -> None:
+    adapter = make_adapter()
+    note = message_created(
+        "#tl Hi", message_type="outgoing", private=True, channel="Channel::Email"
+    )
+    event = adapter.parse_event(note, {})
+    assert (event.kind, event.channel) == ("agent_note", "email")
+    created = conversation(channel="Channel::Email")
+    created["event"] = "conversation_created"
+    assert adapter.parse_event(json.dumps(created).encode(), {}).channel == "email"
+
+
+def test_without_a_conversation_channel_the_inbox_channel_type_is_used() -> None:
+    payload = json.loads(message_created("Hola", channel=None))
+    payload["inbox"]["channel_type"] = "Channel::Email"
+    event = make_adapter().parse_event(json.dumps(payload).encode(), {})
+    assert event.channel == "email"

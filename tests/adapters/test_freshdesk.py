@@ -323,3 +323,30 @@ def test_configuration_comes_from_the_environment() -> None:
     assert "fd-key-123" not in repr(adapter)
     with pytest.raises(ConfigurationError, match="FRESHDESK_WEBHOOK_SECRET"):
         FreshdeskAdapter.from_env({"FRESHDESK_DOMAIN": "acme", "FRESHDESK_API_KEY": "k"})
+
+
+# -- channel ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "channel"),
+    [
+        (1, "email"),
+        ("10", "email"),
+        ("Outbound Email", "email"),
+        (7, "chat"),
+        ("Chat", "chat"),
+        (2, None),
+        ("Phone", None),
+        (True, None),
+    ],
+)
+def test_the_rule_may_send_the_ticket_source_as_the_channel(
+    source: object, channel: str | None
+) -> None:
+    body = rule_body("customer_message", "Hola", source=source)
+    assert make_adapter().parse_event(body, {}).channel == channel
+
+
+def test_without_a_source_the_channel_is_unknown() -> None:
+    assert make_adapter().parse_event(rule_body("agent_note", "#tl Hi"), {}).channel is None

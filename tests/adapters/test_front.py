@@ -484,3 +484,40 @@ def test_configuration_is_checked() -> None:
     headers = {"X-Front-Signature": APP_SIGNATURE, "X-Front-Request-Timestamp": "1700000000"}
     adapter.verify_webhook(VECTOR_BODY, headers, now=1_700_000_000)
     assert "front-token-123" not in repr(adapter)
+
+
+# -- channel ---------------------------------------------------------------------------------
+
+
+def inbound_of_type(message_type: str | None) -> bytes:
+    payload = json.loads(inbound())
+    if message_type is None:
+        del payload["target"]["data"]["type"]
+    else:
+        payload["target"]["data"]["type"] = message_type
+    return json.dumps(payload).encode()
+
+
+@pytest.mark.parametrize(
+    ("message_type", "channel"),
+    [
+        ("email", "email"),
+        ("intercom", "chat"),
+        ("front_chat", "chat"),
+        ("whatsapp", "chat"),
+        ("custom", None),
+        (None, None),
+    ],
+)
+def test_the_inbound_message_type_is_the_channel(
+    message_type: str | None, channel: str | None
+) -> None:
+    body = inbound_of_type(message_type)
+    parsed = make_adapter().parse_event(body, sign_rule(body))
+    assert (parsed.kind, parsed.channel) == ("customer_message", channel)
+
+
+def test_a_comment_says_no_channel() -> None:
+    body = comment("#tl Your order ships today.")
+    parsed = make_adapter().parse_event(body, sign_rule(body))
+    assert (parsed.kind, parsed.channel) == ("agent_note", None)

@@ -458,3 +458,22 @@ def test_from_env_names_missing_variables() -> None:
     assert "hs-app-secret-123" not in repr(adapter)
     with pytest.raises(AuthenticationError):  # the field is configured; a token is missing
         adapter.build_set_language("1", "es")
+
+
+# -- channel ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("conversation_type", "channel"), [("email", "email"), ("chat", "chat"), ("phone", None)]
+)
+def test_the_conversation_type_is_the_channel(conversation_type: str, channel: str | None) -> None:
+    body = conversation([LATEST, REPLY, FIRST], type=conversation_type)
+    event = make_adapter().parse_event(body, sign(body, "convo.customer.reply.created"))
+    assert (event.kind, event.channel) == ("customer_message", channel)
+
+
+def test_an_agent_note_carries_the_conversation_channel() -> None:
+    note = thread(1005, "note", "<p>#tl Your order ships today.</p>", "2024-05-01T10:06:00Z")
+    body = conversation([note, LATEST, REPLY, FIRST], type="chat")
+    event = make_adapter().parse_event(body, sign(body, "convo.note.created"))
+    assert (event.kind, event.channel) == ("agent_note", "chat")

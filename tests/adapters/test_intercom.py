@@ -423,3 +423,44 @@ def test_configuration_comes_from_the_environment() -> None:
     assert "ic-token-123" not in repr(adapter)
     with pytest.raises(ConfigurationError, match="INTERCOM_ADMIN_ID"):
         IntercomAdapter.from_env({"INTERCOM_ACCESS_TOKEN": "t", "INTERCOM_CLIENT_SECRET": "s"})
+
+
+# -- channel ---------------------------------------------------------------------------------
+
+
+def with_source_type(item: dict[str, Any], source_type: str | None) -> dict[str, Any]:
+    if source_type is None:
+        del item["source"]
+    else:
+        item["source"]["type"] = source_type
+    return item
+
+
+@pytest.mark.parametrize(
+    ("source_type", "channel"),
+    [
+        ("conversation", "chat"),
+        ("email", "email"),
+        ("whatsapp", "chat"),
+        ("push", None),
+        (None, None),
+    ],
+)
+def test_the_conversation_source_type_is_the_channel(
+    source_type: str | None, channel: str | None
+) -> None:
+    item = conversation(part("901", "comment", "<p>¿Alguna novedad?</p>", "user", "5f3a"))
+    body = notification("conversation.user.replied", with_source_type(item, source_type))
+    parsed = make_adapter().parse_event(body, sign(body))
+    assert (parsed.kind, parsed.channel) == ("customer_message", channel)
+
+
+def test_an_agent_note_and_a_new_conversation_carry_the_conversation_channel() -> None:
+    note = part("903", "note", "<p>#tl Your order ships today.</p>", "admin", "77")
+    noted = notification("conversation.admin.noted", with_source_type(conversation(note), "email"))
+    created = notification("conversation.user.created", with_source_type(conversation(), "email"))
+    adapter = make_adapter()
+    parsed = adapter.parse_event(noted, sign(noted))
+    assert (parsed.kind, parsed.channel) == ("agent_note", "email")
+    parsed = adapter.parse_event(created, sign(created))
+    assert (parsed.kind, parsed.channel) == ("ticket_created", "email")

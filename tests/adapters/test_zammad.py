@@ -382,3 +382,26 @@ def test_configuration_comes_from_the_environment() -> None:
                 "ZAMMAD_KB_LOCALE_IDS": "en",
             }
         )
+
+
+# -- channel ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("article_type", "channel"),
+    [("email", "email"), ("chat", "chat"), ("web", None), ("phone", None)],
+)
+def test_the_customer_article_type_is_the_channel(article_type: str, channel: str | None) -> None:
+    body = trigger_body(sender="Customer", internal=False, article_type=article_type, body="Hola")
+    event = make_adapter().parse_event(body, sign(body))
+    assert (event.kind, event.channel) == ("customer_message", channel)
+
+
+def test_an_agent_note_says_no_channel_and_a_custom_payload_may_name_it() -> None:
+    adapter = make_adapter()
+    note = trigger_body(sender="Agent", internal=True, article_type="note", body="#tl Hi")
+    event = adapter.parse_event(note, sign(note))
+    assert (event.kind, event.channel) == ("agent_note", None)
+    custom = b'{"ticket_id": "5", "event": "customer_message", "article_type": "email"}'
+    assert adapter.parse_event(custom, {}).channel == "email"
+    assert adapter.parse_event(b'{"ticket_id": "5", "event": "agent_note"}', {}).channel is None

@@ -446,3 +446,50 @@ def test_configuration_comes_from_the_environment() -> None:
         ZendeskAdapter.from_env({"ZENDESK_SUBDOMAIN": "acme"})
     with pytest.raises(ConfigurationError, match="ZENDESK_API_TOKEN"):
         ZendeskAdapter.from_env({"ZENDESK_SUBDOMAIN": "acme", "ZENDESK_WEBHOOK_SECRET": "s"})
+
+
+# -- channel ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("via", "channel"),
+    [
+        ("email", "email"),
+        ("chat", "chat"),
+        ("native_messaging", "chat"),
+        ("web", None),
+        ("api", None),
+    ],
+)
+def test_an_event_webhook_takes_the_channel_from_via(via: str, channel: str | None) -> None:
+    event = {
+        "comment": {
+            "id": 778,
+            "body": "Hola, ¿dónde está mi pedido?",
+            "is_public": True,
+            "author": {"id": "26155588908179"},
+        }
+    }
+    body = event_webhook("zen:event-type:ticket.comment_added", event, via={"channel": via})
+    parsed = make_adapter().parse_event(body, {})
+    assert (parsed.kind, parsed.channel) == ("customer_message", channel)
+
+
+def test_a_created_ticket_and_an_event_without_via_carry_their_channel_or_none() -> None:
+    created = event_webhook(
+        "zen:event-type:ticket.created", {}, description="Hola", via={"channel": "email"}
+    )
+    assert make_adapter().parse_event(created, {}).channel == "email"
+    assert make_adapter().parse_event(CUSTOMER, {}).channel is None
+
+
+def test_a_trigger_body_may_name_the_channel_with_the_via_placeholder() -> None:
+    def trigger(**extra: str) -> bytes:
+        payload = {"ticket_id": "555", "event": "customer_message", "comment": "Hola", **extra}
+        return json.dumps(payload).encode()
+
+    adapter = make_adapter()
+    assert adapter.parse_event(trigger(channel="Mail"), {}).channel == "email"
+    assert adapter.parse_event(trigger(channel="Chat"), {}).channel == "chat"
+    assert adapter.parse_event(trigger(channel="Web Form"), {}).channel is None
+    assert adapter.parse_event(trigger(), {}).channel is None

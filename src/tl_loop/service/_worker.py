@@ -26,6 +26,7 @@ from tl_loop._helpdesk_client import HelpdeskClient
 from tl_loop._loop import Loop
 from tl_loop._models import (
     AuditRecord,
+    Channel,
     ContentType,
     Conversation,
     Decision,
@@ -202,15 +203,20 @@ class JobRunner:
     def _customer_message(self, job: Job) -> None:
         event, client = job.event, self.clients[job.adapter]
         message = self._text(client, event, author="customer")
-        conversation = self._conversation(job)
+        conversation, channel = self._conversation(job)
         before = conversation.customer_language
         translation = self._translate(
             job,
             "inbound",
-            Message(text=message.text, content_type=message.content_type, id=message.message_id),
+            Message(
+                text=message.text,
+                content_type=message.content_type,
+                id=message.message_id,
+                channel=channel,
+            ),
             conversation,
         )
-        self._save_conversation(job, conversation)
+        self._save_conversation(job, conversation, channel)
         if not translation.skipped:
             note = self.composer.inbound_note(translation)
             self.write_once(job, "note", "note", lambda: self._post_note(client, job, note))
@@ -237,13 +243,13 @@ class JobRunner:
         )
         if trigger is None:
             return
-        conversation = self._conversation(job)
+        conversation, channel = self._conversation(job)
         if conversation.customer_language is None:
             self._learn_language(client, event, conversation)
         translation = self._translate(
             job,
             "outbound",
-            Message(text=trigger.text, content_type=message.content_type),
+            Message(text=trigger.text, content_type=message.content_type, channel=channel),
             conversation,
         )
         if trigger.mode == "preview":
@@ -251,7 +257,7 @@ class JobRunner:
             self.write_once(job, "preview", "note", lambda: self._post_note(client, job, note))
             return
         if translation.decision == Decision.HOLD:
-            note = self._hold(job, translation)
+            note = self._hold(job, translation, channel)
             self.write_once(job, "held", "note", lambda: self._post_note(client, job, note))
             return
         disclosure = self._disclosure(translation)
@@ -263,7 +269,7 @@ class JobRunner:
             ),
         )  # fmt: skip
         if translation.decision == Decision.SEND_FLAGGED:
-            self._queue_flagged(job, translation)
+            self._queue_flagged(job, translation, channel)
         if translation.decision == Decision.SEND_FLAGGED and self.settings.flag_note:
             note = self.composer.flags_note(translation)
             try:
@@ -297,8 +303,11 @@ class JobRunner:
             retryable=True,  # helpdesks index new messages with a short delay
         )
 
-    def _conversation(self, job: Job) -> Conversation:
-        state = self.queue.load_conversation(job.adapter, job.event.conversation_id) or {}
+    def _conversation(self, job: Job) -> tuple[Conversation, Channel | None]:
+        """The conversation's state, and its channel: the event's, else the one last stored."""
+        state = dict(self.queue.load_conversation(job.adapter, job.event.conversation_id) or {})
+        stored = state.pop("channel", None)
+        channel = job.event.channel or (stored if stored in ("chat", "email", "kb") else None)
         conversation = Conversation(
             id=job.event.conversation_id,
             agent_languages=self.agent_languages[job.adapter],
@@ -310,9 +319,13 @@ class JobRunner:
                 conversation.customer_language = hint
             except ValueError:
                 log.info("job %s: ignoring customer language hint %r", job.id, hint)
-        return conversation
+        return conversation, channel
 
-    def _save_conversation(self, job: Job, conversation: Conversation) -> None:
+    def _save_conversation(
+        self, job: Job, conversation: Conversation, channel: Channel | None
+    ) -> None:
+        # The channel rides along so an agent note (whose event rarely says it) gets the
+        # conversation's review policy.
         state = conversation.model_dump(
             include={
                 "customer_language",
@@ -320,6 +333,7 @@ class JobRunner:
                 "customer_language_manual",
             }
         )
+        state["channel"] = channel
         self.queue.save_conversation(job.adapter, job.event.conversation_id, state)
 
     def _learn_language(
@@ -354,10 +368,10 @@ class JobRunner:
             ).inc()
         if "engine_failed" in translation.flag_codes:
             self.metrics.errors.labels("translate", "engine_failed").inc()
-        self._record(job, translation)
+        self._record(job, translation, message.channel)
         return translation
 
-    def _record(self, job: Job, translation: Translation) -> None:
+    def _record(self, job: Job, translation: Translation, channel: Channel | None) -> None:
         if self.audit is None or translation.skipped:
             return
         try:
@@ -365,7 +379,7 @@ class JobRunner:
                 translation,
                 adapter=job.adapter,
                 conversation_id=job.event.conversation_id,
-                channel=None,  # helpdesk events do not say the channel yet
+                channel=channel,
             )
         except Exception as error:  # statistics must never cost a customer their reply
             log.warning("job %s: audit row not recorded: %s", job.id, error)
@@ -394,7 +408,7 @@ class JobRunner:
         base = self.settings.public_url
         return f"{base.rstrip('/')}{path}" if base else path
 
-    def _hold(self, job: Job, translation: Translation) -> str:
+    def _hold(self, job: Job, translation: Translation, channel: Channel | None) -> str:
         """Queue a held reply for review; returns the note for the agent."""
         if self.review is None:
             return self.composer.held_note(translation)
@@ -403,6 +417,7 @@ class JobRunner:
             held=True,
             adapter=job.adapter,
             conversation_id=job.event.conversation_id,
+            channel=channel,
             id=self._item_id(job, "held"),
         )
         self.review.add(item)
@@ -410,7 +425,7 @@ class JobRunner:
             translation, item_id=item.id, link=self._review_link(item.id)
         )
 
-    def _queue_flagged(self, job: Job, translation: Translation) -> None:
+    def _queue_flagged(self, job: Job, translation: Translation, channel: Channel | None) -> None:
         """Queue a reply sent with flags, for review afterwards (learning only)."""
         if self.review is None or not self.settings.review_flagged:
             return
@@ -419,6 +434,7 @@ class JobRunner:
             held=False,
             adapter=job.adapter,
             conversation_id=job.event.conversation_id,
+            channel=channel,
             id=self._item_id(job, "flagged"),
         )
         try:
