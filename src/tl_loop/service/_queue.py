@@ -7,7 +7,8 @@
 - `steps`: the write journal. Before a write to the helpdesk the worker records `started`;
   after it, `done`. A retried job skips `done` steps; a `started` step without `done` means
   the process died mid-write, and the write may have arrived, so it is never sent again.
-- `conversations`: per conversation, the customer language (with confidence and manual flag) and the channel it last came in on.
+- `conversations`: per conversation, the customer language (with confidence and manual flag)
+  and the channel it last came in on.
 
 A job is a webhook event (`kind = 'event'`) or a review decision to carry out (`kind =
 'review'`: learn from it, release the held reply, or tell the agent it was rejected), queued
