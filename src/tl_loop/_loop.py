@@ -12,7 +12,7 @@ from typing import Literal, Self
 
 from tl_loop._cache import CacheStore, TranslationCache
 from tl_loop._config import TlLoopConfig
-from tl_loop._errors import ServiceError, UnsupportedLanguageError
+from tl_loop._errors import ConfigurationError, ServiceError, UnsupportedLanguageError
 from tl_loop._glossary import Glossary
 from tl_loop._language import LanguageDetector, StickyPolicy
 from tl_loop._models import ContentType, Conversation, Detection, Message, Translation
@@ -94,8 +94,9 @@ class _LoopBase:
         if source is None:
             detection = self.parts.detector.detect(text)
             if detection.language is None:
-                raise UnsupportedLanguageError(
-                    "unknown", target, hint="no language could be detected; pass source="
+                raise ConfigurationError(
+                    "no language could be detected in the text (no letters of a configured "
+                    "language); pass source= (tl-loop translate --from LANG)"
                 )
             source = detection.language
         translation = yield from translate_flow(
@@ -169,7 +170,7 @@ class Loop(_LoopBase):
         """Translate text outside a conversation (detecting the source if not given).
 
         Raises:
-            UnsupportedLanguageError: no language was detected and `source` was not given.
+            ConfigurationError: no language was detected and `source` was not given.
         """
         return self._drive(self._adhoc_flow(text, source, target, content_type)).translation
 

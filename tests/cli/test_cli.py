@@ -162,3 +162,9 @@ def test_serve_without_adapters_says_how_to_configure_them(tmp_path: Path) -> No
     assert code == 2
     assert "adapter" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_text_with_no_language_asks_for_from() -> None:
+    code, _, err = run("translate", "--engine", "fake", "--to", "es", "👍 12345")
+    assert code == 2
+    assert "--from" in err
