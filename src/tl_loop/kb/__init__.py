@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -39,7 +40,10 @@ from tl_loop.kb._manage import (
     kb_status,
 )
 from tl_loop.kb._progress import KbSummary, NullProgress, Progress, RichProgress
+from tl_loop.kb._review import configured_review_queue, review_item_id
 from tl_loop.kb._runner import KbPaths, translate_folder
+from tl_loop.review import ReviewQueue
+from tl_loop.stores import SQLiteTranslationMemory
 
 __all__ = [
     "ARTICLE_SUFFIXES",
@@ -64,6 +68,7 @@ __all__ = [
     "kb_pull",
     "kb_status",
     "parse_article",
+    "review_item_id",
     "run_kb",
     "translate_folder",
 ]
@@ -71,6 +76,17 @@ __all__ = [
 
 def _locales(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _review_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--review-queue",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="SQLite review queue for flagged translations (default: the [relay] review_path "
+        "or review_url of --config, else none: review.jsonl only)",
+    )
 
 
 def add_kb_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -92,6 +108,7 @@ def add_kb_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--keys", type=_locales, default=["title", "description"], help="front-matter keys"
     )
     translate.add_argument("--no-progress", dest="progress", action="store_false")
+    _review_option(translate)
 
     status = actions.add_parser("status", help="list outdated, flagged and missing translations")
     status.add_argument("src", type=Path)
@@ -99,6 +116,7 @@ def add_kb_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     status.add_argument("--to", dest="targets", type=_locales, default=None)
     status.add_argument("--all", action="store_true", help="also list current translations")
     status.add_argument("--json", action="store_true")
+    _review_option(status)
 
     publish = actions.add_parser("publish", help="push approved translations as drafts")
     publish.add_argument("--out", type=Path, required=True)
@@ -106,6 +124,7 @@ def add_kb_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     publish.add_argument("--from", dest="source", default="en")
     publish.add_argument("--to", dest="targets", type=_locales, default=None)
     publish.add_argument("--force", action="store_true", help="push again what was pushed")
+    _review_option(publish)
 
     export = actions.add_parser("export", help="flagged (or all) segments as XLIFF")
     export.add_argument("--out", type=Path, required=True)
@@ -143,27 +162,14 @@ def run_kb(
         TlLoopError: as the other commands do; the CLI maps it to an exit status.
     """
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
-    if args.kb_command == "translate":
-        return _translate(args, config, stdout, stderr)
-    if args.kb_command == "status":
-        rows = kb_status(args.src, out_dir=args.out, locales=args.targets)
-        shown = [row for row in rows if args.all or row.state != "current"]
-        for row in shown:
-            if args.json:
-                print(json.dumps(asdict(row), ensure_ascii=False), file=stdout)
-            else:
-                detail = f"\t{row.detail}" if row.detail else ""
-                print(f"{row.state}\t{row.locale}\t{row.article}{detail}", file=stdout)
-        return 0
-    if args.kb_command == "publish":
-        report = kb_publish(
-            args.out, adapter=_adapter(args.adapter), source=args.source, locales=args.targets,
-            force=args.force,
-        )  # fmt: skip
-        for article, locale, problem in report.failed:
-            print(f"failed\t{locale}\t{article}\t{problem}", file=stderr)
-        print(f"published {len(report.published)}, skipped {len(report.skipped)}", file=stdout)
-        return 1 if report.failed else 0
+    if args.kb_command in ("translate", "status", "publish"):
+        config_file = getattr(args, "config", None) or os.environ.get("TL_LOOP_CONFIG")
+        queue = configured_review_queue(args.review_queue, config_file)
+        try:
+            return _reviewed_command(args, config, queue, stdout, stderr)
+        finally:
+            if queue is not None:
+                queue.close()
     glossary_version = _glossary_version(config)
     if args.kb_command == "export":
         data, count = kb_export_xliff(
@@ -183,6 +189,57 @@ def run_kb(
     return 0
 
 
+def _reviewed_command(
+    args: argparse.Namespace,
+    config: TlLoopConfig,
+    queue: ReviewQueue | None,
+    stdout: TextIO,
+    stderr: TextIO,
+) -> int:
+    """`kb translate`, `kb status` or `kb publish`, with the review queue (or None)."""
+    if args.kb_command == "translate":
+        return _translate(args, config, queue, stdout, stderr)
+    if args.kb_command == "status":
+        rows = kb_status(args.src, out_dir=args.out, locales=args.targets, review_queue=queue)
+        shown = [row for row in rows if args.all or row.state != "current"]
+        for row in shown:
+            if args.json:
+                print(json.dumps(asdict(row), ensure_ascii=False), file=stdout)
+            else:
+                detail = f"\t{row.detail}" if row.detail else ""
+                print(f"{row.state}\t{row.locale}\t{row.article}{detail}", file=stdout)
+        return 0
+    return _publish(args, config, queue, stdout, stderr)
+
+
+def _publish(
+    args: argparse.Namespace,
+    config: TlLoopConfig,
+    queue: ReviewQueue | None,
+    stdout: TextIO,
+    stderr: TextIO,
+) -> int:
+    # Decisions are learned into the job's own memory, which the next run consults first.
+    memory = SQLiteTranslationMemory(KbPaths(args.out).memory) if queue is not None else None
+    try:
+        report = kb_publish(
+            args.out, adapter=_adapter(args.adapter), source=args.source, locales=args.targets,
+            force=args.force, review_queue=queue, memory=memory, config=config,
+        )  # fmt: skip
+    finally:
+        if memory is not None:
+            memory.close()
+    for article, locale, problem in report.failed:
+        print(f"failed\t{locale}\t{article}\t{problem}", file=stderr)
+    for article, locale, problem in report.held:
+        print(f"held\t{locale}\t{article}\t{problem}", file=stderr)
+    line = f"published {len(report.published)}, skipped {len(report.skipped)}"
+    if queue is not None:
+        line += f", held for review {len(report.held)}, learned {report.learned} memory entries"
+    print(line, file=stdout)
+    return 1 if report.failed else 0
+
+
 def _glossary_version(config: TlLoopConfig) -> str | None:
     if config.glossary is None:
         return None
@@ -192,7 +249,11 @@ def _glossary_version(config: TlLoopConfig) -> str | None:
 
 
 def _translate(
-    args: argparse.Namespace, config: TlLoopConfig, stdout: TextIO, stderr: TextIO
+    args: argparse.Namespace,
+    config: TlLoopConfig,
+    queue: ReviewQueue | None,
+    stdout: TextIO,
+    stderr: TextIO,
 ) -> int:
     updates: dict[str, object] = {}
     if args.engines:
@@ -209,13 +270,14 @@ def _translate(
         source_dir, out_dir=args.out, targets=args.targets, source=args.source, config=config,
         keys=args.keys, workers=args.workers, executor=args.executor,
         ray_address=args.ray_address,
-        progress=RichProgress(file=stderr) if args.progress else None,
+        progress=RichProgress(file=stderr) if args.progress else None, review_queue=queue,
     )  # fmt: skip
     print(
         f"written {summary.translated}, up to date {summary.up_to_date}, flagged "
         f"{summary.flagged}, failed {summary.failed}, unreadable {len(summary.errors)}; "
         f"{summary.engine_segments} segments sent to engines "
-        f"(reuse {summary.reuse_rate:.0%})",
+        f"(reuse {summary.reuse_rate:.0%})"
+        + (f"; {summary.review_items} review items queued" if queue is not None else ""),
         file=stdout,
     )
     return 1 if summary.failed else 0

@@ -163,7 +163,10 @@ class AssembleJob:
 
 @dataclass(frozen=True, slots=True)
 class AssembleResult:
-    """The translated fields of an article × locale, with the checks' flags and decision."""
+    """The translated fields of an article × locale, with the checks' flags and decision.
+
+    `engines` names, per field, the engine that made its draft (None when none did).
+    """
 
     article: str
     target: str
@@ -172,6 +175,7 @@ class AssembleResult:
     decision: Decision
     failed: bool
     fresh: dict[str, SegmentResult] = field(default_factory=dict)
+    engines: dict[str, str | None] = field(default_factory=dict)
 
 
 def assemble_article(spec: LoopSpec, job: AssembleJob) -> AssembleResult:
@@ -187,6 +191,7 @@ def assemble_article(spec: LoopSpec, job: AssembleJob) -> AssembleResult:
     known = dict(job.known)
     fresh: dict[str, SegmentResult] = {}
     translated: dict[str, str] = {}
+    engines: dict[str, str | None] = {}
     flags: list[tuple[str, ReviewFlag]] = []
     failed = False
     for item in job.fields:
@@ -200,12 +205,13 @@ def assemble_article(spec: LoopSpec, job: AssembleJob) -> AssembleResult:
         )
         translation = _drive(flow, parts, known, fresh, allow_engine=job.allow_engine)
         translated[item.name] = translation.translated
+        engines[item.name] = translation.engine
         flags += [(item.name, flag) for flag in translation.flags]
         failed = failed or any(flag.code in _FAILED_CODES for flag in translation.flags)
     policy = select_policy(parts.policy, parts.policy_rules, channel="kb", language=job.target)
     decision = policy.decide([flag for _, flag in flags], direction="outbound")
     return AssembleResult(
-        job.article, job.target, translated, tuple(flags), decision, failed, fresh
+        job.article, job.target, translated, tuple(flags), decision, failed, fresh, engines
     )
 
 

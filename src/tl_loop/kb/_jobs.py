@@ -48,6 +48,13 @@ CREATE TABLE IF NOT EXISTS articles (
     published_hash TEXT,
     PRIMARY KEY (article, locale)
 );
+CREATE TABLE IF NOT EXISTS review_items (
+    article TEXT NOT NULL,
+    locale TEXT NOT NULL,
+    field TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    PRIMARY KEY (article, locale, field)
+);
 CREATE TABLE IF NOT EXISTS errors (
     article TEXT PRIMARY KEY,
     message TEXT NOT NULL,
@@ -153,10 +160,17 @@ class JobStore:
 
     # -- articles ----------------------------------------------------------------------------
 
-    def record_article(self, record: ArticleRecord) -> None:
+    def record_article(
+        self, record: ArticleRecord, *, review_items: Sequence[tuple[str, str]] = ()
+    ) -> None:
         """Store what a run made of one article × locale, and commit.
 
         Keeps the published hash of an earlier publish, so `kb publish` sees the change.
+
+        Args:
+            record: what the run made.
+            review_items: (field, review item id) of the items this translation waits on in
+                the review queue; they replace the earlier ones in the same transaction.
         """
         previous = self.article(record.article, record.locale)
         published = previous.published_hash if previous else None
@@ -170,8 +184,25 @@ class JobStore:
                 record.updated_at, published,
             ),
         )  # fmt: skip
+        self._db.execute(
+            "DELETE FROM review_items WHERE article = ? AND locale = ?",
+            (record.article, record.locale),
+        )
+        self._db.executemany(
+            "INSERT INTO review_items VALUES (?, ?, ?, ?)",
+            [(record.article, record.locale, name, item) for name, item in review_items],
+        )
         self._db.execute("DELETE FROM errors WHERE article = ?", (record.article,))
         self._db.commit()
+
+    def review_items(self, article: str, locale: str) -> list[tuple[str, str]]:
+        """(field, review item id) of the items one article × locale waits on, by field."""
+        rows = self._db.execute(
+            "SELECT field, item_id FROM review_items WHERE article = ? AND locale = ? "
+            "ORDER BY field",
+            (article, locale),
+        )
+        return [(name, item) for name, item in rows]
 
     def mark_published(self, article: str, locale: str, source_hash: str) -> None:
         """Remember that this translation was pushed to the helpdesk."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import httpx
 
+from tl_loop._config import TlLoopConfig
 from tl_loop._errors import ConfigurationError, ServiceError
 from tl_loop._exchange import ExchangeUnit, export_xliff, import_xliff, token_problems
 from tl_loop._helpdesk import Article, HelpdeskAdapter
@@ -22,8 +23,10 @@ from tl_loop.kb._articles import (
     parse_article,
     scan_folder,
 )
-from tl_loop.kb._jobs import JobStore
+from tl_loop.kb._jobs import ArticleRecord, JobStore
+from tl_loop.kb._review import learn_decisions, review_counts, review_gate
 from tl_loop.kb._runner import KbPaths
+from tl_loop.review import ReviewItem, ReviewQueue
 from tl_loop.stores import MemoryEntry, SQLiteTranslationMemory, TranslationMemory
 
 __all__ = [
@@ -37,7 +40,17 @@ __all__ = [
     "kb_status",
 ]
 
-State = Literal["current", "flagged", "failed", "outdated", "missing", "unreadable", "orphaned"]
+State = Literal[
+    "current",
+    "flagged",
+    "approved",
+    "rejected",
+    "failed",
+    "outdated",
+    "missing",
+    "unreadable",
+    "orphaned",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +58,19 @@ class ArticleStatus:
     """Where one article stands in one locale.
 
     `state` is `current` (translated from this source, publishable), `flagged` (translated
-    but waiting for review), `failed` (the engines failed; the next run retries), `outdated`
-    (the source changed since), `missing` (never translated), `unreadable` (the source cannot
-    be read) or `orphaned` (translated, but the source is gone).
+    but waiting for review), `approved` (flagged, and every review item approved or edited:
+    publishable), `rejected` (a review item was rejected: not publishable), `failed` (the
+    engines failed; the next run retries), `outdated` (the source changed since), `missing`
+    (never translated), `unreadable` (the source cannot be read) or `orphaned` (translated,
+    but the source is gone). `review` counts the review items per state (pending, approved,
+    edited, rejected) when the job queued some and a review queue was given.
     """
 
     article: str
     locale: str
     state: State
     detail: str = ""
+    review: dict[str, int] | None = None
 
 
 def kb_status(
@@ -62,6 +79,7 @@ def kb_status(
     out_dir: str | os.PathLike[str],
     locales: Sequence[str] | None = None,
     keys: Sequence[str] = ("title", "description"),
+    review_queue: ReviewQueue | None = None,
 ) -> list[ArticleStatus]:
     """Compare the articles in `source_dir` with what the job in `out_dir` made of them.
 
@@ -70,9 +88,14 @@ def kb_status(
         out_dir: the job's output folder.
         locales: the locales to report (default: every locale the job has translated into).
         keys: the front-matter keys the job translates (they are part of the source hash).
+        review_queue: the queue the job put flagged translations in; flagged ones then show
+            their review items' states (and become `approved` or `rejected`).
 
     Returns:
         One status per article × locale, by article then locale.
+
+    Raises:
+        NotFoundError: an item the job queued is no longer in `review_queue`.
     """
     root = Path(source_dir)
     rows: list[ArticleStatus] = []
@@ -98,21 +121,43 @@ def kb_status(
                 elif record.status == "done":
                     rows.append(ArticleStatus(article_id, locale, "current"))
                 else:
-                    codes = sorted({flag.code for _, flag in record.flags})
-                    rows.append(ArticleStatus(article_id, locale, record.status, ", ".join(codes)))
+                    rows.append(_flagged_status(store, review_queue, record))
         for record in store.articles():
             if record.article not in seen and record.locale in wanted:
                 rows.append(ArticleStatus(record.article, record.locale, "orphaned"))
     return sorted(rows, key=lambda row: (row.article, row.locale))
 
 
+def _flagged_status(
+    store: JobStore, queue: ReviewQueue | None, record: ArticleRecord
+) -> ArticleStatus:
+    codes = ", ".join(sorted({flag.code for _, flag in record.flags}))
+    counts = review_counts(store, queue, record) if queue and record.status == "flagged" else None
+    if counts is None:
+        kept: State = "failed" if record.status == "failed" else "flagged"
+        return ArticleStatus(record.article, record.locale, kept, codes)
+    state: State = "flagged"
+    if counts["rejected"]:
+        state = "rejected"
+    elif not counts["pending"]:
+        state = "approved"
+    tally = ", ".join(f"{name} {count}" for name, count in counts.items())
+    return ArticleStatus(record.article, record.locale, state, f"{tally}; {codes}", counts)
+
+
 @dataclass
 class PublishReport:
-    """What `kb_publish` pushed: published and skipped `(article, locale)`, and failures."""
+    """What `kb_publish` pushed: published and skipped `(article, locale)`, and failures.
+
+    `held` lists the flagged translations kept back by their review items
+    `(article, locale, why)`; `learned` counts the memory entries learned from decisions.
+    """
 
     published: list[tuple[str, str]]
     skipped: list[tuple[str, str]]
     failed: list[tuple[str, str, str]]
+    held: list[tuple[str, str, str]] = field(default_factory=list)
+    learned: int = 0
 
 
 def kb_publish(
@@ -124,11 +169,17 @@ def kb_publish(
     keys: Sequence[str] = ("title", "description"),
     http_client: httpx.Client | None = None,
     force: bool = False,
+    review_queue: ReviewQueue | None = None,
+    memory: TranslationMemory | None = None,
+    config: TlLoopConfig | None = None,
 ) -> PublishReport:
     """Push publishable translations to the helpdesk as drafts, through the adapter.
 
-    Only translations that passed review (`current` in `kb_status`) are pushed, each once per
-    source version (`force` pushes again). The article's helpdesk id is its front-matter `id`,
+    Only translations that passed review (`current` in `kb_status`, or `approved` with a
+    review queue) are pushed, each once per source version (`force` pushes again). With a
+    review queue, a flagged translation whose items are all approved or edited gets the
+    edited texts written into its output file, then is pushed; one with pending or rejected
+    items is held back (listed in `held`). The article's helpdesk id is its front-matter `id`,
     else its file name's stem; the title is the translated front-matter `title`.
 
     Args:
@@ -139,20 +190,32 @@ def kb_publish(
         keys: the front-matter keys the job translated.
         http_client: an `httpx.Client` to send with (tests, proxies).
         force: push again translations already pushed for this source version.
+        review_queue: the queue the job put flagged translations in.
+        memory: learn the approved and edited items into this translation memory (as the
+            relay does); None learns nothing.
+        config: the loop configuration the job ran with (its glossary and engines decide how
+            learned text is protected); default `TlLoopConfig()`.
 
     Returns:
         What was pushed, skipped, and what failed (with the helpdesk's error).
     """
     paths = KbPaths(Path(out_dir))
     report = PublishReport([], [], [])
+    decided: list[ReviewItem] = []
     with JobStore(paths.state) as store, HelpdeskClient(adapter, http_client=http_client) as client:
         for record in store.articles():
             unit = (record.article, record.locale)
             if locales and record.locale not in locales:
                 continue
-            if not record.publishable or (
-                record.published_hash == record.source_hash and not force
-            ):
+            publishable = record.publishable
+            if review_queue is not None and record.status == "flagged":
+                gate = review_gate(store, review_queue, record, out=paths.out, keys=keys)
+                decided += gate.decided
+                if gate.problem is not None:
+                    report.held.append((*unit, gate.problem))
+                    continue
+                publishable = True
+            if not publishable or (record.published_hash == record.source_hash and not force):
                 report.skipped.append(unit)
                 continue
             kind = ARTICLE_SUFFIXES.get(Path(record.article).suffix.lower())
@@ -180,6 +243,8 @@ def kb_publish(
                 continue
             store.mark_published(record.article, record.locale, record.source_hash)
             report.published.append(unit)
+    if memory is not None:
+        report.learned = learn_decisions(decided, memory=memory, config=config)
     return report
 
 

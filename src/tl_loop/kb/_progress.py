@@ -33,6 +33,8 @@ class KbSummary:
         engine_segments: distinct segments sent to the engines this run.
         seconds: wall time of the run.
         review_file: the report of flagged and failed translations.
+        review_items: review items queued (or found already queued) for the units written
+            this run; 0 without a review queue.
     """
 
     articles: int = 0
@@ -48,6 +50,7 @@ class KbSummary:
     engine_segments: int = 0
     seconds: float = 0.0
     review_file: Path | None = None
+    review_items: int = 0
 
     @property
     def reuse_rate(self) -> float:

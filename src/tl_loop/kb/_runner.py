@@ -9,7 +9,8 @@
    committed to the job store as it returns, so a killed run loses only batches in flight.
 3. **Assemble** each remaining unit on the executor through the loop's `translate_flow`
    (restore, checks, decision), write its file atomically, record it. Flagged units are written
-   but not publishable, and listed in `review.jsonl`.
+   but not publishable, and listed in `review.jsonl`; with a review queue, their flagged fields
+   are queued there too (`_review.py`) and publishing waits for the decisions.
 """
 
 from __future__ import annotations
@@ -49,10 +50,12 @@ from tl_loop.kb._executors import (
 )
 from tl_loop.kb._jobs import ArticleRecord, JobStore, SegmentRecord, SegmentRow, Status
 from tl_loop.kb._progress import KbSummary, NullProgress, Progress
+from tl_loop.kb._review import KbReviewer, job_id
 from tl_loop.kb._segments import PairKeys, normalize, protect_field
+from tl_loop.review import ReviewQueue
 from tl_loop.stores import SQLiteTranslationMemory, TranslationMemory, memory_key
 
-__all__ = ["KbPaths", "translate_folder", "write_review"]
+__all__ = ["KbPaths", "translate_folder", "write_atomically", "write_review"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,7 @@ def translate_folder(
     memory: TranslationMemory | None = None,
     progress: Progress | None = None,
     batch_size: int = 32,
+    review_queue: ReviewQueue | None = None,
 ) -> KbSummary:
     """Translate a folder of articles and macros into each target locale, incrementally.
 
@@ -134,6 +138,8 @@ def translate_folder(
         memory: the translation memory consulted first (default: `KbPaths(out_dir).memory`).
         progress: where to report progress (default: nowhere; `RichProgress()` for bars).
         batch_size: unique segments per engine task.
+        review_queue: where flagged fields wait for a reviewer (one held item per article ×
+            locale × field, never queued twice); without it, only `review.jsonl` lists them.
 
     Returns:
         What the run did, with its segment counts.
@@ -163,6 +169,10 @@ def translate_folder(
     owned_memory = memory is None
     with JobStore(paths.state) as store:
         memory = memory if memory is not None else SQLiteTranslationMemory(_mkdir(paths.memory))
+        reviewer = None
+        if review_queue is not None:
+            version = parts.glossary.version if parts.glossary else None
+            reviewer = KbReviewer(review_queue, job_id(paths.state.parent), source, version)
         try:
             articles = _load(root, keys, store, summary)
             units = [
@@ -170,7 +180,11 @@ def translate_folder(
             ]
             summary.articles = len(units)
             resolved = _resolve(parts, units, source, memory, store, summary)
-            todo = [unit for unit in units if not _up_to_date(unit, resolved, store, paths)]
+            todo = [
+                unit
+                for unit in units
+                if not _up_to_date(unit, resolved, store, paths, queued=reviewer is not None)
+            ]
             summary.up_to_date = len(units) - len(todo)
             batches = _batches(todo, resolved, source, batch_size)
             summary.engine_segments = sum(len(batch.texts) for batch in batches)
@@ -181,7 +195,7 @@ def translate_folder(
             )
             try:
                 failed = _translate(pool, batches, resolved, store, progress)
-                _assemble(pool, todo, resolved, failed, store, paths, progress, summary)
+                _assemble(pool, todo, resolved, failed, store, paths, progress, summary, reviewer)
             finally:
                 pool.close()
             write_review(store, paths.review)
@@ -274,11 +288,17 @@ def _fingerprint(unit: _Unit, resolved: dict[str, _Resolved]) -> str | None:
 
 
 def _up_to_date(
-    unit: _Unit, resolved: dict[str, _Resolved], store: JobStore, paths: KbPaths
+    unit: _Unit, resolved: dict[str, _Resolved], store: JobStore, paths: KbPaths, *, queued: bool
 ) -> bool:
     record = store.article(unit.article.id, unit.locale)
     if record is None or record.status == "failed":
         return False
+    if (
+        queued
+        and record.status == "flagged"
+        and not store.review_items(record.article, unit.locale)
+    ):
+        return False  # flagged before a queue was configured: assemble again to queue it
     if record.source_hash != unit.article.source_hash:
         return False
     if not paths.output(unit.locale, unit.article.id).exists():
@@ -346,6 +366,7 @@ def _assemble(
     paths: KbPaths,
     progress: Progress,
     summary: KbSummary,
+    reviewer: KbReviewer | None,
 ) -> None:
     by_id = {(unit.article.id, unit.locale): unit for unit in units}
     jobs = []
@@ -369,7 +390,7 @@ def _assemble(
                 rows.append((key, unit.source, unit.locale, text, record))
         if rows:
             store.put_segments(rows)
-        _finish(unit, result, resolved, store, paths, summary)
+        _finish(unit, result, resolved, store, paths, summary, reviewer)
         reused = sum(resolved[k].origin == "memory" for k in unit.keys.values() if k in resolved)
         progress.article_done(reused=reused, total=len(unit.segments))
 
@@ -389,19 +410,26 @@ def _finish(
     store: JobStore,
     paths: KbPaths,
     summary: KbSummary,
+    reviewer: KbReviewer | None,
 ) -> None:
-    """Write one unit's file (unless it failed) and record what it was made from."""
+    """Write one unit's file (unless it failed), queue its flagged fields, record it."""
     article = unit.article
     output = paths.output(unit.locale, article.id)
     status: Status
+    review_items: list[tuple[str, str]] = []
     if result.failed:
         status = "failed"
         summary.failed += 1
     else:
-        _write_atomically(output, render_article(article, result.translated))
+        write_atomically(output, render_article(article, result.translated))
         status = "done" if result.decision == Decision.SEND else "flagged"
         summary.translated += 1
         summary.flagged += status == "flagged"
+        if status == "flagged" and reviewer is not None:
+            # Queued before the record: a kill in between re-queues the same ids next run.
+            previous = dict(store.review_items(article.id, unit.locale))
+            review_items = reviewer.submit(article, unit.locale, result, previous)
+            summary.review_items += len(review_items)
     store.record_article(
         ArticleRecord(
             article=article.id,
@@ -416,7 +444,8 @@ def _finish(
             segments=_rows(unit, resolved),
             updated_at=time.time(),
             published_hash=None,
-        )
+        ),
+        review_items=review_items,
     )
 
 
@@ -446,7 +475,8 @@ def _record_failed(unit: _Unit, store: JobStore, summary: KbSummary, progress: P
     progress.article_done(reused=0, total=len(unit.segments))
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file, so a reader never sees half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
     with temporary.open("w", encoding="utf-8", newline="") as handle:
@@ -467,15 +497,18 @@ def write_review(store: JobStore, path: Path) -> int:
         if record.status == "done":
             continue
         flags = [{"field": name, **flag.model_dump(mode="json")} for name, flag in record.flags]
-        entry = {
+        entry: dict[str, object] = {
             "article": record.article,
             "locale": record.locale,
             "status": record.status,
             "output": record.output or None,
             "flags": flags,
         }
+        items = store.review_items(record.article, record.locale)
+        if items:
+            entry["review_items"] = {name: item for name, item in items}
         lines.append(json.dumps(entry, ensure_ascii=False))
     for article, problem in store.errors().items():
         lines.append(json.dumps({"article": article, "status": "error", "error": problem}))
-    _write_atomically(path, "".join(line + "\n" for line in lines))
+    write_atomically(path, "".join(line + "\n" for line in lines))
     return len(lines)

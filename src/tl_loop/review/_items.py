@@ -179,12 +179,16 @@ class ReviewItem:
 
     @property
     def releasable(self) -> bool:
-        """Whether this item's decision sends a reply: a held outbound reply, approved or edited."""
-        return (
-            self.held
-            and self.direction == "outbound"
-            and self.state in (ReviewState.APPROVED, ReviewState.EDITED)
-        )
+        """Whether this item's decision sends a reply: a held outbound reply, approved or edited.
+
+        Items with no adapter (knowledge-base translations, published by `tl-loop kb publish`)
+        are never released through the relay.
+        """
+        return self._held_reply and self.state in (ReviewState.APPROVED, ReviewState.EDITED)
+
+    @property
+    def _held_reply(self) -> bool:
+        return self.held and self.direction == "outbound" and self.adapter is not None
 
     @property
     def needs_follow_up(self) -> bool:
@@ -192,7 +196,7 @@ class ReviewItem:
         release a held reply, or tell the agent a held reply was rejected."""
         if self.state in (ReviewState.APPROVED, ReviewState.EDITED):
             return True
-        return self.state == ReviewState.REJECTED and self.held and self.direction == "outbound"
+        return self.state == ReviewState.REJECTED and self._held_reply
 
     def to_dict(self) -> dict[str, Any]:
         """The item as JSON-ready data: times in ISO 8601, flags as objects."""
@@ -263,7 +267,7 @@ def check_releasable(item: ReviewItem, state: ReviewState, adapters: Iterable[st
     """
     names = set(adapters)
     releasing = state in (ReviewState.APPROVED, ReviewState.EDITED)
-    if releasing and item.held and item.direction == "outbound" and item.adapter not in names:
+    if releasing and item._held_reply and item.adapter not in names:
         raise ConfigurationError(
             f"review item {item.id} is a held reply for adapter {item.adapter!r}, which is not "
             f"configured here ({', '.join(sorted(names)) or 'none'}); decide it where that "
