@@ -185,7 +185,10 @@ def run_kb(
     )  # fmt: skip
     for unit, problem in imported.rejected:
         print(f"rejected\t{unit}\t{problem}", file=stderr)
-    print(f"stored {imported.stored} translations in the memory", file=stdout)
+    line = f"stored {imported.stored} translations in the memory"
+    if imported.empty:
+        line += f"; {imported.empty} units had no translation and were left out"
+    print(line, file=stdout)
     return 0
 
 

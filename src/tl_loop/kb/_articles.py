@@ -107,7 +107,6 @@ class SourceArticle:
     fields: tuple[Field, ...]
     front_lines: tuple[str, ...] = ()
     front_values: Mapping[str, _FrontValue] | None = None
-    body_prefix: str = ""
     data: Any = None
 
     @property
