@@ -1,4 +1,5 @@
-"""Shared fixtures: a loop under either shell, fake engines, the sample glossary."""
+"""Shared fixtures: a loop under either shell, the sample glossary, and the private Redis and
+PostgreSQL servers (started once per session, only by the tests that ask for them)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from servers import postgres_url, redis_url
 from shells import Shell
 from tl_loop import Glossary
+
+__all__ = ["postgres_url", "redis_url"]
 
 ROOT = Path(__file__).resolve().parents[1]
 

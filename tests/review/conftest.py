@@ -1,28 +1,18 @@
-"""Review fixtures: the private PostgreSQL server of tests/integration, a loopback helpdesk, and
-relays whose loop has a translation memory and a review policy that holds doubtful replies."""
+"""Review fixtures: a loopback helpdesk, and relays whose loop has a translation memory and a
+review policy that holds doubtful replies (the PostgreSQL server comes from tests/conftest.py)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from review_support import HOLD_WARNINGS, SECRET, TRANSLATIONS, MakeRelay
-from servers import postgres_url  # type: ignore[import-not-found]  # the session fixture, shared with integration
 
 from tl_loop import LanguageDetector, Loop, ReviewPolicy
 from tl_loop.service import Relay, RelaySettings
 from tl_loop.stores import InMemoryTranslationMemory
 from tl_loop.testing import FakeEngine, MemoryHelpdesk, MemoryHelpdeskServer
-
-__all__ = ["postgres_url"]
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "postgres: needs Debian's postgresql (scripts/bootstrap)")
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """The review queue and audit log: one contract, run against SQLite and a real PostgreSQL server.
 
-PostgreSQL is the private cluster of tests/integration/servers.py (Debian's binaries); those
+PostgreSQL is the private cluster of tests/servers.py (Debian's binaries); those
 tests skip with the reason when it is not installed.
 """
 
