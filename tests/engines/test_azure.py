@@ -24,7 +24,7 @@ from tl_loop import (
 )
 from tl_loop._glossary import Glossary
 from tl_loop.engines import TranslateOptions
-from tl_loop.engines._azure import AzureEngine, apportion, parse_languages
+from tl_loop.engines._azure import AzureEngine, parse_languages
 from tl_loop.engines._base import TOKEN_PATTERN
 from tl_loop.engines._http import RetryPolicy
 from tl_loop.engines._markup import (
@@ -35,6 +35,7 @@ from tl_loop.engines._markup import (
     segment_to_html,
     unwrap_token_spans,
 )
+from tl_loop.engines._vendor import apportion
 from tl_loop.testing import EngineContract
 
 KEY = "azure-secret-key-1234"

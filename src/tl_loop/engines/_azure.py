@@ -14,8 +14,8 @@ the same verbatim result for every pair. With `dynamic_dictionary=True` the engi
 and renders forced terms through the dictionary on English pairs, and as
 `<span translate="no">target term</span>` elsewhere. Azure v3.0 has no formality setting.
 
-The HTML token markup comes from `tl_loop.engines._markup`. `apportion` and `vendor_code` are
-shared with the Amazon and LLM engines.
+The HTML token markup comes from `tl_loop.engines._markup`; language-code lookup and billing
+apportioning from `tl_loop.engines._vendor`, shared with the Amazon and LLM engines.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from tl_loop._errors import (
     TextTooLongError,
     UnsupportedLanguageError,
 )
-from tl_loop._models import normalize_tag
 from tl_loop.engines._base import Capabilities, SegmentResult, TranslateOptions
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy, retry_after_seconds
 from tl_loop.engines._markup import (
@@ -51,11 +50,12 @@ from tl_loop.engines._markup import (
     no_translate,
     segment_to_html,
 )
+from tl_loop.engines._vendor import apportion, vendor_code
 
 if TYPE_CHECKING:
     from tl_loop._glossary import Glossary
 
-__all__ = ["AZURE_LANGUAGES", "AzureEngine", "apportion", "parse_languages", "vendor_code"]
+__all__ = ["AZURE_LANGUAGES", "AzureEngine", "parse_languages"]
 
 DEFAULT_ENDPOINT = "https://api.cognitive.microsofttranslator.com"
 API_VERSION = "3.0"
@@ -88,36 +88,6 @@ _LANGUAGE = frozenset({400023, 400035, 400036, 400079})
 
 
 # -- helpers shared with the Amazon and LLM engines ---------------------------------------------
-
-
-def apportion(total: int, weights: Sequence[int]) -> list[int]:
-    """Split a per-request count over segments in proportion to `weights`; sums to `total`."""
-    if not weights:
-        return []
-    if sum(weights) <= 0:
-        weights = [1] * len(weights)
-    whole = sum(weights)
-    shares = [total * weight // whole for weight in weights]
-    by_remainder = sorted(
-        range(len(weights)), key=lambda i: (total * weights[i]) % whole, reverse=True
-    )
-    for index in by_remainder[: total - sum(shares)]:
-        shares[index] += 1
-    return shares
-
-
-def vendor_code(tag: str, languages: frozenset[str], aliases: Mapping[str, str]) -> str | None:
-    """A service's code for a BCP-47 `tag`, trying `sr-Latn-RS`, then `sr-Latn`, then `sr`."""
-    try:
-        subtags = normalize_tag(tag).split("-")
-    except ValueError:
-        return None
-    for length in range(len(subtags), 0, -1):
-        candidate = "-".join(subtags[:length])
-        for code in (candidate, aliases.get(candidate)):
-            if code in languages:
-                return code
-    return None
 
 
 def parse_languages(response: httpx.Response) -> frozenset[str]:

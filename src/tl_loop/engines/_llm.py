@@ -38,9 +38,9 @@ from tl_loop._errors import (
     UnsupportedLanguageError,
 )
 from tl_loop._models import normalize_tag
-from tl_loop.engines._azure import apportion
 from tl_loop.engines._base import Capabilities, SegmentResult, TranslateOptions
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy, retry_after_seconds
+from tl_loop.engines._vendor import apportion
 
 __all__ = ["LANGUAGE_NAMES", "LLMEngine", "system_prompt"]
 
