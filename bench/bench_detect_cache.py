@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from tl_loop._cache import TranslationCache, cache_key
-from tl_loop._language import LanguageDetector
+from tl_loop.text._language import LanguageDetector
 
 DETECT_P50_TARGET_MS = 1.0
 CACHE_HIT_P50_TARGET_US = 20.0
@@ -348,7 +348,7 @@ MESSAGES: list[tuple[str, str]] = [
 COLD_CODE = """
 import json, sys, time
 t0 = time.perf_counter()
-from tl_loop._language import LanguageDetector
+from tl_loop.text._language import LanguageDetector
 t1 = time.perf_counter()
 mode = sys.argv[1]
 if mode == "preload":

@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/bench_relay.py [--seconds 60] [--rate 300]
 
-The relay runs as in production (`python -m tl_loop.service` under uvicorn, a subprocess on
+The relay runs as in production (`python -m tl_loop.relay` under uvicorn, a subprocess on
 loopback, 2 worker threads, the FakeEngine) and posts its notes to a real loopback helpdesk
 (`MemoryHelpdeskServer`, in a third process). The load generator (httpx async client) posts
 signed, unique webhooks:
@@ -105,7 +105,7 @@ languages = ["en", "es", "fr", "de"]
 queue_path = "queue.sqlite3"
 workers = 2
 [adapters.memory]
-class = "tl_loop._memory_helpdesk:MemoryHelpdesk"
+class = "tl_loop.testing._memory_helpdesk:MemoryHelpdesk"
 base_url = {json.dumps(helpdesk_url)}
 webhook_secret_env = "BENCH_SECRET"
 """,
@@ -114,7 +114,7 @@ webhook_secret_env = "BENCH_SECRET"
     port = free_port()
     log = (directory / "relay.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "tl_loop.service", "--config", str(config), "--port", str(port)],
+        [sys.executable, "-m", "tl_loop.relay", "--config", str(config), "--port", str(port)],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "BENCH_SECRET": SECRET},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

@@ -38,23 +38,6 @@ from tl_loop._errors import (
     WebhookAuthError,
 )
 from tl_loop._glossary import Glossary, GlossaryEntry, GlossaryTerm, TermViolation
-from tl_loop._helpdesk import (
-    OWN_NOTE_MARKER,
-    Article,
-    HelpdeskAdapter,
-    HelpdeskEvent,
-    HelpdeskMessage,
-    adapter_names,
-    hmac_digest,
-    load_adapter_class,
-    verify_signature,
-)
-from tl_loop._language import (
-    DEFAULT_LANGUAGES,
-    LanguageDetector,
-    StickyPolicy,
-    choose_customer_language,
-)
 from tl_loop._loop import AsyncLoop, Loop
 from tl_loop._models import (
     AuditRecord,
@@ -71,9 +54,26 @@ from tl_loop._models import (
     Translation,
     normalize_tag,
 )
-from tl_loop._protect import ProtectedDocument, ProtectedTerm, protect
-from tl_loop._review import PolicyRule, ReviewPolicy, Thresholds
+from tl_loop._policy import PolicyRule, ReviewPolicy, Thresholds
 from tl_loop._version import __version__
+from tl_loop.helpdesk._adapter import (
+    OWN_NOTE_MARKER,
+    Article,
+    HelpdeskAdapter,
+    HelpdeskEvent,
+    HelpdeskMessage,
+    adapter_names,
+    hmac_digest,
+    load_adapter_class,
+    verify_signature,
+)
+from tl_loop.text._language import (
+    DEFAULT_LANGUAGES,
+    LanguageDetector,
+    StickyPolicy,
+    choose_customer_language,
+)
+from tl_loop.text._protect import ProtectedDocument, ProtectedTerm, protect
 
 __all__ = [
     "DEFAULT_LANGUAGES",

@@ -63,9 +63,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tl_loop._cache import CacheStore, TranslationCache
 from tl_loop._errors import ConfigurationError
 from tl_loop._glossary import Glossary
-from tl_loop._language import DEFAULT_LANGUAGES, LanguageDetector, StickyPolicy
 from tl_loop._models import LanguageTag, Severity
-from tl_loop._review import PolicyRule, ReviewPolicy, Thresholds
+from tl_loop._policy import PolicyRule, ReviewPolicy, Thresholds
 from tl_loop.engines._base import SegmentResult
 from tl_loop.engines._chain import EngineChain
 from tl_loop.engines._guard import BreakerPolicy
@@ -78,6 +77,7 @@ from tl_loop.stores import (
     SQLiteTranslationMemory,
     TranslationMemory,
 )
+from tl_loop.text._language import DEFAULT_LANGUAGES, LanguageDetector, StickyPolicy
 
 __all__ = ["TlLoopConfig"]
 

@@ -14,13 +14,13 @@ from tl_loop._cache import CacheStore, TranslationCache
 from tl_loop._config import TlLoopConfig
 from tl_loop._errors import ConfigurationError, ServiceError, UnsupportedLanguageError
 from tl_loop._glossary import Glossary
-from tl_loop._language import LanguageDetector, StickyPolicy
 from tl_loop._models import ContentType, Conversation, Detection, Message, Translation
 from tl_loop._pipeline import Flow, Outcome, Parts, inbound_flow, outbound_flow, translate_flow
-from tl_loop._review import PolicyRule, ReviewPolicy
+from tl_loop._policy import PolicyRule, ReviewPolicy
 from tl_loop.engines._base import Engine, SegmentResult
 from tl_loop.engines._chain import ChainResult, EngineChain
 from tl_loop.stores._memory import TranslationMemory
+from tl_loop.text._language import LanguageDetector, StickyPolicy
 
 __all__ = ["AsyncLoop", "Loop"]
 

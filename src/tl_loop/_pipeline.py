@@ -14,11 +14,10 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tl_loop import _review as review
+from tl_loop import _policy as review
 from tl_loop._cache import CacheStore, cache_key
 from tl_loop._errors import ConfigurationError, ServiceError, UnsupportedLanguageError
 from tl_loop._glossary import Glossary
-from tl_loop._language import LanguageDetector, StickyPolicy, choose_customer_language
 from tl_loop._models import (
     AuditRecord,
     ContentType,
@@ -31,10 +30,11 @@ from tl_loop._models import (
     Severity,
     Translation,
 )
-from tl_loop._protect import ProtectedDocument, ProtectedTerm, protect
 from tl_loop.engines._base import NO_OPTIONS, TOKEN_PATTERN, SegmentResult, TranslateOptions
 from tl_loop.engines._chain import ChainResult, EngineChain, Route
 from tl_loop.stores._memory import TranslationMemory, memory_key
+from tl_loop.text._language import LanguageDetector, StickyPolicy, choose_customer_language
+from tl_loop.text._protect import ProtectedDocument, ProtectedTerm, protect
 
 __all__ = ["EngineCall", "Flow", "Outcome", "Parts", "inbound_flow", "outbound_flow"]
 

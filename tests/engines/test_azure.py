@@ -27,7 +27,9 @@ from tl_loop.engines import TranslateOptions
 from tl_loop.engines._azure import AzureEngine, parse_languages
 from tl_loop.engines._base import TOKEN_PATTERN
 from tl_loop.engines._http import RetryPolicy
-from tl_loop.engines._markup import (
+from tl_loop.engines._vendor import apportion
+from tl_loop.testing import EngineContract
+from tl_loop.text._token_markup import (
     has_tokens,
     html_to_segment,
     no_translate,
@@ -35,8 +37,6 @@ from tl_loop.engines._markup import (
     segment_to_html,
     unwrap_token_spans,
 )
-from tl_loop.engines._vendor import apportion
-from tl_loop.testing import EngineContract
 
 KEY = "azure-secret-key-1234"
 NO_WAIT = RetryPolicy(attempts=3, initial_wait=0.0, max_wait=0.01)

@@ -1,4 +1,4 @@
-"""The relay for real: `python -m tl_loop.service` under uvicorn in a subprocess on loopback,
+"""The relay for real: `python -m tl_loop.relay` under uvicorn in a subprocess on loopback,
 signed webhooks over HTTP, and a helpdesk that is a real local HTTP server recording the notes
 and replies it receives. Includes a kill -9 in the middle of a write and a restart."""
 
@@ -56,7 +56,7 @@ http_timeout = 3
 lease_seconds = 12
 
 [adapters.memory]
-class = "tl_loop._memory_helpdesk:MemoryHelpdesk"
+class = "tl_loop.testing._memory_helpdesk:MemoryHelpdesk"
 base_url = "{helpdesk_url}"
 webhook_secret_env = "TL_E2E_WEBHOOK_SECRET"
 """,
@@ -66,7 +66,7 @@ webhook_secret_env = "TL_E2E_WEBHOOK_SECRET"
 
 
 class RelayProcess:
-    """`python -m tl_loop.service` in a subprocess; always killed in teardown."""
+    """`python -m tl_loop.relay` in a subprocess; always killed in teardown."""
 
     def __init__(self, config: Path) -> None:
         self.config = config
@@ -79,7 +79,7 @@ class RelayProcess:
         env = {**os.environ, "TL_E2E_WEBHOOK_SECRET": SECRET}
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "tl_loop.service", "--config", str(self.config),
+                [sys.executable, "-m", "tl_loop.relay", "--config", str(self.config),
                  "--port", str(self.port)],
                 stdout=log, stderr=subprocess.STDOUT, env=env,
             )  # fmt: skip

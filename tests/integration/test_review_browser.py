@@ -1,6 +1,6 @@
 """The reviewer page in a real headless browser: Debian's chromium driven by Playwright.
 
-The relay runs as `python -m tl_loop.service` (uvicorn) on loopback with a real SQLite review
+The relay runs as `python -m tl_loop.relay` (uvicorn) on loopback with a real SQLite review
 queue; the helpdesk is `MemoryHelpdeskServer`. An agent's `#tl` reply whose translation changes a
 number is held (policy `hold_at = "warning"`); a reviewer signs in with the token link, edits
 the draft in the textarea and approves, and the helpdesk receives exactly one public reply with
@@ -88,7 +88,7 @@ http_timeout = 3
 lease_seconds = 12
 
 [adapters.memory]
-class = "tl_loop._memory_helpdesk:MemoryHelpdesk"
+class = "tl_loop.testing._memory_helpdesk:MemoryHelpdesk"
 base_url = "{helpdesk_url}"
 webhook_secret_env = "TL_BROWSER_WEBHOOK_SECRET"
 """,
@@ -98,7 +98,7 @@ webhook_secret_env = "TL_BROWSER_WEBHOOK_SECRET"
 
 
 class Relay:
-    """`python -m tl_loop.service` on a free loopback port; killed in teardown."""
+    """`python -m tl_loop.relay` on a free loopback port; killed in teardown."""
 
     def __init__(self, config: Path) -> None:
         self.port = free_port()
@@ -108,7 +108,7 @@ class Relay:
         env.pop("TL_LOOP_REVIEW_AUTH", None)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "tl_loop.service", "--config", str(config),
+                [sys.executable, "-m", "tl_loop.relay", "--config", str(config),
                  "--port", str(self.port)],
                 stdout=log, stderr=subprocess.STDOUT, env=env,
             )  # fmt: skip

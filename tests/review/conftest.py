@@ -10,7 +10,7 @@ import pytest
 from review_support import HOLD_WARNINGS, SECRET, TRANSLATIONS, MakeRelay
 
 from tl_loop import LanguageDetector, Loop, ReviewPolicy
-from tl_loop.service import Relay, RelaySettings
+from tl_loop.relay import Relay, RelaySettings
 from tl_loop.stores import InMemoryTranslationMemory
 from tl_loop.testing import FakeEngine, MemoryHelpdesk, MemoryHelpdeskServer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tl_loop import ReviewPolicy, Severity
-from tl_loop.service import Relay
+from tl_loop.relay import Relay
 
 SECRET = "review-test-secret"
 SPANISH = "Hola, mi pedido no ha llegado todavía."

@@ -9,8 +9,8 @@ import pytest
 from review_support import DOUBTFUL, SPANISH, MakeRelay
 
 from tl_loop import ConfigurationError, ReviewPolicy
+from tl_loop.relay import Relay
 from tl_loop.review import ReviewConflictError, ReviewItem, ReviewState
-from tl_loop.service import Relay
 from tl_loop.stores import InMemoryTranslationMemory
 from tl_loop.testing import MemoryHelpdesk, MemoryHelpdeskServer
 

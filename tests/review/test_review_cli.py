@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from review_support import DOUBTFUL, SPANISH, MakeRelay
 
+from tl_loop.relay import Relay
 from tl_loop.review import ReviewItem, ReviewState, add_review_parser, run_review
-from tl_loop.service import Relay
 from tl_loop.testing import MemoryHelpdesk, MemoryHelpdeskServer
 
 EDITED = "Su pedido sale hoy y el mensajero le llamará antes del mediodía."
@@ -28,7 +28,7 @@ engines = ["fake"]
 queue_path = "queue.sqlite3"
 
 [adapters.memory]
-class = "tl_loop._memory_helpdesk:MemoryHelpdesk"
+class = "tl_loop.testing._memory_helpdesk:MemoryHelpdesk"
 base_url = "http://127.0.0.1:9"
 webhook_secret_env = "UNUSED_BY_THE_CLI"
 """,

@@ -8,6 +8,7 @@ import pytest
 from review_support import DOUBTFUL, SPANISH, MakeRelay
 
 from tl_loop import ConfigurationError
+from tl_loop.relay import Relay, RelaySettings, load_config_file
 from tl_loop.review import (
     PostgresAuditLog,
     PostgresReviewQueue,
@@ -16,7 +17,6 @@ from tl_loop.review import (
     SQLiteAuditLog,
     SQLiteReviewQueue,
 )
-from tl_loop.service import Relay, RelaySettings, load_config_file
 from tl_loop.testing import MemoryHelpdesk, MemoryHelpdeskServer
 
 

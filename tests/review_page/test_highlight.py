@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from tl_loop._glossary import TermViolation
 from tl_loop._models import ReviewFlag, Severity
-from tl_loop._review import (
+from tl_loop._policy import (
     Thresholds,
     check_numbers,
     check_scores,
     check_token_parity,
     check_unknown_words,
 )
-from tl_loop.service._review_html import flagged_spans, highlight
+from tl_loop.relay._review_html import flagged_spans, highlight
 
 
 def marked(text: str, flags: list[ReviewFlag]) -> list[str]:

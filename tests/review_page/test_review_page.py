@@ -20,10 +20,10 @@ import pytest
 from starlette.applications import Starlette
 
 from tl_loop._models import ReviewFlag, Severity
+from tl_loop.relay import RelaySettings
+from tl_loop.relay._review_auth import ReviewAuth
+from tl_loop.relay._review_page import COOKIE, ReviewPage, mount_review_page
 from tl_loop.review import ReviewItem, ReviewState, SQLiteReviewQueue
-from tl_loop.service import RelaySettings
-from tl_loop.service._review_auth import ReviewAuth
-from tl_loop.service._review_page import COOKIE, ReviewPage, mount_review_page
 
 TOKEN = "unit-test-review-token-0123456789"
 HOST = "review.test"

@@ -112,7 +112,7 @@ def test_registering_reads_no_store_and_a_second_registration_is_refused() -> No
 
 
 def test_the_relay_registry_exposes_the_stats_beside_its_own_metrics(tmp_path: Path) -> None:
-    from tl_loop.service._metrics import RelayMetrics
+    from tl_loop.relay._metrics import RelayMetrics
 
     metrics = RelayMetrics(queue_counts=lambda: {"queued": 0})
     with SQLiteAuditLog(tmp_path / "audit.sqlite3") as audit:

@@ -9,7 +9,7 @@ import pytest
 from relay_hooks import Webhooks
 
 from tl_loop import LanguageDetector, Loop
-from tl_loop.service import Relay, RelaySettings
+from tl_loop.relay import Relay, RelaySettings
 from tl_loop.testing import FakeEngine, MemoryHelpdesk, MemoryHelpdeskServer
 
 SECRET = "relay-test-secret"

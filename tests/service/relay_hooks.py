@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import httpx
 
-from tl_loop.service import Relay, create_app
+from tl_loop.relay import Relay, create_app
 from tl_loop.testing import MemoryHelpdesk
 
 

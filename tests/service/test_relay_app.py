@@ -7,7 +7,7 @@ from collections.abc import Callable
 from relay_hooks import Webhooks
 
 from tl_loop import OWN_NOTE_MARKER, LanguageDetector, Loop
-from tl_loop.service import Relay, RelaySettings, create_app
+from tl_loop.relay import Relay, RelaySettings, create_app
 from tl_loop.testing import FakeEngine, MemoryHelpdesk, MemoryHelpdeskServer
 
 SPANISH = "Hola, mi pedido no ha llegado todavía."

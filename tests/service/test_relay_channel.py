@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tl_loop import LanguageDetector, Loop, PolicyRule, ReviewPolicy, Severity
-from tl_loop.service import Relay, RelaySettings
+from tl_loop.relay import Relay, RelaySettings
 from tl_loop.testing import FakeEngine, MemoryHelpdesk, MemoryHelpdeskServer
 
 SPANISH = "Hola, mi pedido no ha llegado todavía."

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from tl_loop import HelpdeskEvent
-from tl_loop.service import JobQueue
+from tl_loop.relay import JobQueue
 
 
 class Clock:

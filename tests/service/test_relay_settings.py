@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tl_loop import ConfigurationError
-from tl_loop.service import RelaySettings, build_adapters, load_config_file
+from tl_loop.relay import RelaySettings, build_adapters, load_config_file
 from tl_loop.testing import MemoryHelpdesk
 
 CONFIG = """
@@ -21,7 +21,7 @@ trigger = "!tr"
 preview_trigger = "!tr?"
 
 [adapters.desk]
-class = "tl_loop._memory_helpdesk:MemoryHelpdesk"
+class = "tl_loop.testing._memory_helpdesk:MemoryHelpdesk"
 base_url = "http://helpdesk.test"
 webhook_secret_env = "DESK_SECRET"
 agent_languages = ["de"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tl_loop import OWN_NOTE_MARKER, LanguageDetector, Loop, Message, Translation
-from tl_loop.service import NoteComposer, Trigger, parse_trigger
+from tl_loop.relay import NoteComposer, Trigger, parse_trigger
 from tl_loop.testing import FakeEngine
 
 ATTACKS = [

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tl_loop import ConfigurationError, MissingDependencyError
-from tl_loop._exchange import (
+from tl_loop.kb._exchange import (
     ExchangeUnit,
     export_tmx,
     export_xliff,
@@ -19,7 +19,7 @@ from tl_loop._exchange import (
     import_xliff,
     token_problems,
 )
-from tl_loop._exchange_xml import lxml_etree
+from tl_loop.kb._exchange_xml import lxml_etree
 from tl_loop.stores import MemoryEntry
 
 etree = pytest.importorskip("lxml.etree")  # the kb extra

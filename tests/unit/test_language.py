@@ -7,13 +7,13 @@ import threading
 import pytest
 
 from tl_loop._errors import ConfigurationError
-from tl_loop._language import (
+from tl_loop._models import Conversation, Detection
+from tl_loop.text._language import (
     DEFAULT_LANGUAGES,
     LanguageDetector,
     StickyPolicy,
     choose_customer_language,
 )
-from tl_loop._models import Conversation, Detection
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_close_romance_languages_are_told_apart(
 def test_galician_is_told_apart_from_spanish_and_portuguese(
     detector: LanguageDetector, text: str
 ) -> None:
-    # lingua has no Galician model; its own function words decide (tl_loop._galician).
+    # lingua has no Galician model; its own function words decide (tl_loop.text._galician).
     assert detector.detect(text).language == "gl"
 
 

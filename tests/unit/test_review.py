@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tl_loop import Decision, Detection, ReviewFlag, ReviewPolicy, Severity, Thresholds
-from tl_loop._review import (
+from tl_loop._policy import (
     check_language,
     check_length_ratio,
     check_numbers,

@@ -38,9 +38,9 @@ from tl_loop._errors import (
 )
 from tl_loop.engines._base import NO_OPTIONS, Capabilities, SegmentResult, TranslateOptions
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy, retry_after_seconds
-from tl_loop.engines._markup import has_tokens, html_to_segment, segment_to_html
 from tl_loop.engines._sigv4 import AWSCredentials, sign_request
 from tl_loop.engines._vendor import vendor_code
+from tl_loop.text._token_markup import has_tokens, html_to_segment, segment_to_html
 
 __all__ = ["AMAZON_LANGUAGES", "FORMALITY_TARGETS", "AmazonEngine"]
 

@@ -14,7 +14,7 @@ the same verbatim result for every pair. With `dynamic_dictionary=True` the engi
 and renders forced terms through the dictionary on English pairs, and as
 `<span translate="no">target term</span>` elsewhere. Azure v3.0 has no formality setting.
 
-The HTML token markup comes from `tl_loop.engines._markup`; language-code lookup and billing
+The HTML token markup comes from `tl_loop.text._token_markup`; language-code lookup and billing
 apportioning from `tl_loop.engines._vendor`, shared with the Amazon and LLM engines.
 """
 
@@ -43,14 +43,14 @@ from tl_loop._errors import (
 )
 from tl_loop.engines._base import Capabilities, SegmentResult, TranslateOptions
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy, retry_after_seconds
-from tl_loop.engines._markup import (
+from tl_loop.engines._vendor import apportion, vendor_code
+from tl_loop.text._token_markup import (
     escape_with_tokens,
     has_tokens,
     html_to_segment,
     no_translate,
     segment_to_html,
 )
-from tl_loop.engines._vendor import apportion, vendor_code
 
 if TYPE_CHECKING:
     from tl_loop._glossary import Glossary

@@ -31,7 +31,7 @@ from tl_loop._errors import (
 from tl_loop._models import normalize_tag
 from tl_loop.engines._base import Capabilities, SegmentResult, TranslateOptions
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy
-from tl_loop.engines._markup import escape_with_tokens, has_tokens, render_batch
+from tl_loop.text._token_markup import escape_with_tokens, has_tokens, render_batch
 
 __all__ = [
     "DEEPL_FREE_URL",

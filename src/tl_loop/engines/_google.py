@@ -29,7 +29,7 @@ from tl_loop._errors import (
 from tl_loop._models import normalize_tag
 from tl_loop.engines._base import Capabilities, SegmentResult, TranslateOptions
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy, retry_after_seconds
-from tl_loop.engines._markup import has_tokens, html_to_segment, render_batch
+from tl_loop.text._token_markup import has_tokens, html_to_segment, render_batch
 
 __all__ = [
     "GOOGLE_LANGUAGES",

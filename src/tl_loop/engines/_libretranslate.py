@@ -44,7 +44,7 @@ from tl_loop.engines._base import (
     TranslateOptions,
 )
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy
-from tl_loop.engines._markup import escape_text, escape_with_tokens, unwrap_token_spans
+from tl_loop.text._token_markup import escape_text, escape_with_tokens, unwrap_token_spans
 
 __all__ = [
     "LibreTranslateEngine",

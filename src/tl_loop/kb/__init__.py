@@ -25,7 +25,7 @@ from typing import TextIO
 
 from tl_loop._config import TlLoopConfig
 from tl_loop._errors import ConfigurationError
-from tl_loop._helpdesk import HelpdeskAdapter, load_adapter_class
+from tl_loop.helpdesk._adapter import HelpdeskAdapter, load_adapter_class
 from tl_loop.kb._articles import ARTICLE_SUFFIXES, ArticleError, Field, SourceArticle, parse_article
 from tl_loop.kb._executors import LoopSpec
 from tl_loop.kb._jobs import ArticleRecord, JobStore

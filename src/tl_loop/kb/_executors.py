@@ -30,7 +30,7 @@ from tl_loop._errors import (
 from tl_loop._loop import Loop
 from tl_loop._models import Decision, Message, ReviewFlag, Translation
 from tl_loop._pipeline import Parts, translate_flow
-from tl_loop._review import select_policy
+from tl_loop._policy import select_policy
 from tl_loop.engines._base import SegmentResult
 from tl_loop.engines._chain import ChainResult
 from tl_loop.kb._articles import Field

@@ -13,9 +13,8 @@ import httpx
 
 from tl_loop._config import TlLoopConfig
 from tl_loop._errors import ConfigurationError, ServiceError
-from tl_loop._exchange import ExchangeUnit, export_xliff, import_xliff, token_problems
-from tl_loop._helpdesk import Article, HelpdeskAdapter
-from tl_loop._helpdesk_client import HelpdeskClient
+from tl_loop.helpdesk._adapter import Article, HelpdeskAdapter
+from tl_loop.helpdesk._client import HelpdeskClient
 from tl_loop.kb._articles import (
     ARTICLE_SUFFIXES,
     ArticleError,
@@ -23,6 +22,7 @@ from tl_loop.kb._articles import (
     parse_article,
     scan_folder,
 )
+from tl_loop.kb._exchange import ExchangeUnit, export_xliff, import_xliff, token_problems
 from tl_loop.kb._jobs import ArticleRecord, JobStore
 from tl_loop.kb._review import learn_decisions, review_counts, review_gate
 from tl_loop.kb._runner import KbPaths

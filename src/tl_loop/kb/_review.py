@@ -293,7 +293,7 @@ def configured_review_queue(
         raise ConfigurationError(f"{config_file}: cannot read the configuration: {error}") from None
     if relay.get("review_path") is None and relay.get("review_url") is None:
         return None  # the relay's default queue is not a choice the user made for the KB
-    from tl_loop.service._settings import load_config_file
+    from tl_loop.relay._settings import load_config_file
 
     _, settings = load_config_file(config_file)
     return settings.open_review_queue()

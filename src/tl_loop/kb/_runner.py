@@ -27,7 +27,7 @@ from tl_loop._config import TlLoopConfig
 from tl_loop._errors import ConfigurationError
 from tl_loop._models import Decision, Severity, normalize_tag
 from tl_loop._pipeline import Parts
-from tl_loop._review import flag as review_flag
+from tl_loop._policy import flag as review_flag
 from tl_loop.engines._base import SegmentResult
 from tl_loop.kb._articles import (
     ArticleError,

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from tl_loop._cache import cache_key
 from tl_loop._models import ContentType
 from tl_loop._pipeline import Parts
-from tl_loop._protect import ProtectedDocument, ProtectedTerm, protect
 from tl_loop.engines._base import TOKEN_PATTERN, TranslateOptions
+from tl_loop.text._protect import ProtectedDocument, ProtectedTerm, protect
 
 __all__ = ["PairKeys", "denormalize", "normalize", "protect_field", "translate_options"]
 

@@ -1,7 +1,7 @@
 """The human in the loop: the review queue, the audit log, and memory that learns.
 
 Held replies (and replies sent with review flags) wait in a `ReviewQueue` for a person; one
-decision per item, atomically: approve, edit or reject. The relay (`tl_loop.service.Relay`)
+decision per item, atomically: approve, edit or reject. The relay (`tl_loop.relay.Relay`)
 fills the queue, releases an approved or edited held reply through its adapter exactly once,
 and teaches the translation memory what reviewers approved. Every translation the relay makes
 is recorded in an `AuditLog` for statistics.

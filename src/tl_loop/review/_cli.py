@@ -113,7 +113,7 @@ def run_review(
 def _run(
     args: argparse.Namespace, config_path: str | os.PathLike[str] | None, stdout: TextIO
 ) -> int:
-    from tl_loop.service._settings import load_config_file
+    from tl_loop.relay._settings import load_config_file
 
     path = config_path if config_path is not None else os.environ.get("TL_LOOP_CONFIG")
     if not path:
@@ -146,7 +146,7 @@ def _queue_follow_up(item: ReviewItem, queue_path: Path) -> bool:
     """Queue the decision's work in the relay's job queue; False when none is needed."""
     if not item.needs_follow_up:
         return False
-    from tl_loop.service._queue import JobQueue
+    from tl_loop.relay._queue import JobQueue
 
     with JobQueue(queue_path) as jobs:
         jobs.enqueue_review(item.id, adapter=item.adapter, conversation_id=item.conversation_id)

@@ -33,10 +33,10 @@ from collections.abc import Sequence
 from tl_loop._glossary import Glossary
 from tl_loop._models import Message
 from tl_loop._pipeline import Parts, _protect
-from tl_loop._protect import ProtectedDocument, ProtectedTerm, protect
 from tl_loop.engines._base import TOKEN_PATTERN
 from tl_loop.review._items import UNKNOWN_LANGUAGE, ReviewItem, ReviewState
 from tl_loop.stores._memory import MemoryEntry, MemoryOrigin
+from tl_loop.text._protect import ProtectedDocument, ProtectedTerm, protect
 
 __all__ = ["learn", "learned_entries", "pair_segments"]
 

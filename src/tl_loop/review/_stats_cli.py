@@ -2,7 +2,7 @@
 
 Both read the stores named in the relay's TOML file (`[relay]` `audit_path`/`audit_url` and
 `review_path`/`review_url`), so they show what a running relay recorded. Errors are raised as
-`TlLoopError`s; `tl_loop._cli.main` turns them into one line on stderr and an exit status.
+`TlLoopError`s; `tl_loop.cli._main.main` turns them into one line on stderr and an exit status.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from tl_loop.review._suggest import (
 
 if TYPE_CHECKING:
     from tl_loop._config import TlLoopConfig
+    from tl_loop.relay._settings import RelaySettings
     from tl_loop.review._audit import AuditLog
     from tl_loop.review._items import ReviewItem, ReviewQueue
-    from tl_loop.service._settings import RelaySettings
 
 __all__ = ["add_glossary_parser", "add_stats_parser", "run_glossary", "run_stats"]
 
@@ -191,7 +191,7 @@ def _check(args: argparse.Namespace, stdout: TextIO) -> int:
 
 
 def _load(config_path: str | os.PathLike[str] | None) -> tuple[TlLoopConfig, RelaySettings]:
-    from tl_loop.service._settings import load_config_file
+    from tl_loop.relay._settings import load_config_file
 
     path = config_path if config_path is not None else os.environ.get("TL_LOOP_CONFIG")
     if not path:

@@ -1,150 +1,17 @@
-"""`tl-loop serve`: the webhook relay between helpdesks and the translation loop.
+"""The old name of `tl_loop.relay`, kept so existing imports and `python -m tl_loop.service` work.
 
-Helpdesks post webhooks to `POST /webhooks/<adapter>`; the relay verifies and queues them
-durably (SQLite), acknowledges at once, and worker threads translate and write back: customer
-messages become internal notes for the agent, agent notes starting with `#tl` become public
-replies in the customer's language. Needs the `serve` extra: `pip install 'tl-loop[serve]'`.
-
-```python
-from tl_loop import Loop
-from tl_loop.service import RelaySettings, create_app, serve
-from tl_loop.testing import FakeEngine, MemoryHelpdesk
-
-app = create_app(
-    loop=Loop(engines=[FakeEngine()]),
-    adapters={"memory": MemoryHelpdesk(base_url="http://127.0.0.1:9000", webhook_secret="s")},
-    settings=RelaySettings(queue_path="relay.sqlite3"),
-)
-serve(app, host="127.0.0.1", port=8080)
-```
-
-The names below load their modules on first use, so importing this package needs nothing
-beyond tl_loop itself.
+New code imports `tl_loop.relay`. Names are looked up on the relay when first used, so this
+alias loads nothing the relay itself would not.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tl_loop._errors import ConfigurationError, MissingDependencyError
+from tl_loop import relay as _relay
 
-if TYPE_CHECKING:
-    from starlette.applications import Starlette
-
-    from tl_loop.service._app import create_app
-    from tl_loop.service._queue import Job, JobQueue
-    from tl_loop.service._relay import Accepted, Relay
-    from tl_loop.service._settings import RelaySettings, build_adapters, load_config_file
-    from tl_loop.service._transport import NoteComposer, Trigger, parse_trigger
-
-__all__ = [
-    "Accepted",
-    "Job",
-    "JobQueue",
-    "NoteComposer",
-    "Relay",
-    "RelaySettings",
-    "Trigger",
-    "build_adapters",
-    "create_app",
-    "load_config_file",
-    "parse_trigger",
-    "run_serve",
-    "serve",
-]
-
-_LAZY = {
-    "create_app": "_app",
-    "Relay": "_relay",
-    "Accepted": "_relay",
-    "Job": "_queue",
-    "JobQueue": "_queue",
-    "RelaySettings": "_settings",
-    "build_adapters": "_settings",
-    "load_config_file": "_settings",
-    "NoteComposer": "_transport",
-    "Trigger": "_transport",
-    "parse_trigger": "_transport",
-}
-
-_SERVE_PACKAGES = ("starlette", "uvicorn", "prometheus_client", "nh3")
-_INSTALL = "pip install 'tl-loop[serve]'"
-
-
-def require_serve_dependencies() -> None:
-    """Check the `serve` extra is installed.
-
-    Raises:
-        MissingDependencyError: a package of the extra is missing (names the install command).
-    """
-    for package in _SERVE_PACKAGES:
-        try:
-            importlib.import_module(package)
-        except ImportError as error:
-            raise MissingDependencyError(
-                f"the relay needs {package}, which is not installed", install=_INSTALL
-            ) from error
-
-
-def serve(
-    app: Starlette, *, host: str = "127.0.0.1", port: int = 8080, log_level: str = "info"
-) -> None:
-    """Run an app from `create_app` under uvicorn until interrupted (SIGINT/SIGTERM).
-
-    One process: the relay's workers are threads inside it, and the SQLite queue belongs to
-    it. Scale out with more relays on separate queue files, not uvicorn workers on one file.
-    """
-    import uvicorn
-
-    uvicorn.run(
-        app, host=host, port=port, log_level=log_level, access_log=False,
-        timeout_graceful_shutdown=30,
-    )  # fmt: skip
-
-
-def run_serve(
-    config_path: str | os.PathLike[str] | None, host: str | None = None, port: int | None = None
-) -> int:
-    """What `tl-loop serve [--config FILE] [--host H] [--port P]` runs; returns the exit code.
-
-    The file (default: `$TL_LOOP_CONFIG`) holds the loop's keys, a `[relay]` table and one
-    `[adapters.<name>]` table per helpdesk. `host` and `port` override `[relay]`.
-
-    Raises:
-        ConfigurationError: no file, a bad key, an unknown adapter or a missing variable.
-        MissingDependencyError: the `serve` extra is not installed.
-    """
-    require_serve_dependencies()
-    from tl_loop._loop import Loop
-    from tl_loop.service._app import create_app
-    from tl_loop.service._settings import build_adapters, load_config_file
-
-    path = config_path if config_path is not None else os.environ.get("TL_LOOP_CONFIG")
-    if not path:
-        raise ConfigurationError(
-            "the relay needs a configuration file: pass --config FILE or set TL_LOOP_CONFIG"
-        )
-    config, settings = load_config_file(Path(path))
-    adapters = build_adapters(settings)
-    loop = Loop.from_config(config)
-    app = create_app(loop=loop, adapters=adapters, settings=settings, close_loop=True)
-    serve(app, host=host or settings.host, port=settings.port if port is None else port)
-    return 0
+__all__ = list(_relay.__all__)
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tl_loop.service' has no attribute {name!r}")
-    try:
-        loaded = importlib.import_module(f"tl_loop.service.{module}")
-    except ImportError as error:
-        if error.name in _SERVE_PACKAGES:
-            raise MissingDependencyError(
-                f"tl_loop.service.{name} needs {error.name}", install=_INSTALL
-            ) from error
-        raise
-    return getattr(loaded, name)
+    return getattr(_relay, name)

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from tl_loop._helpdesk import HelpdeskAdapter
 from tl_loop._loop import Loop
-from tl_loop.service._relay import Relay
-from tl_loop.service._settings import RelaySettings
+from tl_loop.helpdesk._adapter import HelpdeskAdapter
+from tl_loop.relay._relay import Relay
+from tl_loop.relay._settings import RelaySettings
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -102,7 +102,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.relay = relay
-    from tl_loop.service._review_page import ReviewPage, mount_review_page
+    from tl_loop.relay._review_page import ReviewPage, mount_review_page
 
     mount_review_page(app, ReviewPage.for_relay(relay))  # /review: see docs/review-page.md
     return app

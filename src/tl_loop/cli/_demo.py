@@ -54,7 +54,7 @@ def sample_glossary_path() -> Path:
     packaged = resources.files("tl_loop").joinpath("glossaries/acme.csv")
     if packaged.is_file():
         return Path(str(packaged))
-    checkout = Path(__file__).resolve().parents[2] / "glossaries" / "acme.csv"
+    checkout = Path(__file__).resolve().parents[3] / "glossaries" / "acme.csv"
     if checkout.is_file():
         return checkout
     raise ConfigurationError("the sample glossary acme.csv is missing; pass --glossary PATH")

@@ -16,16 +16,16 @@ from typing import Any, Self
 import httpx
 
 from tl_loop._errors import ConfigurationError, InvalidRequestError, WebhookAuthError
-from tl_loop._helpdesk import HelpdeskAdapter
-from tl_loop._helpdesk_client import HelpdeskClient
 from tl_loop._loop import Loop
+from tl_loop.helpdesk._adapter import HelpdeskAdapter
+from tl_loop.helpdesk._client import HelpdeskClient
+from tl_loop.relay._metrics import RelayMetrics
+from tl_loop.relay._queue import JobQueue
+from tl_loop.relay._settings import RelaySettings, adapter_agent_languages
+from tl_loop.relay._worker import JobRunner
 from tl_loop.review import AuditLog, ReviewItem, ReviewQueue, ReviewState
 from tl_loop.review._items import check_releasable, parse_state
 from tl_loop.review._stats_metrics import register_stats_metrics
-from tl_loop.service._metrics import RelayMetrics
-from tl_loop.service._queue import JobQueue
-from tl_loop.service._settings import RelaySettings, adapter_agent_languages
-from tl_loop.service._worker import JobRunner
 
 __all__ = ["Accepted", "Relay"]
 

@@ -39,8 +39,8 @@ from tl_loop.engines._base import (
 )
 
 if TYPE_CHECKING:
-    from tl_loop._contracts import AdapterContract, EngineContract
-    from tl_loop._memory_helpdesk import MemoryHelpdesk, MemoryHelpdeskServer
+    from tl_loop.testing._contracts import AdapterContract, EngineContract
+    from tl_loop.testing._memory_helpdesk import MemoryHelpdesk, MemoryHelpdeskServer
 
 __all__ = [
     "AdapterContract",
@@ -156,15 +156,15 @@ class FakeEngine(Engine):
 def __getattr__(name: str) -> object:
     # The contract suites need pytest, which tl_loop does not depend on: load them on demand.
     if name == "EngineContract":
-        from tl_loop._contracts import EngineContract
+        from tl_loop.testing._contracts import EngineContract
 
         return EngineContract
     if name == "AdapterContract":
-        from tl_loop._contracts import AdapterContract
+        from tl_loop.testing._contracts import AdapterContract
 
         return AdapterContract
     if name in ("MemoryHelpdesk", "MemoryHelpdeskServer"):
-        from tl_loop import _memory_helpdesk
+        from tl_loop.testing import _memory_helpdesk
 
         return getattr(_memory_helpdesk, name)
     raise AttributeError(f"module 'tl_loop.testing' has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """The XML underneath exchange files: safe parsing, writing, and `⟦n⟧` tokens as placeholders.
 
-Shared by XLIFF 2.1, XLIFF 1.2 and TMX (`tl_loop._exchange`). lxml (BSD-licensed) is the only
+Shared by XLIFF 2.1, XLIFF 1.2 and TMX (`tl_loop.kb._exchange`). lxml (BSD-licensed) is the only
 XML library used; it is the `kb` extra, imported on first use.
 """
 

@@ -24,7 +24,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from tl_loop._errors import ConfigurationError
-from tl_loop._exchange_xml import (
+from tl_loop._version import __version__
+from tl_loop.engines._base import TOKEN_PATTERN
+from tl_loop.kb._exchange_xml import (
     XLIFF2_NS,
     XLIFF12_NS,
     check_xml_text,
@@ -35,8 +37,6 @@ from tl_loop._exchange_xml import (
     serialize,
     write_inline,
 )
-from tl_loop._version import __version__
-from tl_loop.engines._base import TOKEN_PATTERN
 from tl_loop.stores._memory import MemoryEntry, MemoryOrigin
 
 __all__ = [

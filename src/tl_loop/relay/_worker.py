@@ -21,8 +21,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tl_loop._errors import NotFoundError, ServiceError
-from tl_loop._helpdesk import HelpdeskAdapter, HelpdeskEvent
-from tl_loop._helpdesk_client import HelpdeskClient
 from tl_loop._loop import Loop
 from tl_loop._models import (
     AuditRecord,
@@ -33,11 +31,13 @@ from tl_loop._models import (
     Message,
     Translation,
 )
+from tl_loop.helpdesk._adapter import HelpdeskAdapter, HelpdeskEvent
+from tl_loop.helpdesk._client import HelpdeskClient
+from tl_loop.relay._metrics import RelayMetrics
+from tl_loop.relay._queue import Job, JobQueue
+from tl_loop.relay._settings import RelaySettings
+from tl_loop.relay._transport import NoteComposer, parse_trigger
 from tl_loop.review import AuditLog, ReviewItem, ReviewQueue, ReviewState, learn
-from tl_loop.service._metrics import RelayMetrics
-from tl_loop.service._queue import Job, JobQueue
-from tl_loop.service._settings import RelaySettings
-from tl_loop.service._transport import NoteComposer, parse_trigger
 
 __all__ = ["JobRunner"]
 

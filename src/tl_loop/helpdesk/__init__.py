@@ -8,7 +8,7 @@ The adapter classes live in their own packages (`tl_loop_zendesk`, ...), found t
 `tl_loop.adapters` entry points; see `docs/helpdesks/`.
 """
 
-from tl_loop._helpdesk import (
+from tl_loop.helpdesk._adapter import (
     OWN_NOTE_MARKER,
     Article,
     EventKind,
@@ -20,7 +20,7 @@ from tl_loop._helpdesk import (
     load_adapter_class,
     verify_signature,
 )
-from tl_loop._helpdesk_helpers import (
+from tl_loop.helpdesk._payload import (
     article_from,
     as_id,
     as_mapping,

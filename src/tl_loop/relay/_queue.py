@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from tl_loop._db import open_sqlite
-from tl_loop._helpdesk import HelpdeskEvent
+from tl_loop.helpdesk._adapter import HelpdeskEvent
 
 __all__ = ["Job", "JobKind", "JobQueue", "StepState"]
 

@@ -36,7 +36,7 @@ class Span:
 
 
 def _quoted_strings(detail: str) -> list[str]:
-    # Flag details quote the text they are about with Python's repr (see tl_loop._review).
+    # Flag details quote the text they are about with Python's repr (see tl_loop._policy).
     found = []
     for match in _QUOTED.findall(detail):
         inner = match[1:-1]
@@ -135,14 +135,14 @@ def highlight(text: str, flags: Sequence[ReviewFlag]) -> Markup:
 
 @functools.cache
 def _template(name: str) -> string.Template:
-    source = resources.files("tl_loop.service").joinpath("review_assets", name)
+    source = resources.files("tl_loop.relay").joinpath("review_assets", name)
     return string.Template(source.read_text(encoding="utf-8"))
 
 
 @functools.cache
 def asset(name: str) -> bytes:
     """A static file of `review_assets/`."""
-    return resources.files("tl_loop.service").joinpath("review_assets", name).read_bytes()
+    return resources.files("tl_loop.relay").joinpath("review_assets", name).read_bytes()
 
 
 def render(name: str, **values: object) -> Markup:

@@ -35,7 +35,8 @@ from typing import Any, ClassVar, Self, TypeVar, cast
 import httpx
 
 from tl_loop._errors import InvalidRequestError, ServiceResponseError
-from tl_loop._helpdesk import (
+from tl_loop._models import Channel, ContentType
+from tl_loop.helpdesk._adapter import (
     OWN_NOTE_MARKER,
     EventKind,
     HelpdeskAdapter,
@@ -44,7 +45,6 @@ from tl_loop._helpdesk import (
     hmac_digest,
     verify_signature,
 )
-from tl_loop._models import Channel, ContentType
 
 __all__ = ["MemoryHelpdesk", "MemoryHelpdeskServer", "Posted"]
 

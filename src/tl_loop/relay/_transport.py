@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-from tl_loop._helpdesk import OWN_NOTE_MARKER
 from tl_loop._models import ContentType, Translation
+from tl_loop.helpdesk._adapter import OWN_NOTE_MARKER
 
 __all__ = [
     "NoteComposer",

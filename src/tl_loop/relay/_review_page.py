@@ -34,16 +34,16 @@ from urllib.parse import parse_qs, urlsplit
 
 from tl_loop._errors import ConfigurationError, NotFoundError, TlLoopError
 from tl_loop._models import ReviewFlag
+from tl_loop.relay._review_auth import ReviewAuth, basic_user
+from tl_loop.relay._review_html import Markup, age, asset, escape, highlight, render
 from tl_loop.review import ReviewConflictError, ReviewItem, ReviewQueue, ReviewState
-from tl_loop.service._review_auth import ReviewAuth, basic_user
-from tl_loop.service._review_html import Markup, age, asset, escape, highlight, render
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from tl_loop.service._relay import Relay
+    from tl_loop.relay._relay import Relay
 
 __all__ = ["ReviewPage", "mount_review_page"]
 

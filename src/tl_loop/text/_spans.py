@@ -3,7 +3,7 @@
 Span rules cover template placeholders, URLs, e-mail addresses, order numbers, amounts, inline
 code, Markdown inline markup, personal data (phone, card and IBAN numbers) and glossary terms.
 `find_spans` runs them and returns the spans leftmost-longest, never overlapping; turning spans
-into tokens and segments is `tl_loop._protect`'s job.
+into tokens and segments is `tl_loop.text._protect`'s job.
 
 Speed: most rules start with a look-behind, which makes the regex engine try every position of
 the text. So a rule may name *needles*, strings one of which every match contains (no needle in

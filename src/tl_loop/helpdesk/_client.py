@@ -19,9 +19,9 @@ import httpx
 import tenacity
 
 from tl_loop._errors import RateLimitError, ServiceError, ServiceUnavailableError
-from tl_loop._helpdesk import HelpdeskAdapter, HelpdeskMessage
 from tl_loop._models import ContentType
 from tl_loop.engines._http import RetryPolicy
+from tl_loop.helpdesk._adapter import HelpdeskAdapter, HelpdeskMessage
 
 __all__ = ["HelpdeskClient"]
 

@@ -1,7 +1,7 @@
 """Walk plain text, HTML and Markdown into pieces: raw text kept verbatim and runs to translate.
 
 A walker never changes the source: joining every piece's raw text gives back the input exactly.
-`tl_loop._protect` turns each `Run` into segments with tokens; everything else is emitted as is.
+`text._protect` turns each `Run` into segments with tokens; everything else is emitted as is.
 Inline markup inside a run (`<b>`, `<a href>`, a Markdown link's `](url)`) becomes a `Markup`
 part so one sentence stays one segment.
 """

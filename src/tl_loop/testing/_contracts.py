@@ -22,8 +22,8 @@ from tl_loop._errors import (
     ServiceUnavailableError,
     WebhookAuthError,
 )
-from tl_loop._helpdesk import HelpdeskAdapter, HelpdeskEvent, load_adapter_class
 from tl_loop.engines._base import TOKEN_PATTERN, Engine, SegmentResult
+from tl_loop.helpdesk._adapter import HelpdeskAdapter, HelpdeskEvent, load_adapter_class
 
 __all__ = ["AdapterContract", "EngineContract"]
 

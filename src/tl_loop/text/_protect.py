@@ -6,8 +6,8 @@ asked) personal data are replaced by sentinel tokens `⟦n⟧`. `ProtectedDocume
 translated segments back into the document; given the untranslated segments it rebuilds the
 input exactly (forced glossary terms aside, which it always applies).
 
-This module turns runs into segments and tokens and back; `tl_loop._markup` walks a document
-into runs, and `tl_loop._spans` finds the spans to protect in each run.
+This module turns runs into segments and tokens and back; `tl_loop.text._walkers` walks a document
+into runs, and `tl_loop.text._spans` finds the spans to protect in each run.
 """
 
 from __future__ import annotations
@@ -19,10 +19,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tl_loop._errors import ConfigurationError
-from tl_loop._markup import Encoding, Markup, Piece, Run, html_pieces, markdown_pieces, text_pieces
 from tl_loop._models import ContentType
-from tl_loop._spans import ProtectedTerm, Terms, compile_terms, find_spans
 from tl_loop.engines._base import TOKEN_PATTERN
+from tl_loop.text._spans import ProtectedTerm, Terms, compile_terms, find_spans
+from tl_loop.text._walkers import (
+    Encoding,
+    Markup,
+    Piece,
+    Run,
+    html_pieces,
+    markdown_pieces,
+    text_pieces,
+)
 
 __all__ = ["ProtectedDocument", "ProtectedTerm", "Token", "protect"]
 

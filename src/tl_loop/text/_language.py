@@ -23,8 +23,8 @@ from lingua import ConfidenceValue, Language, LanguageDetectorBuilder
 from lingua import LanguageDetector as _LinguaDetector
 
 from tl_loop._errors import ConfigurationError
-from tl_loop._galician import GALICIAN_NEIGHBOURS, refine_galician
 from tl_loop._models import Conversation, Detection, normalize_tag
+from tl_loop.text._galician import GALICIAN_NEIGHBOURS, refine_galician
 
 __all__ = [
     "DEFAULT_LANGUAGES",

@@ -38,8 +38,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tl_loop._config import TlLoopConfig
 from tl_loop._errors import ConfigurationError
-from tl_loop._helpdesk import HelpdeskAdapter, load_adapter_class
 from tl_loop._models import LanguageTag
+from tl_loop.helpdesk._adapter import HelpdeskAdapter, load_adapter_class
 
 if TYPE_CHECKING:
     from tl_loop.review import AuditLog, ReviewQueue

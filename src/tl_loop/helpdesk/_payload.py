@@ -46,8 +46,8 @@ from tl_loop._errors import (
     ServiceError,
     ServiceResponseError,
 )
-from tl_loop._helpdesk import Article
 from tl_loop._models import ContentType, normalize_tag
+from tl_loop.helpdesk._adapter import Article
 
 __all__ = [
     "article_from",

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tl_loop._config import TlLoopConfig
-from tl_loop._demo import run_demo
 from tl_loop._errors import ConfigurationError, GlossaryError, TlLoopError, UnsupportedLanguageError
-from tl_loop._language import LanguageDetector
 from tl_loop._loop import Loop
 from tl_loop._models import Translation, normalize_tag
+from tl_loop.cli._demo import run_demo
 from tl_loop.engines._base import Engine
 from tl_loop.engines._guard import EngineGuard
 from tl_loop.kb import add_kb_parser, run_kb
@@ -32,6 +31,7 @@ from tl_loop.review._stats_cli import (
     run_glossary,
     run_stats,
 )
+from tl_loop.text._language import LanguageDetector
 
 __all__ = ["main"]
 
@@ -283,7 +283,7 @@ def main(
         if args.command == "models":
             return _models(args, stdout)
         if args.command == "serve":
-            from tl_loop.service import run_serve  # the relay's dependencies are an extra
+            from tl_loop.relay import run_serve  # the relay's dependencies are an extra
 
             return run_serve(args.config, args.host, args.port)
         if args.command == "review":

@@ -1,0 +1,1 @@
+"""Text handling: walkers, spans, protection, token markup, language detection."""
