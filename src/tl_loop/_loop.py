@@ -144,10 +144,15 @@ class Loop(_LoopBase):
         Updates `conversation.customer_language` by the sticky policy. Never raises for engine
         trouble: if every engine fails, the original comes back with an `engine_failed` flag.
         """
-        return self._apply(
-            self._drive(inbound_flow(self.parts, self._message(message), conversation)),
-            conversation,
-        )
+        return self._apply(self.inbound_outcome(message, conversation), conversation)
+
+    def inbound_outcome(self, message: Message | str, conversation: Conversation) -> Outcome:
+        """`inbound` without touching `conversation`: the translation and the update to store.
+
+        For callers that keep conversation state themselves (the relay stores
+        `Outcome.conversation_update` in its queue database).
+        """
+        return self._drive(inbound_flow(self.parts, self._message(message), conversation))
 
     def outbound(self, message: Message | str, conversation: Conversation) -> Translation:
         """Translate an agent's reply into the customer's language.

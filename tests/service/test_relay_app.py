@@ -227,3 +227,15 @@ def test_create_app_builds_a_relay_from_parts(tmp_path: object, adapter: MemoryH
     relay: Relay = app.state.relay
     assert sorted(relay.adapters) == ["memory"]
     relay.close()
+
+
+def test_the_customer_language_is_written_to_the_ticket_once_per_change(
+    webhooks: MakeWebhooks, server: MemoryHelpdeskServer
+) -> None:
+    hooks = webhooks()
+    hooks.customer("e1", SPANISH)
+    hooks.customer("e2", "¿Pueden ayudarme, por favor?")
+    hooks.relay.drain()
+    assert len(server.notes("c1")) == 2
+    [language] = server.posted("c1", kind="language")
+    assert language.body == "es"

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tl_loop import HelpdeskEvent
 from tl_loop.relay import JobQueue
 
@@ -188,3 +190,25 @@ def test_prune_forgets_old_finished_jobs_only(tmp_path: Path) -> None:
         assert queue.prune(older_than=50) == 1
         assert queue.counts() == {"queued": 1, "running": 0, "done": 0, "failed": 0}
         assert queue.enqueue("memory", event("old")) is not None  # past the dedupe window
+
+
+def test_each_job_type_comes_back_as_itself(tmp_path: Path) -> None:
+    with JobQueue(tmp_path / "q.sqlite3") as queue:
+        queue.enqueue("memory", event("e1", "c1"))
+        agent = HelpdeskEvent(kind="agent_note", event_id="e2", conversation_id="c2", text="#tl Hi")
+        queue.enqueue("memory", agent)
+        assert queue.enqueue_review("item-1", adapter="memory", conversation_id="c3")
+        assert queue.enqueue_review("item-1", adapter="memory", conversation_id="c3") is None
+        jobs = {job.kind: job for job in iter(queue.claim, None)}
+        assert sorted(jobs) == ["agent_note", "customer_message", "review"]
+        assert jobs["agent_note"].event.text == "#tl Hi"
+        assert jobs["review"].review_item == "item-1"
+        assert jobs["review"].conversation_id == "c3"
+        with pytest.raises(TypeError):
+            jobs["review"].event  # noqa: B018 - a review job carries no webhook
+
+
+def test_an_ignored_event_is_not_queued(tmp_path: Path) -> None:
+    with JobQueue(tmp_path / "q.sqlite3") as queue:
+        with pytest.raises(ValueError, match="not queued"):
+            queue.enqueue("memory", HelpdeskEvent("ignored", "e1", "c1"))

@@ -35,10 +35,11 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from tl_loop.relay._app import create_app
-    from tl_loop.relay._queue import Job, JobQueue
+    from tl_loop.relay._jobs import Job
+    from tl_loop.relay._notes import NoteComposer, Trigger, parse_trigger
+    from tl_loop.relay._queue import JobQueue
     from tl_loop.relay._relay import Accepted, Relay
     from tl_loop.relay._settings import RelaySettings, build_adapters, load_config_file
-    from tl_loop.relay._transport import NoteComposer, Trigger, parse_trigger
 
 __all__ = [
     "Accepted",
@@ -60,14 +61,14 @@ _LAZY = {
     "create_app": "_app",
     "Relay": "_relay",
     "Accepted": "_relay",
-    "Job": "_queue",
+    "Job": "_jobs",
     "JobQueue": "_queue",
     "RelaySettings": "_settings",
     "build_adapters": "_settings",
     "load_config_file": "_settings",
-    "NoteComposer": "_transport",
-    "Trigger": "_transport",
-    "parse_trigger": "_transport",
+    "NoteComposer": "_notes",
+    "Trigger": "_notes",
+    "parse_trigger": "_notes",
 }
 
 _SERVE_PACKAGES = ("starlette", "uvicorn", "prometheus_client", "nh3")

@@ -10,9 +10,9 @@
 - `conversations`: per conversation, the customer language (with confidence and manual flag)
   and the channel it last came in on.
 
-A job is a webhook event (`kind = 'event'`) or a review decision to carry out (`kind =
-'review'`: learn from it, release the held reply, or tell the agent it was rejected), queued
-as event `review:<item id>` so a decision is carried out once.
+A job is one of the job types of `_jobs` (a customer message, an agent note, a review
+release, a dead-letter notice), stored as its `kind` and a JSON payload; `event_id` holds the
+type's dedupe key, so a redelivered webhook or a decision released twice is queued once.
 
 WAL mode lets readers (metrics, readiness) run beside the one writer; `synchronous=FULL` makes
 an acknowledged webhook survive power loss, not only a crash.
@@ -27,17 +27,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
 
 from tl_loop._db import open_sqlite
 from tl_loop.helpdesk._adapter import HelpdeskEvent
+from tl_loop.relay._jobs import Job, JobKind, JobWork, ReviewRelease, decode, encode, work_for_event
 
 __all__ = ["Job", "JobKind", "JobQueue", "StepState"]
-
-JobKind = Literal["event", "review"]
-"""What a job carries out: a helpdesk webhook event, or a reviewer's decision."""
 
 StepState = Literal["new", "done", "uncertain"]
 """What the journal knows of a write step: never tried, done, or tried without an answer."""
@@ -59,6 +56,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     kind TEXT NOT NULL DEFAULT 'event',
+    waiting_since REAL,
     UNIQUE (adapter, event_id)
 );
 CREATE INDEX IF NOT EXISTS jobs_open ON jobs (id) WHERE status IN ('queued', 'running');
@@ -99,30 +97,8 @@ WHERE id = (
             AND e.status IN ('queued', 'running') AND e.id < j.id)
     ORDER BY j.id LIMIT 1
 )
-RETURNING id, adapter, event, attempts, token, created_at, kind
+RETURNING id, adapter, event, attempts, token, created_at, kind, waiting_since
 """
-
-
-REVIEW_PREFIX = "review:"
-"""The event id prefix of review jobs: `review:<item id>`."""
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """A claimed job: the event to handle and the lease token that proves the claim."""
-
-    id: int
-    adapter: str
-    event: HelpdeskEvent
-    attempts: int
-    token: str
-    created_at: float
-    kind: JobKind = "event"
-
-    @property
-    def review_item(self) -> str:
-        """The review item id of a `review` job (its event id is `review:<id>`)."""
-        return self.event.event_id.removeprefix(REVIEW_PREFIX)
 
 
 def _is_dead(owner: str, host: str, me: str) -> bool:
@@ -141,12 +117,6 @@ def _is_dead(owner: str, host: str, me: str) -> bool:
     except PermissionError:
         return False
     return False
-
-
-def _event_json(event: HelpdeskEvent) -> str:
-    data = asdict(event)
-    data.pop("raw", None)  # the parsed fields are enough, and payloads can be large
-    return json.dumps(data)
 
 
 class JobQueue:
@@ -177,19 +147,18 @@ class JobQueue:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
         if "kind" not in columns:  # a queue file from before review jobs
             self._db.execute("ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'event'")
+        if "waiting_since" not in columns:  # a queue file from before outage waiting
+            self._db.execute("ALTER TABLE jobs ADD COLUMN waiting_since REAL")
 
     # -- enqueue and claim ---------------------------------------------------------------
 
     def enqueue(self, adapter: str, event: HelpdeskEvent) -> int | None:
-        """Store an event as a job; None when this (adapter, event_id) was seen before."""
-        now = self._clock()
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO jobs (adapter, event_id, conversation_id, event,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (adapter, event.event_id, event.conversation_id, _event_json(event), now, now),
-            )
-            return cursor.lastrowid if cursor.rowcount else None
+        """Store a webhook's event as a job; None when this (adapter, event_id) was seen before.
+
+        Raises:
+            ValueError: an `ignored` event (nothing to do).
+        """
+        return self.enqueue_work(adapter, work_for_event(event))
 
     def enqueue_review(
         self, item_id: str, *, adapter: str | None, conversation_id: str | None
@@ -198,20 +167,20 @@ class JobQueue:
 
         The job runs in the conversation's order, after the jobs queued before it.
         """
-        event = HelpdeskEvent(
-            kind="agent_note",  # a reviewer acts for the agent: failures are told to agents
-            event_id=f"{REVIEW_PREFIX}{item_id}",
-            conversation_id=conversation_id or f"{REVIEW_PREFIX}{item_id}",
-            message_id=item_id,
-        )
+        return self.enqueue_work(adapter or "", ReviewRelease(item_id, conversation_id))
+
+    def enqueue_work(self, adapter: str, work: JobWork) -> int | None:
+        """Queue a job of any type; None when its dedupe key was queued before for `adapter`."""
+        kind, payload = encode(work)
+        # A job without a conversation is ordered on its own: its key stands in.
+        order = work.conversation_id or f"({work.key})"
         now = self._clock()
         with self._lock:
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO jobs (adapter, event_id, conversation_id, event, kind,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, 'review', ?, ?)",
-                (adapter or "", event.event_id, event.conversation_id, _event_json(event),
-                 now, now),
-            )  # fmt: skip
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (adapter, work.key, order, payload, kind, now, now),
+            )
             return cursor.lastrowid if cursor.rowcount else None
 
     def claim(self) -> Job | None:
@@ -232,11 +201,10 @@ class JobQueue:
                 self._db.execute("COMMIT")
         if row is None:
             return None
-        job_id, adapter, event, attempts, token, created_at, kind = row
+        job_id, adapter, payload, attempts, token, created_at, kind, waiting_since = row
         return Job(
-            job_id, adapter, HelpdeskEvent(**json.loads(event)), attempts, token, created_at,
-            "review" if kind == "review" else "event",
-        )  # fmt: skip
+            job_id, adapter, decode(kind, payload), attempts, token, created_at, waiting_since
+        )
 
     def renew(self, job: Job) -> bool:
         """Extend the lease; False when the job is no longer ours (taken over or finished)."""

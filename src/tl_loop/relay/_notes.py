@@ -1,4 +1,4 @@
-"""The common transport: what the relay writes into a helpdesk, composed as pure functions.
+"""The notes and replies the relay writes into a helpdesk, composed in one place as pure functions.
 
 Inbound, the translation reaches the agent as an internal note: the languages and detection
 confidence, the translation, the review flags, and the original. Outbound, an agent writes an
@@ -250,6 +250,16 @@ class NoteComposer:
     def failure_note(self, reason: str) -> str:
         """The note telling agents the relay could not finish a request."""
         return self._note(self._line(f"tl_loop could not complete this request: {reason}"))
+
+    def dead_letter_note(self, *, what: str, reason: str) -> str:
+        """The note telling agents that work was given up while the helpdesk was down."""
+        return self._note(
+            self._line(
+                f"tl_loop gave up on {what} while the helpdesk could not be reached: {reason}. "
+                "It was NOT posted; please check and send it again.",
+                bold=True,
+            )
+        )
 
     # -- the reply -----------------------------------------------------------------------
 

@@ -1,0 +1,246 @@
+"""What every job handler works with: the loop, the helpdesk clients, the queue, the notes.
+
+`Services` holds the shared parts and the steps the handlers have in common: fetching a
+message's text, loading and storing conversation state, translating with metrics and audit,
+the disclosure line, review links.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tl_loop._errors import NotFoundError
+from tl_loop._loop import Loop
+from tl_loop._models import Channel, ContentType, Conversation, Decision, Message, Translation
+from tl_loop.helpdesk._adapter import HelpdeskAdapter, HelpdeskEvent
+from tl_loop.helpdesk._client import HelpdeskClient
+from tl_loop.relay._jobs import Job
+from tl_loop.relay._metrics import RelayMetrics
+from tl_loop.relay._notes import NoteComposer
+from tl_loop.relay._queue import JobQueue
+from tl_loop.relay._settings import RelaySettings
+from tl_loop.relay._writes import Writes
+from tl_loop.review import AuditLog, ReviewQueue
+
+__all__ = ["MessageText", "Services"]
+
+log = logging.getLogger("tl_loop.relay")
+
+_STORED = ("customer_language", "customer_language_confidence", "customer_language_manual")
+"""The conversation fields the relay keeps between jobs (with the channel)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageText:
+    """A message's text as the handlers use it."""
+
+    text: str
+    content_type: ContentType
+    message_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConversation:
+    """A conversation as the queue database knows it, ready for the loop."""
+
+    conversation: Conversation
+    channel: Channel | None
+    state: dict[str, Any]
+
+
+class Services:
+    """The shared parts of the job handlers.
+
+    Args:
+        loop: the translation loop (shared by all workers; it is thread-safe).
+        adapters: the configured adapters by webhook name.
+        clients: a `HelpdeskClient` per adapter name.
+        queue: the durable queue, journal and conversation state.
+        settings: triggers, note format, disclosure, retry limits.
+        metrics: where to count what happens.
+        agent_languages: per adapter, what its agents read.
+        review: where held and flagged replies go; None keeps the old held note only.
+        audit: where every translation is recorded; None records nothing.
+    """
+
+    def __init__(
+        self,
+        *,
+        loop: Loop,
+        adapters: Mapping[str, HelpdeskAdapter],
+        clients: Mapping[str, HelpdeskClient],
+        queue: JobQueue,
+        settings: RelaySettings,
+        metrics: RelayMetrics,
+        agent_languages: Mapping[str, tuple[str, ...]],
+        review: ReviewQueue | None = None,
+        audit: AuditLog | None = None,
+    ) -> None:
+        self.loop = loop
+        self.adapters = adapters
+        self.clients = clients
+        self.queue = queue
+        self.settings = settings
+        self.metrics = metrics
+        self.agent_languages = agent_languages
+        self.review = review
+        self.audit = audit
+        self.writes = Writes(queue, metrics)
+        self.composer = NoteComposer(
+            format=settings.note_format,
+            trigger=settings.trigger,
+            preview_trigger=settings.preview_trigger,
+        )
+
+    # -- helpdesk ------------------------------------------------------------------------
+
+    def post_note(self, client: HelpdeskClient, conversation_id: str, note: str) -> object:
+        """Post an internal note in the relay's note format."""
+        return client.post_note(conversation_id, note, content_type=self.settings.note_format)
+
+    def text(self, client: HelpdeskClient, event: HelpdeskEvent, *, author: str) -> MessageText:
+        """The message text: the payload's when complete, else the helpdesk's own copy.
+
+        Raises:
+            NotFoundError: (retryable) the helpdesk has not indexed the message yet.
+        """
+        if event.complete and event.text is not None:
+            return MessageText(event.text, event.content_type, event.message_id)
+        messages = client.get_messages(event.conversation_id)
+        for message in messages:
+            if event.message_id is not None and message.id == event.message_id:
+                return MessageText(message.text, message.content_type, message.id)
+        by_author = [m for m in messages if m.author_role == author]
+        if event.message_id is None and by_author:
+            last = by_author[-1]
+            return MessageText(last.text, last.content_type, last.id)
+        raise NotFoundError(
+            f"message {event.message_id or '(latest)'} of conversation {event.conversation_id} "
+            "is not in the helpdesk's copy yet",
+            service=client.service,
+            retryable=True,  # helpdesks index new messages with a short delay
+        )
+
+    # -- conversation state --------------------------------------------------------------
+
+    def conversation(self, job: Job, event: HelpdeskEvent) -> StoredConversation:
+        """The conversation's stored state, and its channel: the event's, else the stored one.
+
+        A customer language the event carries fills in a conversation that has none.
+        """
+        state = dict(self.queue.load_conversation(job.adapter, event.conversation_id) or {})
+        stored = state.get("channel")
+        channel = event.channel or (stored if stored in ("chat", "email", "kb") else None)
+        conversation = Conversation(
+            id=event.conversation_id,
+            agent_languages=self.agent_languages[job.adapter],
+            **{name: state[name] for name in _STORED if name in state},
+        )
+        hint = event.customer_language
+        if conversation.customer_language is None and hint:
+            try:
+                conversation.customer_language = hint
+            except ValueError:
+                log.info("job %s: ignoring customer language hint %r", job.id, hint)
+        return StoredConversation(conversation, channel, state)
+
+    def store_conversation(
+        self,
+        job: Job,
+        stored: StoredConversation,
+        update: Mapping[str, Any],
+    ) -> None:
+        """Store the conversation: what was stored, the pipeline's update, and the channel.
+
+        The channel rides along so an agent note (whose event rarely says it) gets the
+        conversation's review policy.
+        """
+        conversation = stored.conversation
+        state: dict[str, Any] = {name: getattr(conversation, name) for name in _STORED}
+        state.update({name: value for name, value in update.items() if name in _STORED})
+        state["channel"] = stored.channel
+        if conversation.id is not None:
+            self.queue.save_conversation(job.adapter, conversation.id, state)
+
+    # -- translation ---------------------------------------------------------------------
+
+    def inbound(
+        self, job: Job, message: Message, conversation: Conversation
+    ) -> tuple[Translation, dict[str, Any]]:
+        """Translate a customer message; returns it and the conversation update to store."""
+        started = time.perf_counter()
+        outcome = self.loop.inbound_outcome(message, conversation)
+        self._observe(job, "inbound", outcome.translation, message.channel, started)
+        return outcome.translation, dict(outcome.conversation_update)
+
+    def outbound(self, job: Job, message: Message, conversation: Conversation) -> Translation:
+        """Translate an agent's reply into the customer's language."""
+        started = time.perf_counter()
+        translation = self.loop.outbound(message, conversation)
+        self._observe(job, "outbound", translation, message.channel, started)
+        return translation
+
+    def _observe(
+        self,
+        job: Job,
+        direction: str,
+        translation: Translation,
+        channel: Channel | None,
+        started: float,
+    ) -> None:
+        self.metrics.translation_seconds.labels(direction).observe(time.perf_counter() - started)
+        self.metrics.decisions.labels(direction, translation.decision.value).inc()
+        if not translation.skipped:
+            self.metrics.translations.labels(
+                direction,
+                translation.source_language or "unknown",
+                translation.target_language,
+                translation.engine or "none",
+            ).inc()
+        if "engine_failed" in translation.flag_codes:
+            self.metrics.errors.labels("translate", "engine_failed").inc()
+        self._record(job, translation, channel)
+
+    def _record(self, job: Job, translation: Translation, channel: Channel | None) -> None:
+        if self.audit is None or translation.skipped:
+            return
+        try:
+            self.audit.record(
+                translation,
+                adapter=job.adapter,
+                conversation_id=job.conversation_id,
+                channel=channel,
+            )
+        except Exception as error:  # statistics must never cost a customer their reply
+            log.warning("job %s: audit row not recorded: %s", job.id, error)
+            self.metrics.errors.labels("audit", type(error).__name__).inc()
+
+    def disclosure(self, translation: Translation) -> str | None:
+        """The machine-translation line in the customer's language, when configured."""
+        if not self.settings.disclosure or translation.skipped:
+            return None
+        text = self.settings.disclosure_text
+        if translation.source_language is None:
+            return text
+        line = self.loop.translate(
+            text, source=translation.source_language, target=translation.target_language
+        )
+        return line.translated if line.decision != Decision.HOLD else text
+
+    # -- review --------------------------------------------------------------------------
+
+    def item_id(self, job: Job, event: HelpdeskEvent, what: str) -> str:
+        """A review item id stable per event: a retried job adds the same item again."""
+        name = f"tl-loop:{job.adapter}:{event.event_id}:{what}"
+        return uuid.uuid5(uuid.NAMESPACE_URL, name).hex
+
+    def review_link(self, item_id: str) -> str:
+        """Where a reviewer opens the item: absolute with `public_url`, else the path."""
+        path = f"/review/{item_id}"
+        base = self.settings.public_url
+        return f"{base.rstrip('/')}{path}" if base else path
