@@ -17,8 +17,7 @@ from tl_loop import (
     RateLimitError,
     ServiceUnavailableError,
 )
-from tl_loop.engines import SegmentResult, TranslateOptions
-from tl_loop.engines._http import HTTPEngine, RetryPolicy
+from tl_loop.engines import HTTPEngine, RetryPolicy, SegmentResult, TranslateOptions
 
 URL = "https://mt.example/translate"
 NO_WAIT = RetryPolicy(attempts=3, initial_wait=0.0, max_wait=0.01)

@@ -266,11 +266,11 @@ def test_a_refused_requests_body_is_replaced_by_the_detail() -> None:
         ({"X-RateLimit-Retry-After": "12", "Retry-After": "60"}, 12.0),
         ({"X-RateLimit-Retry-After": "soon", "Retry-After": "60"}, 60.0),
         ({"retry-after": "2.5"}, 2.5),
-        ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, None),
+        ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),  # a past HTTP date: now
         ({}, None),
     ],
 )
-def test_the_first_numeric_wait_header_wins(
+def test_the_first_wait_header_that_parses_wins(
     headers: dict[str, str], expected: float | None
 ) -> None:
     assert retry_after_from(headers, "x-ratelimit-retry-after", "retry-after") == expected

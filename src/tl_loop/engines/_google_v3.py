@@ -19,7 +19,7 @@ import httpx
 from tl_loop._errors import ConfigurationError, ServiceResponseError
 from tl_loop.engines._base import Capabilities, SegmentResult, TranslateOptions
 from tl_loop.engines._google import GOOGLE_URL, GoogleEngineBase, parse_languages
-from tl_loop.engines._http import RetryPolicy
+from tl_loop.http import RetryPolicy
 from tl_loop.text._token_markup import render_batch
 
 __all__ = ["GoogleTranslateV3Engine"]

@@ -20,6 +20,7 @@ from tl_loop.helpdesk._adapter import (
     load_adapter_class,
     verify_signature,
 )
+from tl_loop.helpdesk._client import HelpdeskClient
 from tl_loop.helpdesk._payload import (
     article_from,
     as_id,
@@ -50,6 +51,7 @@ __all__ = [
     "Article",
     "EventKind",
     "HelpdeskAdapter",
+    "HelpdeskClient",
     "HelpdeskEvent",
     "HelpdeskMessage",
     "adapter_names",

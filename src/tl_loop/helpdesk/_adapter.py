@@ -29,16 +29,12 @@ from typing import Any, ClassVar, Literal
 import httpx
 
 from tl_loop._errors import (
-    AuthenticationError,
     ConfigurationError,
-    InvalidRequestError,
-    NotFoundError,
-    RateLimitError,
     ServiceError,
-    ServiceUnavailableError,
     WebhookAuthError,
 )
 from tl_loop._models import Channel, ContentType
+from tl_loop.http import error_for_status, retry_after_seconds
 
 __all__ = [
     "OWN_NOTE_MARKER",
@@ -242,30 +238,12 @@ class HelpdeskAdapter(abc.ABC):
 
     def error_for(self, response: httpx.Response) -> ServiceError | None:
         """Map a failed response to an error; extend for the platform's own bodies."""
-        status = response.status_code
-        if status < 400:
-            return None
-        common: dict[str, Any] = {"service": self.name, "status_code": status}
-        detail = f"HTTP {status} from {response.request.method} {response.request.url.path}"
-        if status in (401, 403):
-            return AuthenticationError(f"credentials refused ({detail})", **common)
-        if status == 404:
-            return NotFoundError(f"not found ({detail})", **common)
-        if status == 429:
-            return RateLimitError(
-                f"rate limited ({detail})", retry_after=self.retry_after(response), **common
-            )
-        if status >= 500:
-            return ServiceUnavailableError(f"unavailable ({detail})", **common)
-        return InvalidRequestError(f"request refused ({detail}): {response.text[:200]}", **common)
+        return error_for_status(response, service=self.name, retry_after=self.retry_after(response))
 
     def retry_after(self, response: httpx.Response) -> float | None:
-        """Seconds the platform asks us to wait (Retry-After or its own rate-limit header)."""
-        value = response.headers.get("retry-after")
-        try:
-            return float(value) if value is not None else None
-        except ValueError:
-            return None
+        """Seconds the platform asks us to wait (`Retry-After`, delta or HTTP date); override
+        for a platform's own header. Always within [0, one day] or None."""
+        return retry_after_seconds(response)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} base_url={getattr(self, 'base_url', '?')!r}>"

@@ -1,10 +1,10 @@
 """`HelpdeskClient`: sends an adapter's requests, with a retry rule for reads and one for writes.
 
-Reads (fetch a conversation) are retried like engine calls: retryable failures (timeouts,
-outages, rate limits) with bounded backoff and the platform's `Retry-After`. Writes (a note, a
-reply) are not idempotent, so they are retried only when the request surely never reached the
-helpdesk: the connection could not be opened, or the platform answered 429 (it refused the
-request and said so). After a timeout, a dropped connection or a 5xx the note may have been
+Both rules are `tl_loop.http`'s, the same the engines use. Reads (fetch a conversation) are
+retried on any retryable failure (timeouts, outages, rate limits) with bounded backoff and the
+platform's `Retry-After`. Writes (a note, a reply) are not idempotent, so they are retried only
+when the request surely never reached the helpdesk: the connection could not be opened, or the
+platform answered 429. After a timeout, a dropped connection or a 5xx the note may have been
 stored, so the client raises a non-retryable error instead of risking a duplicate reply.
 """
 
@@ -16,17 +16,12 @@ from collections.abc import Callable
 from typing import Self
 
 import httpx
-import tenacity
 
-from tl_loop._errors import RateLimitError, ServiceError, ServiceUnavailableError
 from tl_loop._models import ContentType
-from tl_loop.engines._http import RetryPolicy
 from tl_loop.helpdesk._adapter import HelpdeskAdapter, HelpdeskMessage
+from tl_loop.http import RetryPolicy, transport_errors, write_failure
 
 __all__ = ["HelpdeskClient"]
-
-# Raised before a single byte of the request left: no TCP connection, or no TLS session.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
 
 
 class HelpdeskClient:
@@ -80,13 +75,14 @@ class HelpdeskClient:
         Raises:
             ServiceError: the mapped error once retries are used up or the error is final.
         """
-        retrying = tenacity.Retrying(sleep=self._sleep, **self.retry._tenacity())
-        for attempt in retrying:
-            with attempt:
-                response = self._send_read(request)
-                self._raise_for_status(response, write=False)
-                return response
-        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+        def attempt() -> httpx.Response:
+            with transport_errors(self.service, what="the helpdesk"):
+                response = self._http().send(request)
+            self._raise_for_status(response)
+            return response
+
+        return self.retry.call(attempt, sleep=self._sleep)
 
     def get_messages(self, conversation_id: str) -> list[HelpdeskMessage]:
         """Every message of a conversation, following the adapter's pagination.
@@ -116,19 +112,16 @@ class HelpdeskClient:
                 (retrying later is safe); False when it was refused, or when it may have
                 arrived (timeout, dropped connection, 5xx), so the caller must not retry.
         """
-        attempt = 1
-        while True:
-            try:
-                response = self._send_write(request)
-                self._raise_for_status(response, write=True)
-                return response
-            except ServiceError as error:
-                if not error.retryable or attempt >= self.retry.attempts:
-                    raise
-                if error.retry_after is not None and error.retry_after > self.retry.max_wait:
-                    raise
-                self._sleep(self.retry.wait_for(error, attempt))
-                attempt += 1
+
+        def attempt() -> httpx.Response:
+            with transport_errors(self.service, request=request, what="the helpdesk"):
+                response = self._http().send(request)
+            error = self.adapter.error_for(response)
+            if error is not None:
+                raise write_failure(error, method=request.method, path=request.url.path)
+            return response
+
+        return self.retry.call(attempt, sleep=self._sleep)
 
     def post_note(
         self, conversation_id: str, text: str, *, content_type: ContentType = "html"
@@ -160,45 +153,10 @@ class HelpdeskClient:
                 self._client = httpx.Client(timeout=self._timeout)
             return self._client
 
-    def _send_read(self, request: httpx.Request) -> httpx.Response:
-        try:
-            return self._http().send(request)
-        except httpx.TimeoutException as error:
-            raise ServiceUnavailableError("timed out", service=self.service) from error
-        except httpx.TransportError as error:
-            reason = f"cannot reach the helpdesk: {type(error).__name__}"
-            raise ServiceUnavailableError(reason, service=self.service) from error
-
-    def _send_write(self, request: httpx.Request) -> httpx.Response:
-        try:
-            return self._http().send(request)
-        except _NOT_SENT as error:
-            reason = f"cannot connect to the helpdesk ({type(error).__name__}); nothing was sent"
-            raise ServiceUnavailableError(reason, service=self.service) from error
-        except httpx.TransportError as error:
-            raise ServiceUnavailableError(
-                f"{request.method} {request.url.path} failed after sending "
-                f"({type(error).__name__}); it may have been stored, so it is not retried",
-                service=self.service,
-                retryable=False,
-            ) from error
-
-    def _raise_for_status(self, response: httpx.Response, *, write: bool) -> None:
+    def _raise_for_status(self, response: httpx.Response) -> None:
         error = self.adapter.error_for(response)
-        if error is None:
-            return
-        if write and response.status_code >= 500:
-            # A 5xx after a write says nothing about whether it was stored.
-            raise ServiceUnavailableError(
-                f"{response.request.method} {response.request.url.path} answered HTTP "
-                f"{response.status_code}; it may have been stored, so it is not retried",
-                service=self.service,
-                status_code=response.status_code,
-                retryable=False,
-            ) from error
-        if isinstance(error, RateLimitError):
-            error.retryable = True  # a 429 was refused, so even a write may be sent again
-        raise error
+        if error is not None:
+            raise error
 
     def close(self) -> None:
         """Close the HTTP client this object opened (not one it was given)."""

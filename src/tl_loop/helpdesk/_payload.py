@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import time
@@ -48,6 +47,7 @@ from tl_loop._errors import (
 )
 from tl_loop._models import ContentType, normalize_tag
 from tl_loop.helpdesk._adapter import Article
+from tl_loop.http import clamp_wait, retry_after_seconds
 
 __all__ = [
     "article_from",
@@ -322,17 +322,10 @@ def with_detail(error: ServiceError, response: httpx.Response, detail: str | Non
 
 
 def retry_after_from(headers: Mapping[str, str], *names: str) -> float | None:
-    """The seconds to wait from the first of `names` that holds a number (`Retry-After`,
-    `X-RateLimit-Retry-After`, …); None when none does. HTTP-date values are not read."""
-    for name in names:
-        value = header(headers, name)
-        if value is None:
-            continue
-        try:
-            return float(value)
-        except ValueError:
-            continue
-    return None
+    """The seconds to wait from the first of `names` that parses (`Retry-After`,
+    `X-RateLimit-Retry-After`, …: delta-seconds or an HTTP date, clamped to [0, one day]);
+    None when none does."""
+    return retry_after_seconds(headers, *names)
 
 
 def seconds_until(
@@ -351,9 +344,7 @@ def seconds_until(
         reset = float(header(headers, name) or "")
     except ValueError:
         return None
-    if not math.isfinite(reset):
-        return None
-    return max(0.0, reset - (_server_time(headers) if now is None else now))
+    return clamp_wait(reset - (_server_time(headers) if now is None else now))
 
 
 # -- pagination ------------------------------------------------------------------------------
