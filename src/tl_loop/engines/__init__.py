@@ -1,10 +1,15 @@
-"""Translation engines: the interface, the built-in engines, the chain and the registry."""
+"""Translation engines: the interface, the built-in engines, the chain and the registry.
 
-from tl_loop.engines._amazon import AmazonEngine
-from tl_loop.engines._apertium import ApertiumEngine
-from tl_loop.engines._apy import APyEngine
-from tl_loop.engines._argos import ArgosEngine, ArgosModel, install_model, list_models
-from tl_loop.engines._azure import AzureEngine
+Each built-in engine's module loads when its name is first used (`tl_loop.engines.DeepLEngine`,
+or `create_engine("deepl")`), so `import tl_loop` costs no engine's import time and needs none
+of their optional dependencies.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from tl_loop.engines._base import (
     TOKEN_PATTERN,
     Capabilities,
@@ -13,15 +18,22 @@ from tl_loop.engines._base import (
     TranslateOptions,
 )
 from tl_loop.engines._chain import ChainResult, EngineChain, Hop, Route
-from tl_loop.engines._deepl import DeepLEngine
-from tl_loop.engines._google import GoogleTranslateEngine
-from tl_loop.engines._google_v3 import GoogleTranslateV3Engine
 from tl_loop.engines._guard import BreakerPolicy, BreakerState, EngineGuard, GuardStatus
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy
-from tl_loop.engines._libretranslate import LibreTranslateEngine
-from tl_loop.engines._llm import LLMEngine
 from tl_loop.engines._registry import create_engine, engine_names, load_engine_class
 from tl_loop.engines._routing import RoutingRule
+
+if TYPE_CHECKING:
+    from tl_loop.engines._amazon import AmazonEngine
+    from tl_loop.engines._apertium import ApertiumEngine
+    from tl_loop.engines._apy import APyEngine
+    from tl_loop.engines._argos import ArgosEngine, ArgosModel, install_model, list_models
+    from tl_loop.engines._azure import AzureEngine
+    from tl_loop.engines._deepl import DeepLEngine
+    from tl_loop.engines._google import GoogleTranslateEngine
+    from tl_loop.engines._google_v3 import GoogleTranslateV3Engine
+    from tl_loop.engines._libretranslate import LibreTranslateEngine
+    from tl_loop.engines._llm import LLMEngine
 
 __all__ = [
     "TOKEN_PATTERN",
@@ -58,3 +70,28 @@ __all__ = [
     "list_models",
     "load_engine_class",
 ]
+
+_LAZY = {
+    "AmazonEngine": "_amazon",
+    "ApertiumEngine": "_apertium",
+    "APyEngine": "_apy",
+    "ArgosEngine": "_argos",
+    "ArgosModel": "_argos",
+    "install_model": "_argos",
+    "list_models": "_argos",
+    "AzureEngine": "_azure",
+    "DeepLEngine": "_deepl",
+    "GoogleTranslateEngine": "_google",
+    "GoogleTranslateV3Engine": "_google_v3",
+    "LibreTranslateEngine": "_libretranslate",
+    "LLMEngine": "_llm",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tl_loop.engines' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"tl_loop.engines.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value

@@ -9,20 +9,18 @@ own markup if it has one (Apertium superblanks, HTML `translate="no"`) and gives
 from __future__ import annotations
 
 import abc
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal, Self
 
 import anyio.to_thread
 
+from tl_loop.text._token_markup import TOKEN_PATTERN
+
 if TYPE_CHECKING:
     from tl_loop._glossary import Glossary
 
 __all__ = ["TOKEN_PATTERN", "Capabilities", "Engine", "SegmentResult", "TranslateOptions"]
-
-TOKEN_PATTERN = re.compile(r"⟦\d+⟧")
-"""A protected span inside a segment: `⟦0⟧`, `⟦1⟧`, ... Engines must return each one unchanged."""
 
 
 @dataclass(frozen=True, slots=True)

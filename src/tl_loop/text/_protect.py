@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from tl_loop._errors import ConfigurationError
 from tl_loop._models import ContentType
-from tl_loop.engines._base import TOKEN_PATTERN
 from tl_loop.text._spans import ProtectedTerm, Terms, compile_terms, find_spans
+from tl_loop.text._token_markup import TOKEN_PATTERN
 from tl_loop.text._walkers import (
     Encoding,
     Markup,

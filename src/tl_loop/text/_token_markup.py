@@ -18,9 +18,8 @@ import html
 import re
 from collections.abc import Callable, Iterable, Sequence
 
-from tl_loop.engines._base import TOKEN_PATTERN
-
 __all__ = [
+    "TOKEN_PATTERN",
     "escape_text",
     "escape_with_tokens",
     "has_tokens",
@@ -30,6 +29,9 @@ __all__ = [
     "segment_to_html",
     "unwrap_token_spans",
 ]
+
+TOKEN_PATTERN = re.compile(r"⟦\d+⟧")
+"""A protected span inside a segment: `⟦0⟧`, `⟦1⟧`, ... Engines must return each one unchanged."""
 
 # `<span ... translate="no" ...>`: services add attributes (Google adds `style` for right-to-left
 # targets), and any quoting of the value is valid HTML. Whitespace just inside the element is
