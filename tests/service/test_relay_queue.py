@@ -209,6 +209,8 @@ def test_each_job_type_comes_back_as_itself(tmp_path: Path) -> None:
 
 
 def test_an_ignored_event_is_not_queued(tmp_path: Path) -> None:
-    with JobQueue(tmp_path / "q.sqlite3") as queue:
-        with pytest.raises(ValueError, match="not queued"):
-            queue.enqueue("memory", HelpdeskEvent("ignored", "e1", "c1"))
+    with (
+        JobQueue(tmp_path / "q.sqlite3") as queue,
+        pytest.raises(ValueError, match="not queued"),
+    ):
+        queue.enqueue("memory", HelpdeskEvent("ignored", "e1", "c1"))
