@@ -32,6 +32,7 @@ from tl_loop._glossary_formats import (
     tsv_pair,
 )
 from tl_loop._models import normalize_tag
+from tl_loop.text._fidelity import prose_only
 
 __all__ = ["Glossary", "GlossaryEntry", "GlossaryTerm", "TermViolation"]
 
@@ -264,7 +265,8 @@ class Glossary:
         the longest term at each position, so `support ticket` hides the `ticket` inside it. A
         forced term passes if its target term appears with up to three extra letters on each
         word (plural and gender endings: `reembolsos`); a do-not-translate term must appear as
-        written (ignoring case unless case-sensitive).
+        written (ignoring case unless case-sensitive). Text inside URLs, e-mail addresses,
+        link targets, HTML tags and placeholders is ignored on both sides.
 
         Returns:
             One `TermViolation` per missing term, in order of first appearance in the source.
@@ -277,6 +279,9 @@ class Glossary:
         scanner = self._scanners.get(key)
         if scanner is None:
             scanner = self._scanners[key] = _Scanner(terms)
+        # Terms inside URLs, e-mail addresses, link targets, tags and placeholders are not
+        # prose: they stay as written on both sides and prove nothing either way.
+        source_text, translated_text = prose_only(source_text), prose_only(translated_text)
         violations: list[TermViolation] = []
         for term in scanner.find(source_text):
             dnt = term.replacement is None

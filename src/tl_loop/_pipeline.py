@@ -33,6 +33,7 @@ from tl_loop._models import (
 from tl_loop.engines._base import NO_OPTIONS, TOKEN_PATTERN, SegmentResult, TranslateOptions
 from tl_loop.engines._chain import ChainResult, EngineChain, Route
 from tl_loop.stores._memory import TranslationMemory, memory_key
+from tl_loop.text._fidelity import identifiers, missing_identifiers
 from tl_loop.text._language import LanguageDetector, StickyPolicy, choose_customer_language
 from tl_loop.text._protect import ProtectedDocument, ProtectedTerm, protect
 
@@ -355,6 +356,7 @@ def _check(
     source_text = TOKEN_PATTERN.sub(" ", "\n".join(document.segments))
     output_text = TOKEN_PATTERN.sub(" ", "\n".join(result.text for result in results))
     flags = review.check_token_parity(missing, extra)
+    flags += review.check_fidelity(_damaged(message, document, translated, missing))
     flags += review.check_numbers(source_text, output_text)
     if parts.glossary is not None:
         violations = parts.glossary.check(message.text, translated, source=source, target=target)
@@ -367,7 +369,11 @@ def _check(
     )
     flags += review.check_untranslated(source_text, output_text, thresholds)
     flags += review.check_length_ratio(source_text, output_text, thresholds)
-    flags += review.check_unknown_words([w for result in results for w in result.unknown_words])
+    flags += review.check_unknown_words(
+        [w for result in results for w in result.unknown_words],
+        [*identifiers(message.text, content_type=message.content_type)]
+        + [token.original for token in document.tokens.values()],
+    )
     flags += review.check_scores(
         [
             (segment, result.score)
@@ -376,6 +382,25 @@ def _check(
         thresholds,
     )
     return flags
+
+
+def _damaged(
+    message: Message,
+    document: ProtectedDocument,
+    translated: str,
+    lost: Sequence[tuple[str, str]],
+) -> list[str]:
+    """Source tokens missing from the output, except forced terms and tokens already reported
+    as lost by the token parity check (one flag per problem)."""
+    forced = [t.original for t in document.tokens.values() if t.restored != t.original]
+    reported = [original for _, original in lost]
+    return [
+        token
+        for token in missing_identifiers(
+            message.text, translated, content_type=message.content_type, allowed=forced
+        )
+        if not any(token in original or original in token for original in reported)
+    ]
 
 
 def _shown(document: ProtectedDocument, placeholder: str) -> tuple[str, str]:

@@ -12,6 +12,7 @@ Flag codes (stable; adapters, stats and docs rely on them):
 | `unsupported_language` | error | no engine covers the pair; the original text was kept |
 | `customer_language_unknown` | error | outbound reply, but the customer's language is not known |
 | `token_parity` | error | a protected span (placeholder, URL, order number...) was lost or added |
+| `fidelity` | error | a source identifier, path, code or placeholder is not in the output as is |
 | `number_mismatch` | warning | numbers in the source and the translation differ |
 | `glossary_violation` | warning | a glossary term was not rendered as the glossary says |
 | `wrong_language` | warning | the output does not read as the target language |
@@ -86,7 +87,13 @@ class ReviewPolicy:
     """
 
     hold_codes: frozenset[str] = frozenset(
-        {"engine_failed", "unsupported_language", "customer_language_unknown", "token_parity"}
+        {
+            "engine_failed",
+            "unsupported_language",
+            "customer_language_unknown",
+            "token_parity",
+            "fidelity",
+        }
     )
     hold_at: Severity | None = Severity.ERROR
     flag_at: Severity = Severity.WARNING
@@ -154,6 +161,29 @@ def check_token_parity(
     if not problems:
         return []
     return [flag("token_parity", Severity.ERROR, "protected text changed: " + ", ".join(problems))]
+
+
+_SHOWN = 8  # tokens named in a fidelity flag; the rest are counted
+
+
+def check_fidelity(missing: Sequence[str]) -> list[ReviewFlag]:
+    """Flag non-prose tokens of the source the output does not carry byte-exact.
+
+    `missing` comes from a check of the texts themselves (not of the masked tokens), so it
+    sees damage wherever it happened: in text no span rule recognised, or by any engine.
+    """
+    if not missing:
+        return []
+    shown = ", ".join(repr(token) for token in missing[:_SHOWN])
+    if len(missing) > _SHOWN:
+        shown += f" and {len(missing) - _SHOWN} more"
+    return [
+        flag(
+            "fidelity",
+            Severity.ERROR,
+            f"changed or lost in translation, must be kept exactly: {shown}",
+        )
+    ]
 
 
 def _numbers(text: str) -> Counter[str]:
@@ -231,11 +261,19 @@ def check_language(
     ]
 
 
-def check_unknown_words(words: Sequence[str]) -> list[ReviewFlag]:
-    """Flag words the engine marked as unknown."""
-    if not words:
+def check_unknown_words(words: Sequence[str], identifiers: Sequence[str] = ()) -> list[ReviewFlag]:
+    """Flag words the engine marked as unknown, except pieces of the source's identifiers.
+
+    An engine that does not know `Z999AA10123456784` or `x80070005` (a piece of `0x80070005`)
+    is right not to translate it; the fidelity check covers whether it came through intact.
+    """
+    unique = [
+        word
+        for word in dict.fromkeys(words)
+        if not any(word in identifier for identifier in identifiers)
+    ]
+    if not unique:
         return []
-    unique = list(dict.fromkeys(words))
     return [
         flag(
             "unknown_words",

@@ -1,0 +1,188 @@
+"""Find what a translation must carry over byte-exact, whatever was masked, and what it lost.
+
+Masking protects what the span rules recognise; it cannot protect what they miss, and a check
+that compares only masked tokens cannot see damage anywhere else (an engine that rewrites
+`v2.7.1-beta` as `v2.7.1-la beta`, or a cloud engine that "translates" `eu-west-1`). So this
+check works on the text alone: it takes every non-prose token of the source and looks for each,
+byte-exact, in the output.
+
+A non-prose token is a URL, an e-mail address, a code span, a placeholder (the code parts of
+one whose fallback or ICU messages are prose), a time with AM/PM, a key chord, or a word that
+holds a digit, an underscore or an internal capital between letters, dots or slashes between
+letters, `@ # $ % { } [ ] < > \\ | = ^` or a `+` or `:` joining two characters. Plain numbers
+(`3`, `1,299.00`, `10:30`, `50%`) and ordinals are left to the number check, since engines
+may write them the target language's way; abbreviations (`e.g.`, `U.S.`) and plain word pairs
+(`and/or`) are prose.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from collections.abc import Collection, Iterator
+
+from tl_loop.text._structured import holes, icu_end
+
+__all__ = ["identifiers", "missing_identifiers", "prose_only"]
+
+_STRUCTURED = re.compile(
+    r"(?P<url>\b(?:(?:https?|ftp)://|mailto:|www\.)[^\s<>\"'`]+)"
+    r"|(?P<code>(?<!`)`[^`\n]+`(?!`))"
+    r"|(?P<template>\{\{\{.{0,300}?\}\}\}|\{\{.{0,300}?\}\}|\{%.{0,300}?%\})"
+    r"|(?P<icu>\{\s*[A-Za-z_][\w.]*\s*,\s*(?:plural|selectordinal|select)\s*,)"
+    r"|(?P<brace>[#$%]?\{[^{}\n]{1,80}\})"
+    r"|(?P<time>(?<![\w:.])\d{1,2}(?::\d\d){0,2}\s?(?:[AaPp][Mm]|[ap]\.m\.)(?!\w))"
+    r"|(?P<chord>(?<![\w+])(?:Ctrl|Control|Shift|Alt|Option|Opt|Cmd|Command|Win|Meta|Fn|Super"
+    r"|[⌘⌥⇧⌃])(?:\s?\+\s?(?:[\w⌘⌥⇧⌃]+|[^\s\w]))+)",
+    re.S,
+)
+_WORD = re.compile(r"\S+")
+_LEAD = "\"'“”‘’«»¿¡([*_~"
+_TRAIL = ".,;:!?\"'“”‘’»)*_~…"
+_PAIRS = {")": "(", "]": "[", "}": "{"}
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+_POSSESSIVE = re.compile(r"['’]s$")
+_NUMBER = re.compile(r"[+-]?\d[\d.,:'\u00a0\u202f]*%?|\d+(?:st|nd|rd|th)")
+_SPECIAL = re.compile(r"[_#@$%{}\[\]<>\\|=^]|(?<=\S)[+:](?=\S)|^:[a-z]|[a-z][A-Z]|\d")
+_SNAKE = re.compile(r"[^\W_]_[^\W_]")
+_DOTTED = re.compile(r"[^\W\d_]\.[^\W\d_]")
+_ABBREVIATION = re.compile(r"(?:[^\W\d_]{1,2}\.)+[^\W\d_]{1,2}")
+_SLASHED = re.compile(r"^(?:~|\.{1,2})?/|/.*/|\\")
+_ALNUM = re.compile(r"[^\W_]")
+_TAG = re.compile(r"<[^<>]*>")
+_LINK_TARGET = re.compile(r"\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
+
+
+def _strip(word: str) -> str:
+    """Drop punctuation wrapped around a word (keeping balanced brackets and `:code:`)."""
+    while word and word[0] in _LEAD:
+        word = word[1:]
+    word = _POSSESSIVE.sub("", word)
+    while word:
+        last = word[-1]
+        opener = _PAIRS.get(last)
+        if opener is not None and word.count(opener) >= word.count(last):
+            break
+        if last == ":" and word.startswith(":"):
+            break
+        closer = _OPENERS.get(last)
+        if closer is not None and word.count(last) > word.count(closer):
+            word = word[:-1]  # "[link](" cut off before a URL
+            continue
+        if last not in _TRAIL and opener is None:
+            break
+        word = word[:-1]
+    while word and word[0] in _OPENERS and word.count(word[0]) > word.count(_OPENERS[word[0]]):
+        word = word[1:]
+    return word
+
+
+def _is_identifier(word: str) -> bool:
+    if not _ALNUM.search(word) or _NUMBER.fullmatch(word):
+        return False
+    if "_" in word and not _SNAKE.search(word) and not re.search(r"[^_\w]", word):
+        return False  # _emphasis_ that survived stripping
+    if _SPECIAL.search(word):
+        return True
+    if _DOTTED.search(word) and not _ABBREVIATION.fullmatch(word.rstrip(".")):
+        return True
+    return bool(_SLASHED.search(word) or ("/" in word and "." in word))
+
+
+def _parts(placeholder: str) -> Iterator[tuple[str, bool]]:
+    """The placeholder cut at its prose holes: (text, is_prose) in order."""
+    position = 0
+    for start, end in holes(placeholder):
+        yield placeholder[position:start], False
+        yield placeholder[start:end], True
+        position = end
+    yield placeholder[position:], False
+
+
+def _tokens(text: str) -> Iterator[str]:
+    position = 0
+    while position < len(text):
+        match = _STRUCTURED.search(text, position)
+        end = len(text) if match is None else match.start()
+        for word in _WORD.findall(text, position, end):
+            stripped = _strip(word)
+            if _is_identifier(stripped):
+                yield stripped
+        if match is None:
+            return
+        found, kind = match.group(0), match.lastgroup
+        if kind == "url":
+            found = _strip(found)
+        elif kind == "icu":
+            close = icu_end(text, match.start())
+            if close is None:  # not a well-formed ICU argument: read on as words
+                position = match.end()
+                yield match.group(0).rstrip(",")
+                continue
+            found = text[match.start() : close]
+        if kind in ("template", "icu", "brace"):
+            for part, is_prose in _parts(found):
+                if is_prose:
+                    yield from _tokens(part)
+                elif part.strip():
+                    yield part
+        else:
+            yield found
+        position = match.start() + len(found) if found else match.end()
+
+
+def _readable(text: str, content_type: str) -> str:
+    if content_type != "html":
+        return text
+    return html.unescape(_TAG.sub(" ", text))
+
+
+def identifiers(text: str, *, content_type: str = "text") -> list[str]:
+    """The non-prose tokens of `text`, in order, repeats included (HTML: text and not tags)."""
+    return list(_tokens(_readable(text, content_type)))
+
+
+def _count(token: str, text: str) -> int:
+    left = r"(?<![^\W_])" if _ALNUM.match(token) else ""
+    right = r"(?![^\W_])" if _ALNUM.match(token[-1]) else ""
+    return len(re.findall(left + re.escape(token) + right, text))
+
+
+def missing_identifiers(
+    source: str,
+    translated: str,
+    *,
+    content_type: str = "text",
+    allowed: Collection[str] = (),
+) -> list[str]:
+    """Non-prose tokens of `source` that `translated` does not carry byte-exact, in order.
+
+    A token written twice in the source must be there twice. `allowed` holds source text the
+    translation may change (forced glossary terms): tokens inside it are not checked.
+    """
+    wanted = Counter(
+        token
+        for token in identifiers(source, content_type=content_type)
+        if not any(token in text for text in allowed)
+    )
+    if not wanted:
+        return []
+    output = _readable(translated, content_type)
+    return [token for token, count in wanted.items() if _count(token, output) < count]
+
+
+def prose_only(text: str) -> str:
+    """`text` with its non-prose tokens, tags and link targets blanked out, same length.
+
+    Lets a prose check (glossary compliance) ignore terms inside URLs, e-mail addresses, link
+    targets, tags and placeholders; the prose inside a placeholder's fallback stays.
+    """
+
+    def blank(match: re.Match[str]) -> str:
+        return " " * len(match.group())
+
+    readable = _LINK_TARGET.sub(blank, _TAG.sub(blank, text))
+    for token in sorted(set(_tokens(readable)), key=len, reverse=True):
+        readable = readable.replace(token, " " * len(token))
+    return readable
