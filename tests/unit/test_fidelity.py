@@ -69,9 +69,7 @@ def test_a_token_written_twice_must_come_back_twice() -> None:
 
 def test_html_is_compared_as_text_outside_tags() -> None:
     source = '<p>Run <a href="https://acme.example/x">this</a> with max_retry_count &amp; more</p>'
-    intact = (
-        '<p>Ejecuta <a href="https://acme.example/x">esto</a> con max_retry_count &amp; y</p>'
-    )
+    intact = '<p>Ejecuta <a href="https://acme.example/x">esto</a> con max_retry_count &amp; y</p>'
     assert missing_identifiers(source, intact, content_type="html") == []
     damaged = '<p>Ejecuta <a href="https://acme.example/x">esto</a> con max_retry_cuenta y más.</p>'
     assert missing_identifiers(source, damaged, content_type="html") == ["max_retry_count"]
