@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 from collections.abc import Mapping
@@ -13,7 +12,8 @@ from kb_support import fake_config, write_samples
 from pytest_httpx import HTTPXMock
 
 from tl_loop import Article, HelpdeskAdapter, HelpdeskEvent, HelpdeskMessage
-from tl_loop.kb import add_kb_parser, kb_publish, kb_pull, run_kb, translate_folder
+from tl_loop.cli import main
+from tl_loop.kb import kb_publish, kb_pull, translate_folder
 
 BASE = "https://help.example.com"
 
@@ -107,32 +107,42 @@ def test_pull_writes_a_folder_the_job_translates(tmp_path: Path, httpx_mock: HTT
     assert "<p>[es] Pay by card.</p>" in text
 
 
-def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="tl-loop")
-    add_kb_parser(parser.add_subparsers(dest="command"))
-    return parser.parse_args(argv)
+# The fake engine and lenient checks of `fake_config`, as a user writes them in the file.
+FAKE_TOML = """
+engines = ["fake"]
+
+[engine.fake.translations]
+"Contact ⟦0⟧our team⟦1⟧ any day." = "Contacto."
+
+[review]
+max_untranslated_share = 1.0
+wrong_language_confidence = 1.01
+"""
 
 
 def test_the_kb_commands_translate_report_and_round_trip_xliff(tmp_path: Path) -> None:
     src, out = tmp_path / "src", tmp_path / "out"
     write_samples(src, count=1)
-    config = fake_config(translations={"Contact ⟦0⟧our team⟦1⟧ any day.": "Contacto."})
+    config = tmp_path / "tl-loop.toml"
+    config.write_text(FAKE_TOML, encoding="utf-8")
+
+    def tl_loop(*argv: str, stdout: io.StringIO, stderr: io.StringIO | None = None) -> int:
+        return main([*argv, "--config", str(config)], stdout=stdout, stderr=stderr)
+
     stdout, stderr = io.StringIO(), io.StringIO()
-    args = parse(["kb", "translate", str(src), "--to", "es", "--out", str(out), "--workers", "0"])
-    assert run_kb(args, config=config, stdout=stdout, stderr=stderr) == 0
+    argv = ["kb", "translate", str(src), "--to", "es", "--out", str(out), "--workers", "0"]
+    assert tl_loop(*argv, stdout=stdout, stderr=stderr) == 0
     assert "flagged 2" in stdout.getvalue()
     assert "segments" in stderr.getvalue()  # the progress bars and summary
 
     stdout = io.StringIO()
-    assert run_kb(parse(["kb", "status", str(src), "--out", str(out)]), config=config,
-                  stdout=stdout) == 0  # fmt: skip
+    assert tl_loop("kb", "status", str(src), "--out", str(out), stdout=stdout) == 0
     assert "flagged\tes\trefunds.html\ttoken_parity" in stdout.getvalue()
 
     xlf = tmp_path / "es.xlf"
     stdout = io.StringIO()
-    run_kb(parse(["kb", "export", "--out", str(out), "--to", "es", str(xlf)]), config=config,
-           stdout=stdout)  # fmt: skip
+    tl_loop("kb", "export", "--out", str(out), "--to", "es", str(xlf), stdout=stdout)
     assert xlf.read_bytes().startswith(b"<?xml")
     stdout = io.StringIO()
-    run_kb(parse(["kb", "import", "--out", str(out), str(xlf)]), config=config, stdout=stdout)
+    tl_loop("kb", "import", "--out", str(out), str(xlf), stdout=stdout)
     assert stdout.getvalue().startswith("stored ")

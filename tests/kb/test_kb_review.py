@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 from pathlib import Path
@@ -12,7 +11,8 @@ from pytest_httpx import HTTPXMock
 from test_kb_publish import BASE, TinyAdapter
 
 from tl_loop import Loop, TlLoopConfig
-from tl_loop.kb import add_kb_parser, kb_publish, kb_status, run_kb, translate_folder
+from tl_loop.cli import main
+from tl_loop.kb import kb_publish, kb_status, translate_folder
 from tl_loop.review import ReviewItem, ReviewState, SQLiteReviewQueue
 from tl_loop.review._items import check_releasable
 from tl_loop.stores import SQLiteTranslationMemory
@@ -183,11 +183,10 @@ def test_without_a_queue_the_review_report_is_unchanged(tmp_path: Path) -> None:
     assert all(set(line) == {"article", "locale", "status", "output", "flags"} for line in lines)
 
 
-def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="tl-loop")
-    parser.add_argument("--config", type=Path, default=None)
-    add_kb_parser(parser.add_subparsers(dest="command"))
-    return parser.parse_args(argv)
+def _strict_toml(tmp_path: Path, relay: str = "") -> Path:
+    toml = tmp_path / "tl-loop.toml"
+    toml.write_text(f'engines = ["fake"]\n{relay}', encoding="utf-8")
+    return toml
 
 
 def test_the_commands_take_the_queue_from_the_option_or_the_relay_config(tmp_path: Path) -> None:
@@ -196,14 +195,14 @@ def test_the_commands_take_the_queue_from_the_option_or_the_relay_config(tmp_pat
     stdout = io.StringIO()
     argv = ["kb", "translate", str(src), "--to", "es", "--out", str(out), "--workers", "0",
             "--no-progress", "--review-queue", str(queue_path)]  # fmt: skip
-    assert run_kb(_parse(argv), config=STRICT, stdout=stdout, stderr=io.StringIO()) == 0
+    strict = ["--config", str(_strict_toml(tmp_path))]
+    assert main([*strict, *argv], stdout=stdout, stderr=io.StringIO()) == 0
     assert "2 review items queued" in stdout.getvalue()
 
-    toml = tmp_path / "tl-loop.toml"
-    toml.write_text('[relay]\nreview_path = "review.sqlite3"\n', encoding="utf-8")
+    toml = _strict_toml(tmp_path, '[relay]\nreview_path = "review.sqlite3"\n')
     stdout = io.StringIO()
-    args = _parse(["--config", str(toml), "kb", "status", str(src), "--out", str(out), "--json"])
-    assert run_kb(args, config=STRICT, stdout=stdout) == 0
+    argv = ["kb", "status", str(src), "--out", str(out), "--json", "--config", str(toml)]
+    assert main(argv, stdout=stdout) == 0
     [row] = [json.loads(line) for line in stdout.getvalue().splitlines()]
     assert row["state"] == "flagged"
     assert row["review"] == {"pending": 2, "approved": 0, "edited": 0, "rejected": 0}

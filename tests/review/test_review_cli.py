@@ -3,7 +3,6 @@ carried out by the relay (its job queue file), which posts to a real loopback he
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 from pathlib import Path
@@ -11,8 +10,9 @@ from pathlib import Path
 import pytest
 from review_support import DOUBTFUL, SPANISH, MakeRelay
 
+from tl_loop.cli import main
 from tl_loop.relay import Relay
-from tl_loop.review import ReviewItem, ReviewState, add_review_parser, run_review
+from tl_loop.review import ReviewItem, ReviewState
 from tl_loop.testing import MemoryHelpdesk, MemoryHelpdeskServer
 
 EDITED = "Su pedido sale hoy y el mensajero le llamará antes del mediodía."
@@ -38,11 +38,9 @@ webhook_secret_env = "UNUSED_BY_THE_CLI"
 
 
 def cli(config: Path | None, *argv: str) -> tuple[int, str, str]:
-    parser = argparse.ArgumentParser(prog="tl-loop")
-    add_review_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["review", *argv])
     out, err = io.StringIO(), io.StringIO()
-    code = run_review(args, config_path=config, stdout=out, stderr=err)
+    options = ["--config", str(config)] if config is not None else []
+    code = main([*options, "review", *argv], stdout=out, stderr=err)
     return code, out.getvalue(), err.getvalue()
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,14 +13,8 @@ import pytest
 from stats_builders import item, row
 
 from tl_loop import Glossary
-from tl_loop._errors import ConfigurationError, GlossaryError
+from tl_loop.cli import main
 from tl_loop.review import SQLiteAuditLog, SQLiteReviewQueue
-from tl_loop.review._stats_cli import (
-    add_glossary_parser,
-    add_stats_parser,
-    run_glossary,
-    run_stats,
-)
 
 NOW = datetime.now(UTC)
 EDITS = [
@@ -32,19 +26,10 @@ EDITS = [
 ]  # fmt: skip
 
 
-def parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="tl-loop")
-    commands = parser.add_subparsers(dest="command", required=True)
-    add_stats_parser(commands)
-    add_glossary_parser(commands)
-    return parser.parse_args(argv)
-
-
 def run(config: Path | None, *argv: str) -> tuple[int, str, str]:
-    args = parse(*argv)
     out, err = io.StringIO(), io.StringIO()
-    command = run_stats if args.command == "stats" else run_glossary
-    code = command(args, config_path=config, stdout=out, stderr=err)
+    options = ["--config", str(config)] if config is not None else []
+    code = main([*options, *argv], stdout=out, stderr=err)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -112,13 +97,14 @@ def test_stats_without_a_configuration_file_is_a_configuration_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("TL_LOOP_CONFIG", raising=False)
-    with pytest.raises(ConfigurationError, match="--config FILE or set TL_LOOP_CONFIG"):
-        run(None, "stats")
+    code, _, err = run(None, "stats")
+    assert code == 2
+    assert "--config FILE or set TL_LOOP_CONFIG" in err
 
 
 def test_since_must_be_a_positive_number_of_days() -> None:
     with pytest.raises(SystemExit):
-        parse("stats", "--since", "-3")
+        run(None, "stats", "--since", "-3")
 
 
 def test_glossary_suggest_prints_tsv_ready_for_a_glossary(config: Path) -> None:
@@ -167,5 +153,6 @@ def test_glossary_check_prints_entries_and_version(tmp_path: Path) -> None:
 def test_glossary_check_of_a_bad_file_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "brand.en-es.tsv"
     path.write_text("dashboard\tpanel de control\nno tab here\n", encoding="utf-8")
-    with pytest.raises(GlossaryError, match=r"brand\.en-es\.tsv:2"):
-        run(None, "glossary", "check", str(path))
+    code, _, err = run(None, "glossary", "check", str(path))
+    assert code == 2
+    assert re.search(r"brand\.en-es\.tsv:2", err)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tomllib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -24,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tl_loop._config import TlLoopConfig
-from tl_loop._errors import ConfigurationError, NotFoundError
+from tl_loop._errors import NotFoundError
 from tl_loop.kb._articles import (
     ARTICLE_SUFFIXES,
     ArticleError,
@@ -33,14 +31,14 @@ from tl_loop.kb._articles import (
     render_article,
 )
 from tl_loop.kb._executors import AssembleResult, LoopSpec, warm_loop
+from tl_loop.kb._files import write_atomically
 from tl_loop.kb._jobs import ArticleRecord, JobStore
-from tl_loop.review import ReviewItem, ReviewQueue, ReviewState
+from tl_loop.review import ReviewItem, ReviewQueue, ReviewState, learn
 from tl_loop.stores import TranslationMemory
 
 __all__ = [
     "KbReviewer",
     "ReviewGate",
-    "configured_review_queue",
     "job_id",
     "learn_decisions",
     "review_counts",
@@ -249,9 +247,6 @@ def _apply_finals(
             )
         changes[name] = final
     if changes:
-        # Imported here: the runner imports this module to queue items.
-        from tl_loop.kb._runner import write_atomically
-
         write_atomically(path, render_article(written, changes))
     return None
 
@@ -266,34 +261,5 @@ def learn_decisions(
     """
     if not items:
         return 0
-    from tl_loop.review import learn
-
     parts = replace(warm_loop(LoopSpec.from_config(config or TlLoopConfig())).parts, memory=memory)
     return sum(len(learn(item, parts)) for item in items)
-
-
-def configured_review_queue(
-    path: str | os.PathLike[str] | None, config_file: str | os.PathLike[str] | None
-) -> ReviewQueue | None:
-    """The review queue for a `tl-loop kb` command: `--review-queue PATH` (SQLite), else the
-    `[relay] review_path` or `review_url` of the TOML file, else None.
-
-    Raises:
-        ConfigurationError: the TOML file is missing or invalid.
-    """
-    from tl_loop.review import SQLiteReviewQueue
-
-    if path is not None:
-        return SQLiteReviewQueue(Path(path))
-    if not config_file:
-        return None
-    try:
-        relay = tomllib.loads(Path(config_file).read_text(encoding="utf-8")).get("relay") or {}
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigurationError(f"{config_file}: cannot read the configuration: {error}") from None
-    if relay.get("review_path") is None and relay.get("review_url") is None:
-        return None  # the relay's default queue is not a choice the user made for the KB
-    from tl_loop.relay._settings import load_config_file
-
-    _, settings = load_config_file(config_file)
-    return settings.open_review_queue()

@@ -48,6 +48,7 @@ from tl_loop.kb._executors import (
     translate_segments,
     warm_loop,
 )
+from tl_loop.kb._files import write_atomically
 from tl_loop.kb._jobs import ArticleRecord, JobStore, SegmentRecord, SegmentRow, Status
 from tl_loop.kb._progress import KbSummary, NullProgress, Progress
 from tl_loop.kb._review import KbReviewer, job_id
@@ -55,7 +56,7 @@ from tl_loop.kb._segments import PairKeys, normalize, protect_field
 from tl_loop.review import ReviewQueue
 from tl_loop.stores import SQLiteTranslationMemory, TranslationMemory, memory_key
 
-__all__ = ["KbPaths", "translate_folder", "write_atomically", "write_review"]
+__all__ = ["KbPaths", "translate_folder", "write_review"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,17 +474,6 @@ def _record_failed(unit: _Unit, store: JobStore, summary: KbSummary, progress: P
         )
     )
     progress.article_done(reused=0, total=len(unit.segments))
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file, so a reader never sees half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 def write_review(store: JobStore, path: Path) -> int:

@@ -25,20 +25,17 @@ beyond tl_loop itself.
 from __future__ import annotations
 
 import importlib
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tl_loop._errors import ConfigurationError, MissingDependencyError
+from tl_loop._errors import MissingDependencyError
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
-
     from tl_loop.relay._app import create_app
     from tl_loop.relay._jobs import Job
     from tl_loop.relay._notes import NoteComposer, Trigger, parse_trigger
     from tl_loop.relay._queue import JobQueue
     from tl_loop.relay._relay import Accepted, Relay
+    from tl_loop.relay._serve import configure_logging, run_relay, run_serve, serve
     from tl_loop.relay._settings import RelaySettings, build_adapters, load_config_file
 
 __all__ = [
@@ -50,9 +47,12 @@ __all__ = [
     "RelaySettings",
     "Trigger",
     "build_adapters",
+    "configure_logging",
     "create_app",
     "load_config_file",
     "parse_trigger",
+    "require_serve_dependencies",
+    "run_relay",
     "run_serve",
     "serve",
 ]
@@ -69,6 +69,10 @@ _LAZY = {
     "NoteComposer": "_notes",
     "Trigger": "_notes",
     "parse_trigger": "_notes",
+    "configure_logging": "_serve",
+    "run_relay": "_serve",
+    "run_serve": "_serve",
+    "serve": "_serve",
 }
 
 _SERVE_PACKAGES = ("starlette", "uvicorn", "prometheus_client", "nh3")
@@ -88,52 +92,6 @@ def require_serve_dependencies() -> None:
             raise MissingDependencyError(
                 f"the relay needs {package}, which is not installed", install=_INSTALL
             ) from error
-
-
-def serve(
-    app: Starlette, *, host: str = "127.0.0.1", port: int = 8080, log_level: str = "info"
-) -> None:
-    """Run an app from `create_app` under uvicorn until interrupted (SIGINT/SIGTERM).
-
-    One process: the relay's workers are threads inside it, and the SQLite queue belongs to
-    it. Scale out with more relays on separate queue files, not uvicorn workers on one file.
-    """
-    import uvicorn
-
-    uvicorn.run(
-        app, host=host, port=port, log_level=log_level, access_log=False,
-        timeout_graceful_shutdown=30,
-    )  # fmt: skip
-
-
-def run_serve(
-    config_path: str | os.PathLike[str] | None, host: str | None = None, port: int | None = None
-) -> int:
-    """What `tl-loop serve [--config FILE] [--host H] [--port P]` runs; returns the exit code.
-
-    The file (default: `$TL_LOOP_CONFIG`) holds the loop's keys, a `[relay]` table and one
-    `[adapters.<name>]` table per helpdesk. `host` and `port` override `[relay]`.
-
-    Raises:
-        ConfigurationError: no file, a bad key, an unknown adapter or a missing variable.
-        MissingDependencyError: the `serve` extra is not installed.
-    """
-    require_serve_dependencies()
-    from tl_loop._loop import Loop
-    from tl_loop.relay._app import create_app
-    from tl_loop.relay._settings import build_adapters, load_config_file
-
-    path = config_path if config_path is not None else os.environ.get("TL_LOOP_CONFIG")
-    if not path:
-        raise ConfigurationError(
-            "the relay needs a configuration file: pass --config FILE or set TL_LOOP_CONFIG"
-        )
-    config, settings = load_config_file(Path(path))
-    adapters = build_adapters(settings)
-    loop = Loop.from_config(config)
-    app = create_app(loop=loop, adapters=adapters, settings=settings, close_loop=True)
-    serve(app, host=host or settings.host, port=settings.port if port is None else port)
-    return 0
 
 
 def __getattr__(name: str) -> Any:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
-from tl_loop._errors import ConfigurationError
-from tl_loop.relay import run_serve
+from tl_loop._errors import ConfigurationError, MissingDependencyError
+from tl_loop.relay import configure_logging, require_serve_dependencies, run_serve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -18,11 +17,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", help="address to listen on (default: [relay] host)")
     parser.add_argument("--port", type=int, help="port to listen on (default: [relay] port)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per helpdesk call is noise
+    configure_logging()
     try:
+        require_serve_dependencies()
         return run_serve(args.config, args.host, args.port)
-    except ConfigurationError as error:
+    except (ConfigurationError, MissingDependencyError) as error:
         print(f"tl-loop serve: {error}", file=sys.stderr)
         return 2
 

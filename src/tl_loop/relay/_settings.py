@@ -32,7 +32,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -40,9 +40,14 @@ from tl_loop._config import TlLoopConfig
 from tl_loop._errors import ConfigurationError
 from tl_loop._models import LanguageTag
 from tl_loop.helpdesk._adapter import HelpdeskAdapter, load_adapter_class
-
-if TYPE_CHECKING:
-    from tl_loop.review import AuditLog, ReviewQueue
+from tl_loop.review import (
+    AuditLog,
+    PostgresAuditLog,
+    PostgresReviewQueue,
+    ReviewQueue,
+    SQLiteAuditLog,
+    SQLiteReviewQueue,
+)
 
 __all__ = ["RelaySettings", "build_adapters", "load_config_file"]
 
@@ -178,8 +183,6 @@ class RelaySettings(BaseModel):
             ConfigurationError: a bad connection string.
             ServiceUnavailableError: PostgreSQL cannot be reached.
         """
-        from tl_loop.review import PostgresReviewQueue, SQLiteReviewQueue
-
         if self.review_url:
             return PostgresReviewQueue(self.review_url)
         return SQLiteReviewQueue(self.review_path or self._beside_queue("review"))
@@ -191,8 +194,6 @@ class RelaySettings(BaseModel):
             ConfigurationError: a bad connection string.
             ServiceUnavailableError: PostgreSQL cannot be reached.
         """
-        from tl_loop.review import PostgresAuditLog, SQLiteAuditLog
-
         if not self.audit:
             return None
         if self.audit_url:

@@ -21,7 +21,6 @@ relays (`pip install "tl-loop[postgres]"`). See docs/review-workflow.md.
 from __future__ import annotations
 
 from tl_loop.review._audit import AuditLog, AuditRow, audit_row
-from tl_loop.review._cli import add_review_parser, run_review
 from tl_loop.review._items import (
     ReviewConflictError,
     ReviewItem,
@@ -44,11 +43,9 @@ __all__ = [
     "ReviewState",
     "SQLiteAuditLog",
     "SQLiteReviewQueue",
-    "add_review_parser",
     "audit_row",
     "learn",
     "learned_entries",
     "new_item_id",
     "pair_segments",
-    "run_review",
 ]

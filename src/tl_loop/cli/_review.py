@@ -12,29 +12,18 @@ import argparse
 import getpass
 import json
 import os
-import sys
 from pathlib import Path
 from typing import TextIO
 
-from tl_loop._errors import ConfigurationError, TlLoopError
-from tl_loop._models import normalize_tag
-from tl_loop.review._items import (
-    ReviewItem,
-    ReviewQueue,
-    ReviewState,
-    check_releasable,
-)
+from tl_loop._errors import ConfigurationError
+from tl_loop.cli._common import Commands, add_command, language_tag, load_relay_config
+from tl_loop.relay._queue import JobQueue
+from tl_loop.review import ReviewItem, ReviewQueue, ReviewState
+from tl_loop.review._items import check_releasable
 
 __all__ = ["add_review_parser", "run_review"]
 
 _PREVIEW = 60
-
-
-def _tag(value: str) -> str:
-    try:
-        return normalize_tag(value)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def _reviewer_option(parser: argparse.ArgumentParser) -> None:
@@ -45,83 +34,52 @@ def _reviewer_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_review_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_review_parser(commands: Commands) -> None:
     """Add `review list|show|approve|edit|reject` to a `tl-loop` subcommand set."""
-    review = commands.add_parser("review", help="the review queue: list, show, decide")
+    review = add_command(commands, "review", help="the review queue: list, show, decide")
     actions = review.add_subparsers(dest="review_command", required=True, metavar="ACTION")
 
-    listing = actions.add_parser("list", help="items, newest first (default: pending)")
+    listing = add_command(actions, "list", help="items, newest first (default: pending)")
     listing.add_argument(
         "--state",
         choices=[*(state.value for state in ReviewState), "all"],
         default="pending",
         help="only items in this state (default: pending)",
     )
-    listing.add_argument("--language", type=_tag, help="only items to or from this language")
+    listing.add_argument(
+        "--language", type=language_tag, help="only items to or from this language"
+    )
     listing.add_argument("--limit", type=int, default=100, help="at most this many (100)")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
 
-    show = actions.add_parser("show", help="one item: original, draft, flags, decision")
+    show = add_command(actions, "show", help="one item: original, draft, flags, decision")
     show.add_argument("id")
     show.add_argument("--json", action="store_true")
 
-    approve = actions.add_parser("approve", help="approve the draft (a held reply is sent)")
+    approve = add_command(actions, "approve", help="approve the draft (a held reply is sent)")
     approve.add_argument("id")
     _reviewer_option(approve)
 
-    edit = actions.add_parser("edit", help="replace the draft (a held reply is sent edited)")
+    edit = add_command(actions, "edit", help="replace the draft (a held reply is sent edited)")
     edit.add_argument("id")
     text = edit.add_mutually_exclusive_group(required=True)
     text.add_argument("--text", help="the corrected translation")
     text.add_argument("--file", type=Path, help="read the corrected translation from a file")
     _reviewer_option(edit)
 
-    reject = actions.add_parser("reject", help="reject (a held reply is not sent)")
+    reject = add_command(actions, "reject", help="reject (a held reply is not sent)")
     reject.add_argument("id")
     _reviewer_option(reject)
 
 
-def run_review(
-    args: argparse.Namespace,
-    *,
-    config_path: str | os.PathLike[str] | None,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
-) -> int:
+def run_review(args: argparse.Namespace, stdout: TextIO) -> int:
     """Run a parsed `tl-loop review ...` command; returns the exit status.
 
-    0 on success; 2 for bad input or configuration; 1 when the item is unknown, was already
-    decided, or the store cannot be reached. Errors are one line on `stderr`.
-
-    Args:
-        args: the parsed arguments (from a parser with `add_review_parser`).
-        config_path: the relay's TOML file; None reads `$TL_LOOP_CONFIG`.
-        stdout: where results go.
-        stderr: where errors go.
+    Raises:
+        ConfigurationError: no configuration file, or a bad one (exit 2).
+        TlLoopError: the item is unknown, was already decided, or the store cannot be reached.
     """
-    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
-    try:
-        return _run(args, config_path, stdout)
-    except ConfigurationError as error:
-        print(f"tl-loop: error: {error}", file=stderr)
-        return 2
-    except TlLoopError as error:
-        print(f"tl-loop: error: {error}", file=stderr)
-        return 1
-
-
-def _run(
-    args: argparse.Namespace, config_path: str | os.PathLike[str] | None, stdout: TextIO
-) -> int:
-    from tl_loop.relay._settings import load_config_file
-
-    path = config_path if config_path is not None else os.environ.get("TL_LOOP_CONFIG")
-    if not path:
-        raise ConfigurationError(
-            "tl-loop review needs the relay's configuration file: pass --config FILE or set "
-            "TL_LOOP_CONFIG"
-        )
-    _, settings = load_config_file(Path(path))
+    _, settings = load_relay_config(args, needed_by="tl-loop review")
     with settings.open_review_queue() as queue:
         command = args.review_command
         if command == "list":
@@ -146,8 +104,6 @@ def _queue_follow_up(item: ReviewItem, queue_path: Path) -> bool:
     """Queue the decision's work in the relay's job queue; False when none is needed."""
     if not item.needs_follow_up:
         return False
-    from tl_loop.relay._queue import JobQueue
-
     with JobQueue(queue_path) as jobs:
         jobs.enqueue_review(item.id, adapter=item.adapter, conversation_id=item.conversation_id)
     return True

@@ -2,21 +2,22 @@
 
 Both read the stores named in the relay's TOML file (`[relay]` `audit_path`/`audit_url` and
 `review_path`/`review_url`), so they show what a running relay recorded. Errors are raised as
-`TlLoopError`s; `tl_loop.cli._main.main` turns them into one line on stderr and an exit status.
+`TlLoopError`s; `main` turns them into one line on stderr and an exit status.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
-from tl_loop._errors import ConfigurationError
+from tl_loop._glossary import Glossary
+from tl_loop.cli._common import Commands, add_command, load_relay_config
+from tl_loop.relay._settings import RelaySettings
+from tl_loop.review import AuditLog, ReviewItem, ReviewQueue
 from tl_loop.review._stats import compute_stats, render_table
 from tl_loop.review._suggest import (
     suggest_glossary_entries,
@@ -24,12 +25,6 @@ from tl_loop.review._suggest import (
     suggestions_to_json,
     suggestions_to_tsv,
 )
-
-if TYPE_CHECKING:
-    from tl_loop._config import TlLoopConfig
-    from tl_loop.relay._settings import RelaySettings
-    from tl_loop.review._audit import AuditLog
-    from tl_loop.review._items import ReviewItem, ReviewQueue
 
 __all__ = ["add_glossary_parser", "add_stats_parser", "run_glossary", "run_stats"]
 
@@ -56,10 +51,10 @@ def _count(value: str) -> int:
     return count
 
 
-def add_stats_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_stats_parser(commands: Commands) -> None:
     """Add `stats [--since DAYS] [--json]` to a `tl-loop` subcommand set."""
-    stats = commands.add_parser(
-        "stats", help="volume, cost, review rate, post-edit effort, time to approval"
+    stats = add_command(
+        commands, "stats", help="volume, cost, review rate, post-edit effort, time to approval"
     )
     stats.add_argument(
         "--since", type=_days, metavar="DAYS", help="only the last DAYS days (default: all)"
@@ -67,11 +62,11 @@ def add_stats_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     stats.add_argument("--json", action="store_true", help="one JSON object (docs/metrics.md)")
 
 
-def add_glossary_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_glossary_parser(commands: Commands) -> None:
     """Add `glossary suggest [--min-count N] [--format tsv|csv|json]` and `glossary check FILE`."""
-    glossary = commands.add_parser("glossary", help="glossaries: suggest entries, check a file")
+    glossary = add_command(commands, "glossary", help="glossaries: suggest entries, check a file")
     actions = glossary.add_subparsers(dest="glossary_command", required=True, metavar="ACTION")
-    suggest = actions.add_parser("suggest", help="terms reviewers correct repeatedly")
+    suggest = add_command(actions, "suggest", help="terms reviewers correct repeatedly")
     suggest.add_argument(
         "--min-count", type=_count, default=3, metavar="N",
         help="propose corrections made in at least N items (default 3)",
@@ -83,34 +78,21 @@ def add_glossary_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
     suggest.add_argument(
         "--glossary", type=Path, help="skip corrections it has (default: the configured one)"
     )
-    check = actions.add_parser("check", help="validate a glossary file")
+    check = add_command(actions, "check", help="validate a glossary file")
     check.add_argument("file", type=Path, help="a .tsv, .csv or .tbx glossary")
     check.add_argument("--from", dest="source", help="TSV only: source language")
     check.add_argument("--to", dest="target", help="TSV only: target language")
 
 
-def run_stats(
-    args: argparse.Namespace,
-    *,
-    config_path: str | os.PathLike[str] | None,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
-) -> int:
+def run_stats(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Run a parsed `tl-loop stats`; returns the exit status.
-
-    Args:
-        args: from the parser `add_stats_parser` built.
-        config_path: the TOML file (`--config`); None reads `$TL_LOOP_CONFIG`.
-        stdout: where the table or JSON goes.
-        stderr: where a hint goes when nothing was recorded.
 
     Raises:
         ConfigurationError: no configuration file, or a bad key in it.
         MissingDependencyError: an item was edited and sacrebleu is not installed.
         ServiceError: a store could not be read.
     """
-    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
-    _, settings = _load(config_path)
+    _, settings = load_relay_config(args, needed_by="tl-loop stats")
     since = _since(args.since)
     with _audit_log(settings) as audit, _review_queue(settings) as queue:
         rows = list(audit.rows(since=since)) if audit else []
@@ -127,13 +109,7 @@ def run_stats(
     return 0
 
 
-def run_glossary(
-    args: argparse.Namespace,
-    *,
-    config_path: str | os.PathLike[str] | None,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
-) -> int:
+def run_glossary(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Run a parsed `tl-loop glossary suggest|check`; returns the exit status.
 
     Raises:
@@ -141,12 +117,9 @@ def run_glossary(
         ConfigurationError: `suggest` without a configuration file, or a bad key in it.
         ServiceError: the review queue could not be read.
     """
-    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     if args.glossary_command == "check":
         return _check(args, stdout)
-    from tl_loop._glossary import Glossary
-
-    config, settings = _load(config_path)
+    config, settings = load_relay_config(args, needed_by="tl-loop glossary suggest")
     glossary_path = args.glossary or config.glossary
     glossary = Glossary.load(glossary_path) if glossary_path else None
     with _review_queue(settings) as queue:
@@ -174,8 +147,6 @@ def run_glossary(
 
 
 def _check(args: argparse.Namespace, stdout: TextIO) -> int:
-    from tl_loop._glossary import Glossary
-
     glossary = Glossary.load(args.file, source=args.source, target=args.target)
     dnt = sum(1 for entry in glossary.entries if entry.do_not_translate)
     languages = ", ".join(sorted(glossary.languages))
@@ -188,18 +159,6 @@ def _check(args: argparse.Namespace, stdout: TextIO) -> int:
 
 
 # --- configuration and stores ---------------------------------------------------------------
-
-
-def _load(config_path: str | os.PathLike[str] | None) -> tuple[TlLoopConfig, RelaySettings]:
-    from tl_loop.relay._settings import load_config_file
-
-    path = config_path if config_path is not None else os.environ.get("TL_LOOP_CONFIG")
-    if not path:
-        raise ConfigurationError(
-            "this command reads the relay's configuration file: pass --config FILE or set "
-            "TL_LOOP_CONFIG"
-        )
-    return load_config_file(Path(path))
 
 
 def _since(days: float | None) -> datetime | None:
