@@ -41,14 +41,31 @@ from tl_loop.engines._base import (
 if TYPE_CHECKING:
     from tl_loop.testing._contracts import AdapterContract, EngineContract
     from tl_loop.testing._memory_helpdesk import MemoryHelpdesk, MemoryHelpdeskServer
+    from tl_loop.testing.emulators import (
+        EmulatorServer,
+        Webhook,
+        Write,
+        ZendeskEmulator,
+        emulator_class,
+    )
 
 __all__ = [
     "AdapterContract",
+    "EmulatorServer",
     "EngineContract",
     "FakeEngine",
     "MemoryHelpdesk",
     "MemoryHelpdeskServer",
+    "Webhook",
+    "Write",
+    "ZendeskEmulator",
+    "emulator_class",
 ]
+
+# The helpdesk emulators (tl_loop.testing.emulators), loaded on first use.
+_EMULATOR_NAMES = frozenset(
+    {"EmulatorServer", "Webhook", "Write", "ZendeskEmulator", "emulator_class"}
+)
 
 
 def _tag_target(segment: str, source: str, target: str) -> str:
@@ -167,4 +184,8 @@ def __getattr__(name: str) -> object:
         from tl_loop.testing import _memory_helpdesk
 
         return getattr(_memory_helpdesk, name)
+    if name in _EMULATOR_NAMES:
+        from tl_loop.testing import emulators
+
+        return getattr(emulators, name)
     raise AttributeError(f"module 'tl_loop.testing' has no attribute {name!r}")
