@@ -25,6 +25,7 @@ from tl_loop.helpdesk import (
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
+    WebhookReply,
     as_id,
     as_mapping,
     error_body,
@@ -185,13 +186,15 @@ class FrontAdapter(HelpdeskAdapter):
             now=now,
         )
 
-    def challenge(self, headers: Mapping[str, str]) -> str | None:
-        """The `X-Front-Challenge` of an application webhook's validation request, if any.
+    def webhook_reply(self, body: bytes, headers: Mapping[str, str]) -> WebhookReply | None:
+        """Echo the `X-Front-Challenge` of an application webhook's validation request.
 
-        Front sends it when the webhook is saved; answer the (verified) request with
-        `{"challenge": <value>}` and HTTP 200.
+        Front sends it (signed, with a `sync` body) whenever the webhook is saved and keeps
+        the webhook only if the answer is HTTP 200 with the challenge in the body; the relay
+        answers `{"challenge": <value>}` and queues nothing.
         """
-        return header(headers, "x-front-challenge") or None
+        challenge = header(headers, "x-front-challenge")
+        return WebhookReply.json({"challenge": challenge}) if challenge else None
 
     def parse_event(self, body: bytes, headers: Mapping[str, str]) -> HelpdeskEvent:
         """Classify `inbound` (customer message) and `comment` (agent note) events; the rest,

@@ -1,11 +1,11 @@
 """tl_loop adapter for Help Scout: verify and parse webhooks, build API requests.
 
 ```python
+from tl_loop.helpdesk import HelpdeskClient
 from tl_loop_helpscout import HelpScoutAdapter
 
 adapter = HelpScoutAdapter.from_env()  # HELPSCOUT_APP_ID, HELPSCOUT_APP_SECRET, …
-if adapter.needs_token():
-    adapter.parse_token(client.send(adapter.build_token_request()))
+client = HelpdeskClient(adapter)       # fetches and renews the OAuth token itself
 ```
 """
 

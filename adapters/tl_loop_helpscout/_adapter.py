@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -13,19 +12,20 @@ from urllib.parse import quote
 import httpx
 
 from tl_loop import (
-    AuthenticationError,
     Channel,
     ConfigurationError,
     ContentType,
     InvalidRequestError,
     ServiceError,
-    ServiceResponseError,
 )
 from tl_loop.helpdesk import (
     OWN_NOTE_MARKER,
+    AccessToken,
+    ClientCredentialsGrant,
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
+    TokenProvider,
     as_id,
     as_mapping,
     env_int,
@@ -42,7 +42,7 @@ from tl_loop.helpdesk import (
     verify_signature,
     with_detail,
 )
-from tl_loop_helpscout._shapes import created, embedded_threads, error_detail, oauth_error
+from tl_loop_helpscout._shapes import created, embedded_threads, error_detail
 
 __all__ = ["HelpScoutAdapter"]
 
@@ -69,16 +69,17 @@ _CUSTOMER_MEMORY = 4096
 class HelpScoutAdapter(HelpdeskAdapter):
     """Help Scout Inbox (Mailbox API 2.0) with an OAuth2 client-credentials app.
 
-    The access token is one more request, built and parsed here like the others: the relay's
-    client sends `build_token_request()` and hands the answer to `parse_token()` whenever
-    `needs_token()` is true, and again after a 401 (the token was revoked or expired early).
+    The access token comes from the app's client credentials (`token_provider`):
+    `HelpdeskClient` fetches it on first use, shares it between workers, and renews it before
+    it expires (Help Scout tokens live two days) and after a 401. Requests built here carry
+    no `Authorization` header; the client adds it.
 
     Args:
         app_id: the OAuth2 app's App ID (Your Profile → My Apps → Create My App).
         app_secret: that app's App Secret.
         webhook_secret: the secret key of the webhook (Manage → Apps → Webhooks).
         base_url: the API host.
-        access_token: a token you already hold (skips the first token request).
+        access_token: a token you already hold (used until it expires or is refused).
         token_expires_at: when `access_token` expires (epoch seconds); None means unknown.
         user_id: the Help Scout user that notes and replies are attributed to.
         language_field_id: the conversation custom field holding the customer language; when
@@ -110,13 +111,16 @@ class HelpScoutAdapter(HelpdeskAdapter):
                     "the app, Manage → Apps → Webhooks for the webhook secret)"
                 )
         self.base_url = base_url.rstrip("/")
-        self._app_id = app_id
-        self._app_secret = app_secret
         self._secret = webhook_secret
-        # One tuple, replaced whole, so threads never see a token with another's expiry.
-        self._token: tuple[str, float | None] | None = (
-            (access_token, token_expires_at) if access_token else None
+        grant = ClientCredentialsGrant(
+            token_url=f"{self.base_url}/v2/oauth2/token",
+            client_id=app_id,
+            client_secret=app_secret,
+            service=self.name,
+            hint="check HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Your Profile → My Apps)",
         )
+        held = AccessToken(access_token, expires_at=token_expires_at) if access_token else None
+        self.token_provider = TokenProvider(grant, token=held)
         self._user_id = as_id(user_id)
         self._language_field_id = language_field_id
         self._customers: OrderedDict[str, str] = OrderedDict()
@@ -144,57 +148,6 @@ class HelpScoutAdapter(HelpdeskAdapter):
             base_url=env.get("HELPSCOUT_BASE_URL") or "https://api.helpscout.net",
             user_id=env.get("HELPSCOUT_USER_ID") or None,
             language_field_id=env_int(env, "HELPSCOUT_LANGUAGE_FIELD_ID", service="helpscout"),
-        )
-
-    # -- OAuth2 ------------------------------------------------------------------------------
-
-    def build_token_request(self) -> httpx.Request:
-        """`POST /v2/oauth2/token` with the client-credentials grant (form encoded)."""
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": self._app_id,
-            "client_secret": self._app_secret,
-        }
-        return httpx.Request(
-            "POST",
-            f"{self.base_url}/v2/oauth2/token",
-            data=form,
-            headers={"Accept": "application/json"},
-        )
-
-    def parse_token(self, response: httpx.Response, *, now: float | None = None) -> str:
-        """Store the access token from a token response and return it.
-
-        Raises:
-            AuthenticationError: Help Scout refused the app id or secret.
-            ServiceError: any other failure, or a response without `access_token`.
-        """
-        if response.status_code in (400, 401) and oauth_error(response) is not None:
-            raise AuthenticationError(
-                f"the OAuth2 token request was refused ({oauth_error(response)}); check "
-                "HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET",
-                service=self.name,
-                status_code=response.status_code,
-            )
-        data = self._json(response)
-        token = data.get("access_token")
-        if not isinstance(token, str) or not token:
-            raise ServiceResponseError("the token response has no access_token", service=self.name)
-        lifetime = data.get("expires_in")
-        expires_at = None
-        if isinstance(lifetime, int | float) and not isinstance(lifetime, bool):
-            expires_at = (time.time() if now is None else now) + float(lifetime)
-        self._token = (token, expires_at)
-        return token
-
-    def needs_token(self, *, now: float | None = None, margin: float = 60.0) -> bool:
-        """True when there is no token, or it expires within `margin` seconds."""
-        current = self._token
-        if current is None:
-            return True
-        expires_at = current[1]
-        return (
-            expires_at is not None and (time.time() if now is None else now) + margin >= expires_at
         )
 
     # -- webhooks ----------------------------------------------------------------------------
@@ -406,14 +359,7 @@ class HelpScoutAdapter(HelpdeskAdapter):
     # -- helpers -----------------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
-        current = self._token
-        if current is None:
-            raise AuthenticationError(
-                "no access token yet: send build_token_request() and pass the response to "
-                "parse_token() first",
-                service=self.name,
-            )
-        return {"Authorization": f"Bearer {current[0]}", "Accept": "application/json"}
+        return {"Accept": "application/json"}  # the token: see `token_provider`
 
     def _request(
         self, method: str, path: str, *, json: Mapping[str, Any] | None = None

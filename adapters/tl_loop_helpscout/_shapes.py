@@ -12,7 +12,7 @@ from tl_loop.helpdesk import (
     error_body,
 )
 
-__all__ = ["created", "embedded_threads", "error_detail", "oauth_error"]
+__all__ = ["created", "embedded_threads", "error_detail"]
 
 
 def embedded_threads(container: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -26,15 +26,6 @@ def created(thread: Mapping[str, Any]) -> str:
     """A thread's `createdAt` (ISO 8601, so it sorts by time), or "" to sort first."""
     value = thread.get("createdAt")
     return value if isinstance(value, str) else ""
-
-
-def oauth_error(response: httpx.Response) -> str | None:
-    """The OAuth2 `error` (and `error_description`) of a token response, if any."""
-    data = error_body(response)
-    if not isinstance(data.get("error"), str):
-        return None
-    description = data.get("error_description")
-    return f"{data['error']}: {description}" if isinstance(description, str) else data["error"]
 
 
 def error_detail(response: httpx.Response) -> str | None:

@@ -207,14 +207,18 @@ def test_the_kinds_do_not_accept_each_others_signatures() -> None:
         make_adapter(webhook_kind="rule").verify_webhook(VECTOR_BODY, sign_app(VECTOR_BODY))
 
 
-def test_the_validation_challenge_is_exposed() -> None:
+def test_the_validation_challenge_is_echoed() -> None:
     adapter = make_adapter(webhook_kind="app")
     body = b'{"type":"sync","authorization":{"id":"cmp_abc"}}'
     headers = {**sign_app(body), "X-Front-Challenge": "r4nd0m"}
     adapter.verify_webhook(body, headers)
-    assert adapter.challenge(headers) == "r4nd0m"
+    reply = adapter.webhook_reply(body, headers)
+    assert reply is not None
+    assert not reply.process
+    assert (reply.status, reply.content_type) == (200, "application/json")
+    assert json.loads(reply.body) == {"challenge": "r4nd0m"}
     assert adapter.parse_event(body, headers).kind == "ignored"
-    assert adapter.challenge(sign_app(body)) is None
+    assert adapter.webhook_reply(body, sign_app(body)) is None
 
 
 # -- events --------------------------------------------------------------------------------

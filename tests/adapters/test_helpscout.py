@@ -19,9 +19,9 @@ from tl_loop import (
     ConfigurationError,
     InvalidRequestError,
     RateLimitError,
-    ServiceResponseError,
     WebhookAuthError,
 )
+from tl_loop.helpdesk import HelpdeskClient
 from tl_loop.testing import AdapterContract
 from tl_loop_helpscout import HelpScoutAdapter
 
@@ -148,9 +148,8 @@ class TestContract(AdapterContract):
 
 def test_the_token_is_fetched_with_client_credentials(httpx_mock: HTTPXMock) -> None:
     adapter = make_adapter(access_token=None)
-    assert adapter.needs_token()
-    with pytest.raises(AuthenticationError, match="build_token_request"):
-        adapter.build_get_messages("123")
+    request = adapter.build_get_messages("123")
+    assert "authorization" not in request.headers  # the client puts the token on
     httpx_mock.add_response(
         method="POST",
         url=f"{BASE}/v2/oauth2/token",
@@ -162,35 +161,29 @@ def test_the_token_is_fetched_with_client_credentials(httpx_mock: HTTPXMock) -> 
         url=f"{BASE}/v2/conversations/123/threads",
         match_headers={"Authorization": "Bearer fresh-token"},
         json={"page": {"size": 50, "totalElements": 0, "totalPages": 1, "number": 1}},
+        is_reusable=True,
     )
-    with httpx.Client() as client:
-        token = adapter.parse_token(client.send(adapter.build_token_request()), now=1_000.0)
-        assert token == "fresh-token"
-        assert adapter.parse_messages(client.send(adapter.build_get_messages("123"))) == []
-    assert not adapter.needs_token(now=1_000.0)
-    assert adapter.needs_token(now=1_000.0 + 172800 - 30)  # renewed a minute early
+    with HelpdeskClient(adapter) as client:
+        assert client.get_messages("123") == []
+        assert client.get_messages("123") == []
+    assert len(httpx_mock.get_requests(url=f"{BASE}/v2/oauth2/token")) == 1
+    assert adapter.token_provider is not None
+    assert not adapter.token_provider.needs_token()
 
 
-def test_a_refused_app_secret_is_an_authentication_error() -> None:
+def test_a_refused_app_secret_is_an_authentication_error(httpx_mock: HTTPXMock) -> None:
     adapter = make_adapter(access_token=None)
-    response = httpx.Response(
-        401,
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{BASE}/v2/oauth2/token",
+        status_code=401,
         json={"error": "invalid_client", "error_description": "Bad client credentials"},
-        request=adapter.build_token_request(),
     )
-    with pytest.raises(AuthenticationError, match="invalid_client") as refused:
-        adapter.parse_token(response)
+    with HelpdeskClient(adapter) as client, pytest.raises(AuthenticationError) as refused:
+        client.post_note("123", "<p>x</p>")
+    assert "invalid_client" in str(refused.value)
+    assert "HELPSCOUT_APP_SECRET" in str(refused.value)
     assert "hs-app-secret-123" not in str(refused.value)
-
-
-def test_a_token_answer_without_a_token_is_refused() -> None:
-    adapter = make_adapter(access_token=None)
-    response = httpx.Response(
-        200, json={"token_type": "bearer"}, request=adapter.build_token_request()
-    )
-    with pytest.raises(ServiceResponseError, match="access_token"):
-        adapter.parse_token(response)
-    assert adapter.needs_token()
 
 
 # -- signatures ----------------------------------------------------------------------------
@@ -326,14 +319,16 @@ def test_threads_are_read_page_by_page(httpx_mock: HTTPXMock) -> None:
     url = f"{BASE}/v2/conversations/123/threads"
     httpx_mock.add_response(method="GET", url=url, json=threads_page([line, note, LATEST], 1, 2))
     httpx_mock.add_response(
-        method="GET", url=f"{url}?page=2", json=threads_page([REPLY, FIRST], 2, 2)
+        method="GET",
+        url=f"{url}?page=2",
+        match_headers={"Authorization": "Bearer hs-access-token"},
+        json=threads_page([REPLY, FIRST], 2, 2),
     )
-    with httpx.Client() as client:
-        first = client.send(adapter.build_get_messages("123"))
+    with HelpdeskClient(adapter) as client:
+        first = client.read(adapter.build_get_messages("123"))
         following = adapter.next_page(first)
         assert following is not None
-        assert following.headers["Authorization"] == "Bearer hs-access-token"
-        second = client.send(following)
+        second = client.read(following)
     messages = adapter.parse_messages(first)
     assert [m.id for m in messages] == ["1003", "1004", "1006"]  # oldest first
     assert [(m.author_role, m.public) for m in messages] == [
@@ -362,11 +357,10 @@ def test_a_note_posts_html_text(httpx_mock: HTTPXMock) -> None:
         status_code=201,
         headers={"Resource-ID": "1010"},
     )
-    request = make_adapter(user_id="5").build_post_note(
-        "123", "Ships <today>\nThanks", content_type="text"
-    )
-    with httpx.Client() as client:
-        assert client.send(request).status_code == 201
+    adapter = make_adapter(user_id="5")
+    request = adapter.build_post_note("123", "Ships <today>\nThanks", content_type="text")
+    with HelpdeskClient(adapter) as client:
+        assert client.write(request).status_code == 201
 
 
 def test_a_reply_names_the_customer_seen_in_the_webhook(httpx_mock: HTTPXMock) -> None:
@@ -454,10 +448,13 @@ def test_from_env_names_missing_variables() -> None:
             "HELPSCOUT_LANGUAGE_FIELD_ID": "31",
         }
     )
-    assert adapter.needs_token()
+    assert adapter.token_provider is not None
+    assert adapter.token_provider.needs_token()
     assert "hs-app-secret-123" not in repr(adapter)
-    with pytest.raises(AuthenticationError):  # the field is configured; a token is missing
-        adapter.build_set_language("1", "es")
+    assert "hs-app-secret-123" not in repr(adapter.token_provider)
+    request = adapter.build_set_language("1", "es")  # the client adds the token when sending
+    assert request is not None
+    assert request.url.path == "/v2/conversations/1/fields"
 
 
 # -- channel ---------------------------------------------------------------------------------

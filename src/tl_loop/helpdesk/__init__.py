@@ -4,6 +4,9 @@
 from tl_loop.helpdesk import HelpdeskAdapter, HelpdeskEvent, json_body, verify_signature
 ```
 
+`HelpdeskClient` sends an adapter's requests (retry rules for reads and writes, OAuth tokens
+through `TokenProvider`).
+
 The adapter classes live in their own packages (`tl_loop_zendesk`, ...), found through the
 `tl_loop.adapters` entry points; see `docs/helpdesks/`.
 """
@@ -15,12 +18,19 @@ from tl_loop.helpdesk._adapter import (
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
+    WebhookReply,
     adapter_names,
     hmac_digest,
     load_adapter_class,
     verify_signature,
 )
 from tl_loop.helpdesk._client import HelpdeskClient
+from tl_loop.helpdesk._oauth import (
+    AccessToken,
+    ClientCredentialsGrant,
+    TokenGrant,
+    TokenProvider,
+)
 from tl_loop.helpdesk._payload import (
     article_from,
     as_id,
@@ -48,12 +58,17 @@ from tl_loop.helpdesk._payload import (
 
 __all__ = [
     "OWN_NOTE_MARKER",
+    "AccessToken",
     "Article",
+    "ClientCredentialsGrant",
     "EventKind",
     "HelpdeskAdapter",
     "HelpdeskClient",
     "HelpdeskEvent",
     "HelpdeskMessage",
+    "TokenGrant",
+    "TokenProvider",
+    "WebhookReply",
     "adapter_names",
     "article_from",
     "as_id",

@@ -20,6 +20,7 @@ import abc
 import base64
 import hashlib
 import hmac
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from tl_loop._errors import (
     WebhookAuthError,
 )
 from tl_loop._models import Channel, ContentType
+from tl_loop.helpdesk._oauth import TokenProvider
 from tl_loop.http import error_for_status, retry_after_seconds
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "HelpdeskAdapter",
     "HelpdeskEvent",
     "HelpdeskMessage",
+    "WebhookReply",
     "adapter_names",
     "hmac_digest",
     "load_adapter_class",
@@ -78,6 +81,36 @@ class HelpdeskEvent:
     complete: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
     channel: Channel | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookReply:
+    """The HTTP answer a platform expects to a webhook, when "received" is not enough.
+
+    Front checks a new application webhook by sending `X-Front-Challenge` and wants the value
+    echoed; Salesforce outbound messages want a SOAP acknowledgement. The relay sends this
+    answer as it is (status, content type, body).
+
+    Attributes:
+        body: the response body.
+        content_type: its media type.
+        status: the HTTP status.
+        process: False for a verification request: answered, nothing parsed or queued.
+            True: the webhook is also parsed and queued as usual, and this is the answer
+            when the relay accepted it (queued, duplicate or ignored); a refusal is still
+            answered with the relay's own error.
+    """
+
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+    status: int = 200
+    process: bool = False
+
+    @classmethod
+    def json(cls, value: object, *, status: int = 200, process: bool = False) -> WebhookReply:
+        """A JSON answer."""
+        body = json.dumps(value, separators=(",", ":")).encode()
+        return cls(body=body, content_type="application/json", status=status, process=process)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +188,10 @@ class HelpdeskAdapter(abc.ABC):
     name: ClassVar[str]
     base_url: str
     supports_kb: ClassVar[bool] = False
+    token_provider: TokenProvider | None = None
+    """Set by platforms that authenticate with OAuth: `HelpdeskClient` then puts a token on
+    every request (fetched on first use, renewed before expiry and after a 401), and the
+    adapter's builders leave the `Authorization` header out."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> HelpdeskAdapter:
@@ -179,6 +216,16 @@ class HelpdeskAdapter(abc.ABC):
         Raises:
             WebhookAuthError: forged, unsigned or stale.
         """
+
+    def webhook_reply(self, body: bytes, headers: Mapping[str, str]) -> WebhookReply | None:
+        """The answer the platform expects to this (verified) webhook, if it expects one.
+
+        Called after `verify_webhook` and before `parse_event`. Return a reply with
+        `process=False` for a verification request (a challenge to echo), or with
+        `process=True` for an acknowledgement the platform wants for every delivery. None
+        (the default) lets the relay answer with its own JSON.
+        """
+        return None
 
     @abc.abstractmethod
     def parse_event(self, body: bytes, headers: Mapping[str, str]) -> HelpdeskEvent:

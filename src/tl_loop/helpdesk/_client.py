@@ -6,6 +6,10 @@ platform's `Retry-After`. Writes (a note, a reply) are not idempotent, so they a
 when the request surely never reached the helpdesk: the connection could not be opened, or the
 platform answered 429. After a timeout, a dropped connection or a 5xx the note may have been
 stored, so the client raises a non-retryable error instead of risking a duplicate reply.
+
+For platforms that authenticate with OAuth (`HelpdeskAdapter.token_provider`) the client puts
+the token on each request: fetched on first use, shared by every thread sending through this
+adapter, renewed before it expires and once after a 401 (a refused request is safe to resend).
 """
 
 from __future__ import annotations
@@ -77,8 +81,7 @@ class HelpdeskClient:
         """
 
         def attempt() -> httpx.Response:
-            with transport_errors(self.service, what="the helpdesk"):
-                response = self._http().send(request)
+            response = self._send(request, write=False)
             self._raise_for_status(response)
             return response
 
@@ -114,8 +117,7 @@ class HelpdeskClient:
         """
 
         def attempt() -> httpx.Response:
-            with transport_errors(self.service, request=request, what="the helpdesk"):
-                response = self._http().send(request)
+            response = self._send(request, write=True)
             error = self.adapter.error_for(response)
             if error is not None:
                 raise write_failure(error, method=request.method, path=request.url.path)
@@ -152,6 +154,34 @@ class HelpdeskClient:
             if self._client is None:
                 self._client = httpx.Client(timeout=self._timeout)
             return self._client
+
+    def _send(self, request: httpx.Request, *, write: bool) -> httpx.Response:
+        """Send once, with the adapter's OAuth token if it has one (renewed once after a 401)."""
+        provider = self.adapter.token_provider
+        if provider is None:
+            return self._send_as_is(request, write=write)
+        token = provider.get(self._fetch_token)
+        provider.grant.authorize(request, token)
+        response = self._send_as_is(request, write=write)
+        if response.status_code != 401:
+            return response
+        # Revoked, or expired before its time. A 401 is a refusal, so even a write may be
+        # sent again; a second 401 with a brand-new token is the credentials' fault.
+        provider.invalidate(token)
+        provider.grant.authorize(request, provider.get(self._fetch_token))
+        return self._send_as_is(request, write=write)
+
+    def _send_as_is(self, request: httpx.Request, *, write: bool) -> httpx.Response:
+        with transport_errors(
+            self.service, request=request if write else None, what="the helpdesk"
+        ):
+            return self._http().send(request)
+
+    def _fetch_token(self, token_request: httpx.Request) -> httpx.Response:
+        # Read semantics even before a write: nothing of the write has left yet, so a token
+        # endpoint that times out leaves the write safe to try again.
+        with transport_errors(self.service, what="the OAuth token endpoint"):
+            return self._http().send(token_request)
 
     def _raise_for_status(self, response: httpx.Response) -> None:
         error = self.adapter.error_for(response)

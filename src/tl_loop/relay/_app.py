@@ -1,7 +1,9 @@
 """The ASGI app (Starlette): webhooks, health, readiness and metrics around a `Relay`.
 
 - `POST /webhooks/{adapter}`: 202 queued; 200 duplicate or ignored; 401 forged or stale;
-  404 unknown adapter; 400 a payload the adapter does not understand; 413 too large.
+  404 unknown adapter; 400 a payload the adapter does not understand; 413 too large. A
+  platform's verification request (Front's `X-Front-Challenge`) is answered as the adapter
+  says (`HelpdeskAdapter.webhook_reply`).
 - `GET /healthz`: 200 while the process serves requests.
 - `GET /readyz`: 200 when the queue is writable and an engine is available, else 503 with the
   reasons.
@@ -110,7 +112,7 @@ def create_app(
 
 async def _webhook(request: Request) -> Response:
     import anyio
-    from starlette.responses import JSONResponse
+    from starlette.responses import JSONResponse, Response
 
     started = time.perf_counter()
     relay: Relay = request.app.state.relay
@@ -126,6 +128,9 @@ async def _webhook(request: Request) -> Response:
         relay.accept, request.path_params["adapter"], body, headers
     )
     relay.acknowledged(time.perf_counter() - started)
+    if accepted.reply is not None:  # the platform's own answer: a challenge, an acknowledgement
+        reply = accepted.reply
+        return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
     return JSONResponse(accepted.body, status_code=accepted.status)
 
 

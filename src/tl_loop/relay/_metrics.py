@@ -2,7 +2,7 @@
 tests, do not collide).
 
 - `tl_loop_webhooks_total{adapter, outcome}`: queued, duplicate, ignored, unauthorized,
-  bad_request, unknown_adapter.
+  bad_request, unknown_adapter, challenge (a platform's verification request, answered).
 - `tl_loop_webhook_ack_seconds`: time to acknowledge a webhook.
 - `tl_loop_translations_total{direction, source, target, engine}`: translations by the loop.
 - `tl_loop_review_decisions_total{direction, decision}`: send, send_flagged, hold.

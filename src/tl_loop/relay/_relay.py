@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Self
 
@@ -17,7 +17,7 @@ import httpx
 
 from tl_loop._errors import ConfigurationError, InvalidRequestError, WebhookAuthError
 from tl_loop._loop import Loop
-from tl_loop.helpdesk._adapter import HelpdeskAdapter
+from tl_loop.helpdesk._adapter import HelpdeskAdapter, WebhookReply
 from tl_loop.helpdesk._client import HelpdeskClient
 from tl_loop.relay._metrics import RelayMetrics
 from tl_loop.relay._queue import JobQueue
@@ -36,10 +36,12 @@ _PRUNE_EVERY = 3600.0
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    """How a webhook was answered: HTTP status and a short JSON body."""
+    """How a webhook was answered: HTTP status and a short JSON body, or the adapter's own
+    answer (`reply`: a verification challenge, an acknowledgement) when it has one."""
 
     status: int
     body: dict[str, Any]
+    reply: WebhookReply | None = None
 
 
 class Relay:
@@ -135,7 +137,9 @@ class Relay:
         """Verify, parse and queue one webhook; never translates inline.
 
         Returns 202 (queued), 200 (duplicate or ignored), 401 (verification failed), 404
-        (no such adapter) or 400 (a payload the adapter does not understand).
+        (no such adapter) or 400 (a payload the adapter does not understand). A verified
+        verification request (Front's challenge) gets the adapter's `WebhookReply`, and so
+        does an accepted webhook whose platform wants an acknowledgement.
         """
         adapter = self.adapters.get(adapter_name)
         if adapter is None:
@@ -148,6 +152,18 @@ class Relay:
             log.warning("webhook for %s refused: %s", adapter_name, error)
             self.metrics.webhooks.labels(adapter_name, "unauthorized").inc()
             return Accepted(401, {"error": "webhook verification failed"})
+        reply = adapter.webhook_reply(body, headers)
+        if reply is not None and not reply.process:
+            self.metrics.webhooks.labels(adapter_name, "challenge").inc()
+            return Accepted(reply.status, {"status": "challenge answered"}, reply=reply)
+        accepted = self._queue_event(adapter_name, adapter, body, headers)
+        if reply is not None and accepted.status < 300:
+            return replace(accepted, reply=reply)
+        return accepted
+
+    def _queue_event(
+        self, adapter_name: str, adapter: HelpdeskAdapter, body: bytes, headers: Mapping[str, str]
+    ) -> Accepted:
         try:
             event = adapter.parse_event(body, headers)
         except InvalidRequestError as error:
