@@ -196,15 +196,15 @@ class ChatwootAdapter(HelpdeskAdapter):
         return HelpdeskEvent(
             kind="ignored",
             event_id=delivery or f"{event}:{as_id(payload.get('id')) or ''}",
-            conversation_id=as_id(conversation.get("id")) or "",
+            conversation_id=_conversation_id(conversation) or "",
             raw=payload,
         )
 
     def _message_created(self, payload: Mapping[str, Any], delivery: str | None) -> HelpdeskEvent:
         conversation = as_mapping(payload.get("conversation"))
-        conversation_id = as_id(conversation.get("id")) or as_id(payload.get("conversation_id"))
+        conversation_id = _conversation_id(conversation) or as_id(payload.get("conversation_id"))
         if conversation_id is None:
-            raise self._invalid("message_created carries no conversation.id")
+            raise self._invalid("message_created carries no conversation.id or display_id")
         message_id = as_id(payload.get("id"))
         message_type = _message_type(payload.get("message_type"))
         private = payload.get("private") is True
@@ -233,9 +233,9 @@ class ChatwootAdapter(HelpdeskAdapter):
     def _conversation_created(
         self, payload: Mapping[str, Any], delivery: str | None
     ) -> HelpdeskEvent:
-        conversation_id = as_id(payload.get("id"))
+        conversation_id = _conversation_id(payload)
         if conversation_id is None:
-            raise self._invalid("conversation_created carries no id")
+            raise self._invalid("conversation_created carries no id or display_id")
         messages = payload.get("messages")
         first = next(
             (
@@ -408,3 +408,9 @@ def _error_detail(response: httpx.Response) -> str | None:
         if isinstance(value, list) and value:
             return "; ".join(str(item) for item in value)
     return None
+
+
+def _conversation_id(conversation: Mapping[str, Any]) -> str | None:
+    """The id the API paths take. Chatwoot's webhooks send it as `id` (the conversation's
+    `display_id`, numbered per account); its published sample carries only `display_id`."""
+    return as_id(conversation.get("id")) or as_id(conversation.get("display_id"))

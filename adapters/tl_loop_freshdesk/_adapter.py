@@ -55,6 +55,19 @@ _SOURCES: dict[str, Channel] = {
 }
 
 Kind = Literal["customer_message", "agent_note", "ticket_created", "ignored"]
+# What Freshdesk's `{{triggered_event}}` placeholder expands to (unquoted, not JSON):
+# `{ticket_action:created}`, `{note_type:private}`, `{status:{from:2,to:3}}`, ...
+_TRIGGERED: dict[tuple[str, str], Kind] = {
+    ("ticket_action", "created"): "ticket_created",
+    ("note_type", "private"): "agent_note",  # where agents write `#tl …`
+}
+
+
+def _triggered_kind(triggered: str) -> Kind:
+    """The event kind of a `{{triggered_event}}` expansion; property changes are ignored."""
+    parts = triggered.replace("{", "").replace("}", "").replace(",", ":").split(":")
+    key = (parts[0].strip().lower(), parts[1].strip().lower()) if len(parts) == 2 else ("", "")
+    return _TRIGGERED.get(key, "ignored")
 
 
 class FreshdeskAdapter(HelpdeskAdapter):
@@ -163,6 +176,11 @@ class FreshdeskAdapter(HelpdeskAdapter):
         source code or name: email or chat becomes the channel). The text is a placeholder
         expansion, so the event is `complete=False`: the relay re-reads the conversation.
 
+        Without `event`, Freshdesk's own `triggered_event` is understood (the body many
+        existing automations send, wrapped as `freshdesk_webhook`): a created ticket is
+        `ticket_created` with its `ticket_description` as the text, a private note is an
+        `agent_note`, and property changes are ignored.
+
         Raises:
             InvalidRequestError: not JSON, or `ticket_id` / `event` missing.
         """
@@ -177,13 +195,22 @@ class FreshdeskAdapter(HelpdeskAdapter):
                 service=_SERVICE,
             )
         event = payload.get("event")
-        if event not in _EVENTS:
+        triggered = payload.get("triggered_event")
+        if event is None and isinstance(triggered, str):
+            event = _triggered_kind(triggered)
+        if event not in (*_EVENTS, "ignored"):
             raise InvalidRequestError(
                 f"the webhook's `event` is {event!r}; set it to one of {', '.join(_EVENTS)} in "
-                "the automation rule's JSON",
+                'the automation rule\'s JSON (or send "triggered_event": "{{triggered_event}}")',
                 service=_SERVICE,
             )
         text = payload.get("text")
+        complete = False
+        if text is None and event == "ticket_created":
+            # {{ticket.description}} expands to the whole first message, which the
+            # conversations API does not list: use it as it came.
+            text = payload.get("ticket_description")
+            complete = isinstance(text, str) and bool(text.strip())
         text = text if isinstance(text, str) and text.strip() else None
         kind: Kind = "ignored" if text is not None and OWN_NOTE_MARKER in text else event
         return HelpdeskEvent(
@@ -196,7 +223,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
             content_type="html",
             author_id=as_id(payload.get("author_id")),
             customer_language=language_hint(payload.get("requester_language")),
-            complete=False,
+            complete=complete,
             raw=payload,
             channel=_source_channel(payload.get("source")),
         )

@@ -237,6 +237,16 @@ def test_without_a_delivery_id_the_message_id_dedupes() -> None:
     assert other.event_id != first.event_id
 
 
+def test_a_conversation_with_only_a_display_id_is_addressed_by_it() -> None:
+    # Chatwoot's published sample webhook carries `display_id` and no `id`.
+    payload = json.loads(message_created("Hi"))
+    payload["conversation"] = {"display_id": 7, "additional_attributes": {}}
+    event = make_adapter().parse_event(json.dumps(payload).encode(), {})
+    assert (event.kind, event.conversation_id) == ("customer_message", "7")
+    created = json.dumps({"event": "conversation_created", "display_id": 8, "messages": []})
+    assert make_adapter().parse_event(created.encode(), {}).conversation_id == "8"
+
+
 def test_an_attachment_only_message_has_empty_text() -> None:
     event = make_adapter().parse_event(message_created(None), {})
     assert (event.kind, event.text, event.complete) == ("customer_message", "", True)

@@ -142,6 +142,38 @@ def test_a_body_missing_the_ticket_or_event_says_which() -> None:
         make_adapter().parse_event(b'{"ticket_id": 1}', {})
 
 
+def wrapper_body(triggered: str, **extra: object) -> bytes:
+    # What an existing automation sends with Freshdesk's {{triggered_event}} placeholder.
+    inner = {"triggered_event": triggered, "ticket_id": "11", **extra}
+    return json.dumps({"freshdesk_webhook": inner}).encode()
+
+
+@pytest.mark.parametrize(
+    ("triggered", "kind"),
+    [
+        ("{ticket_action:created}", "ticket_created"),
+        ("{note_type:private}", "agent_note"),
+        ("{note_type:public}", "ignored"),
+        ("{status:{from:2,to:4}}", "ignored"),
+        ("{priority:{from:1,to:3}}", "ignored"),
+    ],
+)
+def test_freshdesks_triggered_event_is_understood(triggered: str, kind: str) -> None:
+    event = make_adapter().parse_event(wrapper_body(triggered), {})
+    assert (event.kind, event.conversation_id) == (kind, "11")
+
+
+def test_a_created_ticket_carries_its_description_as_the_first_message() -> None:
+    body = wrapper_body("{ticket_action:created}", ticket_description="<div>Hola ☃</div>")
+    event = make_adapter().parse_event(body, {})
+    assert (event.text, event.content_type, event.complete) == ("<div>Hola ☃</div>", "html", True)
+
+
+def test_an_explicit_event_wins_over_triggered_event() -> None:
+    body = wrapper_body("{note_type:private}", event="customer_message", text="<p>Hola</p>")
+    assert make_adapter().parse_event(body, {}).kind == "customer_message"
+
+
 # -- requests ------------------------------------------------------------------------------
 
 
