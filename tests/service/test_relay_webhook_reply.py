@@ -1,4 +1,4 @@
-"""Platforms that want their own answer to a webhook: a verification challenge, an acknowledgement."""
+"""Platforms that want their own answer to a webhook: a challenge, an acknowledgement."""
 
 from __future__ import annotations
 
