@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tl_loop.cli._main import main
+from tl_loop.cli import main
 
 needs_apertium = pytest.mark.skipif(
     shutil.which("lt-proc") is None, reason="Apertium is not installed (run scripts/bootstrap)"

@@ -21,9 +21,7 @@ from tl_loop import (
     ServiceUnavailableError,
     TextTooLongError,
 )
-from tl_loop.engines import SegmentResult, TranslateOptions
-from tl_loop.engines._amazon import AmazonEngine
-from tl_loop.engines._http import RetryPolicy
+from tl_loop.engines import AmazonEngine, RetryPolicy, SegmentResult, TranslateOptions
 from tl_loop.testing import EngineContract
 
 URL = "https://translate.eu-west-1.amazonaws.com/"

@@ -16,9 +16,8 @@ from tl_loop import (
     ServiceResponseError,
     ServiceUnavailableError,
 )
-from tl_loop.engines import SegmentResult
+from tl_loop.engines import RetryPolicy, SegmentResult
 from tl_loop.engines._apy import APyEngine, parse_pairs, strip_unknown_marks
-from tl_loop.engines._http import RetryPolicy
 from tl_loop.testing import EngineContract
 
 BASE = "http://apy.test:2737"

@@ -19,11 +19,7 @@ pytest.importorskip("ctranslate2")
 pytest.importorskip("sentencepiece")
 pytest.importorskip("argostranslate.package")
 
-from tl_loop._errors import (
-    ConfigurationError,
-    MissingDependencyError,
-    UnsupportedLanguageError,
-)
+from tl_loop import ConfigurationError, MissingDependencyError, UnsupportedLanguageError
 from tl_loop.engines._argos import (
     ArgosEngine,
     install_model,

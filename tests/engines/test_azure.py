@@ -15,6 +15,7 @@ from pytest_httpx import HTTPXMock
 from tl_loop import (
     AuthenticationError,
     ConfigurationError,
+    Glossary,
     InvalidRequestError,
     QuotaExceededError,
     RateLimitError,
@@ -22,11 +23,8 @@ from tl_loop import (
     ServiceUnavailableError,
     UnsupportedLanguageError,
 )
-from tl_loop._glossary import Glossary
-from tl_loop.engines import TranslateOptions
+from tl_loop.engines import TOKEN_PATTERN, RetryPolicy, TranslateOptions
 from tl_loop.engines._azure import AzureEngine, parse_languages
-from tl_loop.engines._base import TOKEN_PATTERN
-from tl_loop.engines._http import RetryPolicy
 from tl_loop.engines._vendor import apportion
 from tl_loop.testing import EngineContract
 from tl_loop.text._token_markup import (

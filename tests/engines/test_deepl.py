@@ -21,9 +21,8 @@ from tl_loop import (
     TextTooLongError,
     UnsupportedLanguageError,
 )
-from tl_loop.engines import Engine, SegmentResult, TranslateOptions
+from tl_loop.engines import Engine, RetryPolicy, SegmentResult, TranslateOptions
 from tl_loop.engines._deepl import DeepLEngine, render_tokens, restore_tokens
-from tl_loop.engines._http import RetryPolicy
 from tl_loop.testing import EngineContract
 
 FREE_KEY = "0b1c2d3e-secret-key:fx"

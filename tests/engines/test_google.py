@@ -21,10 +21,13 @@ from tl_loop import (
     TextTooLongError,
     UnsupportedLanguageError,
 )
-from tl_loop.engines import Engine, TranslateOptions
-from tl_loop.engines._google import GoogleTranslateEngine
-from tl_loop.engines._google_v3 import GoogleTranslateV3Engine
-from tl_loop.engines._http import RetryPolicy
+from tl_loop.engines import (
+    Engine,
+    GoogleTranslateEngine,
+    GoogleTranslateV3Engine,
+    RetryPolicy,
+    TranslateOptions,
+)
 from tl_loop.testing import EngineContract
 
 KEY = "AIzaSy-secret-google-key"

@@ -22,8 +22,7 @@ from tl_loop import (
     ServiceUnavailableError,
     TextTooLongError,
 )
-from tl_loop.engines import SegmentResult
-from tl_loop.engines._http import RetryPolicy
+from tl_loop.engines import RetryPolicy, SegmentResult
 from tl_loop.engines._libretranslate import (
     LibreTranslateEngine,
     bcp47_to_libretranslate,

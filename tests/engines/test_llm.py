@@ -12,6 +12,7 @@ from pytest_httpx import HTTPXMock
 from tl_loop import (
     AuthenticationError,
     ConfigurationError,
+    Glossary,
     InvalidRequestError,
     QuotaExceededError,
     RateLimitError,
@@ -19,9 +20,7 @@ from tl_loop import (
     ServiceUnavailableError,
     UnsupportedLanguageError,
 )
-from tl_loop._glossary import Glossary
-from tl_loop.engines import TranslateOptions
-from tl_loop.engines._http import RetryPolicy
+from tl_loop.engines import RetryPolicy, TranslateOptions
 from tl_loop.engines._llm import LLMEngine, system_prompt
 from tl_loop.testing import EngineContract
 

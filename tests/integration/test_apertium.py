@@ -12,12 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tl_loop._errors import (
-    MissingDependencyError,
-    ServiceUnavailableError,
-    UnsupportedLanguageError,
-)
-from tl_loop.engines._apertium import ApertiumEngine
+from tl_loop import MissingDependencyError, ServiceUnavailableError, UnsupportedLanguageError
+from tl_loop.engines import ApertiumEngine
 
 if shutil.which("lt-proc") is None:
     pytest.skip("Apertium is not installed (no lt-proc on PATH)", allow_module_level=True)

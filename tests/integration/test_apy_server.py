@@ -17,10 +17,7 @@ import httpx
 import pytest
 
 from tl_loop import InvalidRequestError, ServiceError, ServiceUnavailableError
-from tl_loop.engines import SegmentResult
-from tl_loop.engines._apy import APyEngine
-from tl_loop.engines._base import TOKEN_PATTERN
-from tl_loop.engines._http import RetryPolicy
+from tl_loop.engines import TOKEN_PATTERN, APyEngine, RetryPolicy, SegmentResult
 from tl_loop.testing import EngineContract
 
 APY = shutil.which("apertium-apy")

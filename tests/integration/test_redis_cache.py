@@ -10,9 +10,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tl_loop import ConfigurationError, Loop, MissingDependencyError, ServiceUnavailableError
-from tl_loop._models import Translation
-from tl_loop.engines._base import SegmentResult
+from tl_loop import (
+    ConfigurationError,
+    Loop,
+    MissingDependencyError,
+    ServiceUnavailableError,
+    Translation,
+)
+from tl_loop.engines import SegmentResult
 from tl_loop.stores._redis_cache import RedisTranslationCache, decode_result, encode_result
 from tl_loop.testing import FakeEngine
 

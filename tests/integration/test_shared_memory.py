@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 
 from tl_loop import ConfigurationError, Loop, MissingDependencyError, ServiceUnavailableError
-from tl_loop.engines._base import SegmentResult
-from tl_loop.stores import TranslationMemory
-from tl_loop.stores._postgres import PostgresTranslationMemory
-from tl_loop.stores._redis import RedisTranslationMemory
-from tl_loop.stores._redis_cache import RedisTranslationCache
+from tl_loop.engines import SegmentResult
+from tl_loop.stores import (
+    PostgresTranslationMemory,
+    RedisTranslationCache,
+    RedisTranslationMemory,
+    TranslationMemory,
+)
 from tl_loop.testing import FakeEngine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))

@@ -13,8 +13,7 @@ from test_kb_publish import BASE, TinyAdapter
 from tl_loop import Loop, TlLoopConfig
 from tl_loop.cli import main
 from tl_loop.kb import kb_publish, kb_status, translate_folder
-from tl_loop.review import ReviewItem, ReviewState, SQLiteReviewQueue
-from tl_loop.review._items import check_releasable
+from tl_loop.review import ReviewItem, ReviewState, SQLiteReviewQueue, check_releasable
 from tl_loop.stores import SQLiteTranslationMemory
 from tl_loop.testing import FakeEngine
 

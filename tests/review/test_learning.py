@@ -6,12 +6,20 @@ from dataclasses import replace
 
 import pytest
 
-from tl_loop import Conversation, Glossary, LanguageDetector, Loop, Message, ReviewPolicy, Severity
-from tl_loop._models import ContentType
+from tl_loop import (
+    ContentType,
+    Conversation,
+    Glossary,
+    LanguageDetector,
+    Loop,
+    Message,
+    ReviewPolicy,
+    Severity,
+)
 from tl_loop.review import ReviewItem, ReviewState, learn, learned_entries, pair_segments
 from tl_loop.stores import InMemoryTranslationMemory
 from tl_loop.testing import FakeEngine
-from tl_loop.text._protect import protect
+from tl_loop.text import protect
 
 GLOSSARY = Glossary.from_csv("en,es,dnt\nAcme Cloud,,yes\ninvoice,factura,no\n")
 

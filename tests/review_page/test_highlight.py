@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tl_loop._glossary import TermViolation
-from tl_loop._models import ReviewFlag, Severity
+from tl_loop import ReviewFlag, Severity, TermViolation
 from tl_loop._policy import (
     Thresholds,
     check_numbers,

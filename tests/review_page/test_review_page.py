@@ -19,7 +19,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tl_loop._models import ReviewFlag, Severity
+from tl_loop import ReviewFlag, Severity
 from tl_loop.relay import RelaySettings
 from tl_loop.relay._review_auth import ReviewAuth
 from tl_loop.relay._review_page import COOKIE, ReviewPage, mount_review_page

@@ -9,8 +9,8 @@ from pathlib import Path
 from stats_builders import item
 
 from tl_loop import Glossary
-from tl_loop.review import ReviewItem
-from tl_loop.review._suggest import (
+from tl_loop.review import (
+    ReviewItem,
     find_replacements,
     suggest_glossary_entries,
     suggestions_to_csv,

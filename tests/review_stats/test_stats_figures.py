@@ -10,13 +10,7 @@ from sacrebleu.metrics.chrf import CHRF
 from sacrebleu.metrics.ter import TER
 from stats_builders import T0, item, row
 
-from tl_loop.review._stats import (
-    Durations,
-    EditEffort,
-    compute_stats,
-    post_edit_scores,
-    render_table,
-)
+from tl_loop.review import Durations, EditEffort, compute_stats, post_edit_scores, render_table
 
 
 def test_volume_characters_and_decisions_are_counted_per_pair_and_engine() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from stats_builders import item, row
 
-from tl_loop._errors import ServiceUnavailableError
+from tl_loop import ServiceUnavailableError
 from tl_loop.review import AuditLog, AuditRow, SQLiteAuditLog, SQLiteReviewQueue
 from tl_loop.review._stats_metrics import StatsCollector, register_stats_metrics
 

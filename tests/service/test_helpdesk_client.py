@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tl_loop import ServiceError
-from tl_loop.helpdesk._client import HelpdeskClient
+from tl_loop.helpdesk import HelpdeskClient
 from tl_loop.testing import MemoryHelpdesk
 
 Handler = Callable[[httpx.Request], httpx.Response]

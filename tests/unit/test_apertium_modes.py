@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tl_loop._errors import ConfigurationError, MissingDependencyError
+from tl_loop import ConfigurationError, MissingDependencyError
 from tl_loop.engines._apertium import (
     ApertiumEngine,
     bcp47_to_apertium,

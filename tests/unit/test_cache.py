@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from tl_loop._cache import CacheStats, TranslationCache, cache_key
-from tl_loop._errors import ConfigurationError
+from tl_loop import CacheStats, ConfigurationError, TranslationCache, cache_key
 
 BASE: dict[str, Any] = {
     "engine": "apertium",

@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tl_loop._errors import ConfigurationError, GlossaryError
-from tl_loop._glossary import Glossary, GlossaryEntry, GlossaryTerm, TermViolation
+from tl_loop import (
+    ConfigurationError,
+    Glossary,
+    GlossaryEntry,
+    GlossaryError,
+    GlossaryTerm,
+    TermViolation,
+)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "glossaries"
 

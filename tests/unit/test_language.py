@@ -6,14 +6,8 @@ import threading
 
 import pytest
 
-from tl_loop._errors import ConfigurationError
-from tl_loop._models import Conversation, Detection
-from tl_loop.text._language import (
-    DEFAULT_LANGUAGES,
-    LanguageDetector,
-    StickyPolicy,
-    choose_customer_language,
-)
+from tl_loop import DEFAULT_LANGUAGES, ConfigurationError, Conversation, Detection, StickyPolicy
+from tl_loop.text import LanguageDetector, choose_customer_language
 
 
 @pytest.fixture(scope="module")

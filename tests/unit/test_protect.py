@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tl_loop._errors import ConfigurationError
-from tl_loop.text._protect import ProtectedDocument, ProtectedTerm, protect
+from tl_loop import ConfigurationError
+from tl_loop.text import ProtectedDocument, ProtectedTerm, protect
 
 MACRO = (
     "Hi {{ticket.requester.first_name}}, your order #48213 of $59.99 ships to "

@@ -8,10 +8,9 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tl_loop._models import ContentType
-from tl_loop.engines._base import TOKEN_PATTERN
-from tl_loop.text._protect import ProtectedDocument, protect
-from tl_loop.text._spans import find_spans
+from tl_loop import ContentType
+from tl_loop.engines import TOKEN_PATTERN
+from tl_loop.text import ProtectedDocument, find_spans, protect
 
 # PROTECT_EXAMPLES=5000 runs a deeper search by hand; 200 keeps the suite fast.
 SETTINGS = settings(

@@ -26,15 +26,32 @@ from tl_loop.review._items import (
     ReviewItem,
     ReviewQueue,
     ReviewState,
+    check_releasable,
     new_item_id,
 )
 from tl_loop.review._learn import learn, learned_entries, pair_segments
 from tl_loop.review._postgres import PostgresAuditLog, PostgresReviewQueue
 from tl_loop.review._sqlite import SQLiteAuditLog, SQLiteReviewQueue
+from tl_loop.review._stats import (
+    Durations,
+    EditEffort,
+    compute_stats,
+    post_edit_scores,
+    render_table,
+)
+from tl_loop.review._suggest import (
+    find_replacements,
+    suggest_glossary_entries,
+    suggestions_to_csv,
+    suggestions_to_json,
+    suggestions_to_tsv,
+)
 
 __all__ = [
     "AuditLog",
     "AuditRow",
+    "Durations",
+    "EditEffort",
     "PostgresAuditLog",
     "PostgresReviewQueue",
     "ReviewConflictError",
@@ -44,8 +61,17 @@ __all__ = [
     "SQLiteAuditLog",
     "SQLiteReviewQueue",
     "audit_row",
+    "check_releasable",
+    "compute_stats",
+    "find_replacements",
     "learn",
     "learned_entries",
     "new_item_id",
     "pair_segments",
+    "post_edit_scores",
+    "render_table",
+    "suggest_glossary_entries",
+    "suggestions_to_csv",
+    "suggestions_to_json",
+    "suggestions_to_tsv",
 ]
