@@ -275,6 +275,7 @@ def test_markdown_link_image_and_code() -> None:
 
     assert document.segments == (
         "Reset your ⟦0⟧password⟦1⟧",
+        "Settings",  # the link title, translated on its own
         "Open ⟦2⟧the settings⟦3⟧ and ⟦4⟧the logo⟦5⟧.",
         "Run ⟦6⟧ first",
     )
@@ -283,8 +284,10 @@ def test_markdown_link_image_and_code() -> None:
     assert upper(document) == source.replace("Reset your", "RESET YOUR").replace(
         "password", "PASSWORD"
     ).replace("Open [the settings]", "OPEN [THE SETTINGS]").replace(
-        "and ![the logo]", "AND ![THE LOGO]"
-    ).replace("Run `acme login` first", "RUN `acme login` FIRST")
+        '"Settings"', '"SETTINGS"'
+    ).replace("and ![the logo]", "AND ![THE LOGO]").replace(
+        "Run `acme login` first", "RUN `acme login` FIRST"
+    )
 
 
 def test_markdown_wrapped_paragraph_is_one_sentence() -> None:

@@ -13,6 +13,7 @@ into runs, and `tl_loop.text._spans` finds the spans to protect in each run.
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,17 +21,10 @@ from dataclasses import dataclass, field
 
 from tl_loop._errors import ConfigurationError
 from tl_loop._models import ContentType
+from tl_loop.text._markdown import markdown_pieces
 from tl_loop.text._spans import ProtectedTerm, Terms, compile_terms, find_spans
 from tl_loop.text._token_markup import TOKEN_PATTERN
-from tl_loop.text._walkers import (
-    Encoding,
-    Markup,
-    Piece,
-    Run,
-    html_pieces,
-    markdown_pieces,
-    text_pieces,
-)
+from tl_loop.text._walkers import Encoding, Markup, Piece, Run, html_pieces, text_pieces
 
 __all__ = ["ProtectedDocument", "ProtectedTerm", "Token", "protect"]
 
@@ -344,6 +338,37 @@ class _Builder:
         )  # fmt: skip
 
 
+_EMPHASIS = frozenset("*_~")
+
+
+def _glue_emphasis(
+    text: str, source: str, placeholders: Sequence[str], tokens: Mapping[str, Token]
+) -> str:
+    """Take out spaces an engine put between a Markdown emphasis marker and its word.
+
+    `**teacher**,` must not come back as `**profesor **,`: a closing marker after a space (or an
+    opening one before a space) is no longer emphasis. Only sides glued in the source are fixed.
+    A pair left empty (`will **start**` → `empezará ****`: the engine merged the word into
+    another) goes around the word before it.
+    """
+    emphasis = [p for p in placeholders if set(tokens[p].original) <= _EMPHASIS]
+    for first, second in itertools.pairwise(emphasis):
+        pair = first + second
+        if pair in text and pair not in source:
+            text = re.sub(f"(\\w[\\w'’-]*)(\\s*){re.escape(pair)}", f"{first}\\1{second}\\2", text)
+    for placeholder in emphasis:
+        if placeholder not in text:
+            continue
+        at = source.find(placeholder)
+        before = source[at - 1 : at]
+        after = source[at + len(placeholder) : at + len(placeholder) + 1]
+        if after and not after.isspace():
+            text = re.sub(f"{re.escape(placeholder)}[ \t]+", placeholder, text)
+        if before and not before.isspace():
+            text = re.sub(f"[ \t]+{re.escape(placeholder)}", placeholder, text)
+    return text
+
+
 def _encode(text: str, encoding: Encoding) -> str:
     if encoding == "plain":
         return text
@@ -425,6 +450,7 @@ class ProtectedDocument:
                 for piece in plan.pieces
             )
         own = set(plan.placeholders)
+        text = _glue_emphasis(text, self.segments[index], plan.placeholders, self.tokens)
         out: list[str] = []
         position = 0
         for match in TOKEN_PATTERN.finditer(text):

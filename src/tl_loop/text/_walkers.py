@@ -1,16 +1,16 @@
-"""Walk plain text, HTML and Markdown into pieces: raw text kept verbatim and runs to translate.
+"""Walk plain text and HTML into pieces: raw text kept verbatim and runs to translate.
 
 A walker never changes the source: joining every piece's raw text gives back the input exactly.
 `text._protect` turns each `Run` into segments with tokens; everything else is emitted as is.
 Inline markup inside a run (`<b>`, `<a href>`, a Markdown link's `](url)`) becomes a `Markup`
-part so one sentence stays one segment.
+part so one sentence stays one segment. `tl_loop.text._markdown` walks Markdown into the same
+pieces.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Literal
@@ -24,7 +24,6 @@ __all__ = [
     "decode_html",
     "fenced_blocks",
     "html_pieces",
-    "markdown_pieces",
     "text_pieces",
 ]
 
@@ -293,34 +292,11 @@ def html_pieces(source: str) -> list[Piece]:
     return pieces
 
 
-# --- Markdown -------------------------------------------------------------------------------
+# --- code fences ---------------------------------------------------------------------------
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_FRONT_MATTER = re.compile(
-    r"\A(---|\+\+\+)[ \t]*\r?\n.*?^(?:\1|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.M | re.S
-)
-_BLANK = re.compile(r"^[ \t]*\r?\n?$")
-_THEMATIC = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*\r?\n?$")
-_SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*\r?\n?$")
-_HEADING = re.compile(r"^( {0,3}#{1,6})(?:[ \t]+|(?=\r?\n?$))")
-_HEADING_CLOSE = re.compile(r"[ \t]+#+[ \t]*$|[ \t]*$")
-_QUOTE = re.compile(r"^ {0,3}>[ \t]?")
-_LIST = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]+\[[ xX]\])?(?:[ \t]+|(?=\r?\n?$))")
-_INDENTED = re.compile(r"^(?: {4}|\t)")
-_REFERENCE = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]*\S")
-_BLOCK_TAGS = (
-    "address|article|aside|blockquote|body|caption|center|dd|details|dialog|div|dl|dt|fieldset"
-    "|figcaption|figure|footer|form|h[1-6]|head|header|hr|html|iframe|legend|li|main|menu|nav"
-    "|ol|p|section|summary|table|tbody|td|tfoot|th|thead|title|tr|ul|pre|script|style|textarea"
-)
-_HTML_BLOCK = re.compile(  # CommonMark HTML blocks: block tags, comments, a lone tag on a line
-    rf"^ {{0,3}}(?:</?(?:{_BLOCK_TAGS})(?:[\s/>]|$)|<!--|<!\[CDATA\[|<\?|<![A-Z]"
-    r"|</?[A-Za-z][\w-]*(?:\s[^<>]*)?/?>[ \t]*\r?\n?$)",
-    re.I,
-)
-_HTML_RAW_BLOCK = re.compile(r"^ {0,3}<(pre|script|style|textarea)(?:[\s>]|$)", re.I)
-_TABLE_RULE = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*\r?\n?$")
-_CELL = re.compile(r"((?:\\.|`[^`\n]*`|[^|\\`\n])+)")
+# Any indentation: a fence inside a list item or an admonition is indented past the three
+# spaces CommonMark allows at the top level, and it is code wherever it sits.
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 
 
 def fenced_blocks(lines: list[str], start: int) -> int | None:
@@ -331,140 +307,11 @@ def fenced_blocks(lines: list[str], start: int) -> int | None:
     fence = opening.group(1)
     if fence[0] == "`" and "`" in lines[start][opening.end() :]:
         return None  # a backtick fence's info string may not contain backticks
-    closing = re.compile(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*\r?\n?$")
+    closing = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*\r?\n?$")
     for index in range(start + 1, len(lines)):
         if closing.match(lines[index]):
             return index + 1
     return len(lines)
-
-
-def _line_run(content: str) -> Run:
-    return Run((Text(content, content),), syntax="markdown")
-
-
-def _split_line(line: str) -> tuple[str, str, str]:
-    """Split a paragraph-like line into block markers, content, and heading close + ending."""
-    body = line.rstrip("\r\n")
-    ending = line[len(body) :]
-    prefix = ""
-    while True:  # blockquote markers, then a list marker or heading marker
-        marker = _QUOTE.match(body) or _LIST.match(body) or _HEADING.match(body)
-        if marker is None or not marker.group(0):
-            break
-        prefix += marker.group(0)
-        body = body[marker.end() :]
-    closing = ""
-    if _HEADING.match(line):
-        closing_match = _HEADING_CLOSE.search(body)
-        if closing_match is not None:
-            closing = closing_match.group(0)
-            body = body[: closing_match.start()]
-    return prefix, body, closing + ending
-
-
-def _paragraph_line(pieces: list[Piece], line: str, *, continues: bool) -> bool:
-    """Append one line; a continuation line joins the previous run. Returns: may be continued."""
-    prefix, body, suffix = _split_line(line)
-    previous = pieces[-2] if continues and len(pieces) >= 2 else None
-    gap = pieces[-1] if previous is not None else None
-    if not prefix and body and isinstance(previous, Run) and isinstance(gap, str):
-        del pieces[-2:]
-        parts = (*previous.parts, Text(gap, gap), Text(body, body))
-        pieces.append(Run(parts, syntax="markdown"))
-    else:
-        pieces.extend(piece for piece in (prefix, _line_run(body) if body else "") if piece)
-    pieces.append(suffix)
-    return bool(body) and not _HEADING.match(line) and suffix in ("\n", "\r\n", "")
-
-
-def _table_row(line: str) -> Iterator[Piece]:
-    position = 0
-    for match in _CELL.finditer(line.rstrip("\r\n")):
-        if match.group(1).strip():
-            yield line[position : match.start()]
-            yield _line_run(match.group(1))
-            position = match.end()
-    yield line[position:]
-
-
-def _html_block_end(lines: list[str], start: int) -> int:
-    raw_block = _HTML_RAW_BLOCK.match(lines[start])
-    if raw_block is not None:
-        closing = f"</{raw_block.group(1).lower()}>"
-        ends = (i for i in range(start, len(lines)) if closing in lines[i].lower())
-    elif lines[start].lstrip().startswith("<!--"):
-        ends = (i for i in range(start, len(lines)) if "-->" in lines[i])
-    else:
-        ends = (i - 1 for i in range(start + 1, len(lines)) if _BLANK.match(lines[i]))
-    return next(ends, len(lines) - 1) + 1
-
-
-def _code_end(lines: list[str], start: int) -> int:
-    """Index after an indented code block starting at `start` (blank lines inside included)."""
-    end = start + 1
-    while end < len(lines) and (_INDENTED.match(lines[end]) or _BLANK.match(lines[end])):
-        end += 1
-    return end
-
-
-def _literal_end(lines: list[str], index: int, *, after_blank: bool, in_list: bool) -> int | None:
-    """Index after a block kept verbatim starting at `index`, or None for text."""
-    line = lines[index]
-    end = fenced_blocks(lines, index)
-    if end is None and after_blank and not in_list and _INDENTED.match(line):
-        end = _code_end(lines, index)
-    if end is None and (_BLANK.match(line) or _THEMATIC.match(line) or _REFERENCE.match(line)):
-        end = index + 1
-    if end is None and not after_blank and _SETEXT.match(line):
-        end = index + 1
-    return end
-
-
-def markdown_pieces(source: str) -> list[Piece]:
-    """Walk a Markdown document into raw pieces and runs, one run per paragraph or cell.
-
-    Front matter, fenced and indented code, link reference definitions and thematic breaks are
-    kept verbatim; HTML blocks are walked as HTML; block markers stay outside the runs.
-    """
-    pieces: list[Piece] = []
-    front = _FRONT_MATTER.match(source)
-    if front is not None:
-        pieces.append(front.group(0))
-        source = source[front.end() :]
-    lines = source.splitlines(keepends=True)
-    index, after_blank, in_list, continues = 0, True, False, False
-    while index < len(lines):
-        line = lines[index]
-        if _HTML_BLOCK.match(line) and fenced_blocks(lines, index) is None:
-            end = _html_block_end(lines, index)
-            pieces.extend(html_pieces("".join(lines[index:end])))
-            index, after_blank, continues = end, False, False
-            continue
-        literal_end = _literal_end(lines, index, after_blank=after_blank, in_list=in_list)
-        if literal_end is not None:
-            end = literal_end
-            pieces.append("".join(lines[index:end]))
-            after_blank = bool(_BLANK.match(lines[end - 1]))
-            if not after_blank and not lines[index][:1].isspace():
-                in_list = False
-            index, continues = end, False
-            continue
-        if index + 1 < len(lines) and "|" in line and _TABLE_RULE.match(lines[index + 1]):
-            pieces.extend(_table_row(line))
-            pieces.append(lines[index + 1])
-            index += 2
-            while index < len(lines) and "|" in lines[index] and not _BLANK.match(lines[index]):
-                pieces.extend(_table_row(lines[index]))
-                index += 1
-            after_blank, continues = False, False
-            continue
-        if _LIST.match(line):
-            in_list = True
-        elif after_blank and not line[:1].isspace():
-            in_list = False
-        continues = _paragraph_line(pieces, line, continues=continues and not after_blank)
-        index, after_blank = index + 1, False
-    return pieces
 
 
 # --- plain text -----------------------------------------------------------------------------
