@@ -70,3 +70,47 @@ def test_a_segment_is_the_same_key_wherever_its_tokens_are_numbered() -> None:
     assert first == second == "Contact ⟦0⟧ or ⟦1⟧."
     assert denormalize("Contacte ⟦1⟧ o ⟦0⟧.", placeholders) == "Contacte ⟦9⟧ o ⟦7⟧."
     assert "⟦7⟧" not in denormalize("Contacte ⟦5⟧.", placeholders)  # invented: not restored
+
+
+def test_front_matter_values_are_read_as_yaml_and_spliced_byte_exact() -> None:
+    raw = (
+        "\ufeff---\n"
+        'title: "Reset your password" # shown in the menu\n'
+        'summary: "Caf\\xE9 \\u00e9 \\"quoted\\""\n'
+        "description: >\n  How to reset a forgotten password\n  from the sign-in page.\n\n"
+        "note: |\n  First line\n  Second line\n"
+        "intro: Steps that go\n  on the next line\n"
+        "# a comment kept as is\n"
+        "id: 42\n"
+        "---\n"
+        "Body.\n"
+    )
+    keys = ("title", "summary", "description", "note", "intro")
+    article = parse_article("a.md", raw.encode(), kind="markdown", keys=keys)
+    texts = {f.name: f.text for f in article.fields}
+    assert texts["front:title"] == "Reset your password"  # the comment is not the title
+    assert texts["front:summary"] == 'Café é "quoted"'  # YAML escapes, not JSON's
+    assert texts["front:description"] == "How to reset a forgotten password from the sign-in page."
+    assert texts["front:note"] == "First line\nSecond line"
+    assert texts["front:intro"] == "Steps that go on the next line"
+    assert texts["body"] == "Body.\n"
+    assert article.remote_id == "42"
+    assert render_article(article, {}) == raw
+    assert render_article(article, texts) == raw
+
+    out = render_article(
+        article,
+        {
+            "front:title": "Restablecer tu contraseña",
+            "front:description": "Cómo restablecer una contraseña olvidada.",
+            "front:note": "Primera línea\nSegunda línea",
+        },
+    )
+    assert out.startswith('\ufeff---\ntitle: "Restablecer tu contraseña" # shown in the menu\n')
+    assert "description: >\n  Cómo restablecer una contraseña olvidada.\n\nnote: |\n" in out
+    assert "note: |\n  Primera línea\n  Segunda línea\nintro: Steps that go\n" in out
+
+
+def test_front_matter_that_is_not_yaml_says_where() -> None:
+    with pytest.raises(ArticleError, match="line 3"):
+        parse_article("bad.md", b"---\nid: 1\ntitle: Steps: from here\n---\nbody", kind="markdown")

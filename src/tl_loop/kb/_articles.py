@@ -14,15 +14,13 @@ tags: [account]
 ```
 
 Only the values of the keys asked for (`title` and `description` by default) are translated;
-every other byte of the front matter is written back as read. Values are single-line scalars:
-plain, "double-quoted" or 'single-quoted'; block scalars and lists are kept untranslated.
+every other byte of the front matter is written back as read (see `_front_matter`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Any, Literal
 
 from tl_loop._errors import ConfigurationError
 from tl_loop._models import ContentType
+from tl_loop.kb._front_matter import FrontMatter, FrontMatterError, read_front_matter
 
 __all__ = [
     "ARTICLE_SUFFIXES",
@@ -56,11 +55,6 @@ ARTICLE_SUFFIXES: Mapping[str, ArticleKind] = {
 
 DEFAULT_MACRO_KEYS = ("title", "subject", "body", "text")
 
-_KEY_LINE = re.compile(
-    r"(?P<key>[A-Za-z_][\w.-]*)(?P<sep>[ \t]*:[ \t]*)(?P<rest>.*?)(?P<eol>\r?\n?)$"
-)
-_PLAIN_UNSAFE = re.compile(r"^[\s\[\]{}&*!|>'\"%@`#,?:-]|: | #|\s$")
-
 
 class ArticleError(ConfigurationError):
     """An article could not be read: undecodable bytes, broken front matter, bad macro JSON.
@@ -83,16 +77,6 @@ class Field:
     content_type: ContentType
 
 
-@dataclass(frozen=True, slots=True)
-class _FrontValue:
-    """Where a translatable value sits in the front matter, and how it is quoted."""
-
-    line: int
-    start: int
-    end: int
-    style: Literal["plain", "double", "single"]
-
-
 @dataclass(frozen=True)
 class SourceArticle:
     """An article as read: its id (path relative to the folder), kind, fields and raw parts.
@@ -105,8 +89,7 @@ class SourceArticle:
     kind: ArticleKind
     source_hash: str
     fields: tuple[Field, ...]
-    front_lines: tuple[str, ...] = ()
-    front_values: Mapping[str, _FrontValue] | None = None
+    front: FrontMatter | None = None
     data: Any = None
 
     @property
@@ -120,76 +103,8 @@ class SourceArticle:
     @property
     def remote_id(self) -> str:
         """The helpdesk id: the front-matter `id` if present, else the file name's stem."""
-        for line in self.front_lines:
-            match = _KEY_LINE.match(line)
-            if match and match["key"] == "id":
-                value = _plain_value(match["rest"])
-                return _unquote(value)[0] if value else Path(self.id).stem
-        return Path(self.id).stem
-
-
-def _plain_value(rest: str) -> str:
-    """The value of a `key: value` line without its trailing comment (quoted values kept)."""
-    if rest[:1] in ("'", '"'):
-        return rest.rstrip()
-    return re.split(r"\s+#", rest, maxsplit=1)[0].rstrip()
-
-
-def _unquote(raw: str) -> tuple[str, Literal["plain", "double", "single"]]:
-    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
-        return json.loads(raw), "double"
-    if len(raw) >= 2 and raw[0] == raw[-1] == "'":
-        return raw[1:-1].replace("''", "'"), "single"
-    return raw, "plain"
-
-
-def _quote(text: str, style: Literal["plain", "double", "single"]) -> str:
-    if style == "single" and "\n" not in text:
-        return "'" + text.replace("'", "''") + "'"
-    if style == "plain" and text and not _PLAIN_UNSAFE.search(text) and "\n" not in text:
-        return text
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _front_matter(
-    path: str, text: str, keys: Sequence[str]
-) -> tuple[tuple[str, ...], dict[str, _FrontValue], list[Field], str]:
-    """Split front matter off `text`: its lines, translatable values, fields and the body."""
-    lines = text.splitlines(keepends=True)
-    if not lines or lines[0].rstrip("\r\n") != "---":
-        return (), {}, [], text
-    for end in range(1, len(lines)):
-        if lines[end].rstrip("\r\n") in ("---", "..."):
-            break
-    else:
-        raise ArticleError(path, "front matter opened with '---' is never closed")
-    values: dict[str, _FrontValue] = {}
-    fields: list[Field] = []
-    for index in range(1, end):
-        line = lines[index]
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#") or line[:1] in (" ", "\t", "-"):
-            continue
-        match = _KEY_LINE.match(line)
-        if match is None:
-            raise ArticleError(
-                path, f"front matter line {index + 1} is not 'key: value': {stripped[:60]!r}"
-            )
-        key, rest = match["key"], match["rest"]
-        continued = index + 1 < end and lines[index + 1][:1] in (" ", "\t")
-        value_raw = _plain_value(rest)
-        if key not in keys or not value_raw or continued or value_raw[0] in "[{|>&*!":
-            continue
-        try:
-            value, style = _unquote(value_raw)
-        except json.JSONDecodeError as error:
-            raise ArticleError(
-                path, f"front matter key {key!r}: bad quoted value ({error})"
-            ) from error
-        start = match.start("rest")
-        values[key] = _FrontValue(index, start, start + len(value_raw), style)
-        fields.append(Field(f"front:{key}", value, "text"))
-    return tuple(lines[: end + 1]), values, fields, "".join(lines[end + 1 :])
+        found = self.front.scalars.get("id") if self.front is not None else None
+        return found if found else Path(self.id).stem
 
 
 def _hash(raw: bytes, keys: Sequence[str]) -> str:
@@ -229,9 +144,17 @@ def parse_article(
         return _parse_macros(article_id, text, source_hash, keys)
     if kind == "text":
         return SourceArticle(article_id, kind, source_hash, (Field("body", text, "text"),))
-    lines, values, fields, body = _front_matter(article_id, text, keys)
+    try:
+        front, body = read_front_matter(text, keys)
+    except FrontMatterError as error:
+        raise ArticleError(article_id, str(error)) from error
+    fields = (
+        []
+        if front is None
+        else [Field(f"front:{key}", value.text, "text") for key, value in front.values.items()]
+    )
     fields.append(Field("body", body, kind))
-    return SourceArticle(article_id, kind, source_hash, tuple(fields), lines, values)
+    return SourceArticle(article_id, kind, source_hash, tuple(fields), front)
 
 
 def _parse_macros(
@@ -266,14 +189,18 @@ def render_article(article: SourceArticle, translated: Mapping[str, str]) -> str
             index, _, key = name.partition(".")
             data[int(index)][key] = text
         return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    lines = list(article.front_lines)
-    for key, where in (article.front_values or {}).items():
-        value = translated.get(f"front:{key}")
-        if value is not None:
-            line = lines[where.line]
-            lines[where.line] = line[: where.start] + _quote(value, where.style) + line[where.end :]
+    front = ""
+    if article.front is not None:
+        prefix = "front:"
+        front = article.front.render(
+            {
+                name[len(prefix) :]: text
+                for name, text in translated.items()
+                if name.startswith(prefix)
+            }
+        )
     body = translated.get("body", next(f.text for f in article.fields if f.name == "body"))
-    return "".join(lines) + body
+    return front + body
 
 
 def load_article(root: Path, path: Path, *, keys: Sequence[str]) -> SourceArticle:
