@@ -80,8 +80,10 @@ def test_admonitions_tabs_references_and_footnotes_survive_apertium(tmp_path: Pa
         assert kept in output
     assert "**profesor**," in output
     front = output.split("\n---\n")[0]
-    assert front.startswith('---\ntitle: "') and '" # shown in the menu\n' in front
-    assert "description: >\n  " in front and "sign-in page" not in front  # translated
+    assert front.startswith('---\ntitle: "')
+    assert '" # shown in the menu\n' in front
+    assert "description: >\n  " in front
+    assert "sign-in page" not in front  # translated
     assert front.endswith("\ntags: [account, password]")
 
 
