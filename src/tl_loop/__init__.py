@@ -18,7 +18,7 @@ Everything public is importable from here; modules with a leading underscore are
 """
 
 from tl_loop._cache import CacheStats, CacheStore, TranslationCache, cache_key
-from tl_loop._config import TlLoopConfig
+from tl_loop._config import TlLoopConfig, load_config
 from tl_loop._errors import (
     AllEnginesFailedError,
     AuthenticationError,
@@ -133,6 +133,7 @@ __all__ = [
     "choose_customer_language",
     "hmac_digest",
     "load_adapter_class",
+    "load_config",
     "normalize_tag",
     "protect",
     "verify_signature",

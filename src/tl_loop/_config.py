@@ -58,13 +58,14 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tl_loop._cache import CacheStore, TranslationCache
 from tl_loop._errors import ConfigurationError
 from tl_loop._glossary import Glossary
 from tl_loop._models import LanguageTag, Severity
 from tl_loop._policy import PolicyRule, ReviewPolicy, Thresholds
+from tl_loop._relay_settings import RelaySettings, problems
 from tl_loop.engines._base import SegmentResult
 from tl_loop.engines._chain import EngineChain
 from tl_loop.engines._guard import BreakerPolicy
@@ -79,7 +80,7 @@ from tl_loop.stores import (
 )
 from tl_loop.text._language import DEFAULT_LANGUAGES, LanguageDetector, StickyPolicy
 
-__all__ = ["TlLoopConfig"]
+__all__ = ["TlLoopConfig", "load_config"]
 
 
 class _Section(BaseModel):
@@ -209,31 +210,27 @@ class TlLoopConfig(_Section):
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
-    # The relay's own tables share the file; `tl-loop serve` reads them (service/_settings.py).
-    relay: dict[str, Any] = Field(default_factory=dict)
+    # The relay's own tables share the file: `tl-loop serve`, `review` and `stats` read them.
+    relay: RelaySettings = Field(default_factory=RelaySettings)
     adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _adapters_for_the_relay(self) -> TlLoopConfig:
+        # The relay builds adapters from its settings; the file keeps them in their own tables.
+        if self.adapters and not self.relay.adapters:
+            self.relay = self.relay.model_copy(update={"adapters": dict(self.adapters)})
+        return self
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> TlLoopConfig:
-        """Load a TOML file; a relative glossary path is taken relative to the file.
+        """Load a TOML file alone (no environment); relative paths are taken from its folder.
+
+        `load_config(path)` is the same with the environment laid over the file.
 
         Raises:
             ConfigurationError: the file is missing, is not TOML, or has a wrong key or value.
         """
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as error:
-            raise ConfigurationError(f"{path}: configuration file not found") from error
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigurationError(f"{path}: not valid TOML: {error}") from error
-        config = cls.from_mapping(data, source=str(path))
-        if config.glossary is not None and not config.glossary.is_absolute():
-            config = config.model_copy(update={"glossary": path.parent / config.glossary})
-        memory = config.memory.path
-        if memory is not None and not memory.is_absolute():
-            config.memory.path = path.parent / memory
-        return config
+        return load_config(path, environ={})
 
     @classmethod
     def from_mapping(
@@ -247,36 +244,20 @@ class TlLoopConfig(_Section):
         try:
             return cls.model_validate(data)
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}"
-                for e in error.errors()
-            )
-            raise ConfigurationError(f"{source}: {problems}") from error
+            raise ConfigurationError(f"{source}: {problems(error)}") from error
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> TlLoopConfig:
-        """Read `TL_LOOP_CONFIG` (a TOML file), then let these variables override it.
+        """`load_config()`: the file `TL_LOOP_CONFIG` names (if any), the variables over it."""
+        return load_config(None, environ=environ)
 
-        `TL_LOOP_ENGINES` (comma-separated, in order), `TL_LOOP_AGENT_LANGUAGES`,
-        `TL_LOOP_LANGUAGES` (detection set), `TL_LOOP_GLOSSARY` (path).
+    def detection_languages(self) -> list[str]:
+        """The languages detection chooses from: `[detection] languages` and the agents'.
+
+        The agents' languages are always candidates: without them an agent's English note
+        would be detected as the nearest language in the list and "translated" from it.
         """
-        env = os.environ if environ is None else environ
-        config = cls.load(env["TL_LOOP_CONFIG"]) if env.get("TL_LOOP_CONFIG") else cls()
-        data = config.model_dump()
-
-        def listed(name: str) -> list[str] | None:
-            value = env.get(name, "").strip()
-            return [item.strip() for item in value.split(",") if item.strip()] or None
-
-        if engines := listed("TL_LOOP_ENGINES"):
-            data["engines"] = engines
-        if agent_languages := listed("TL_LOOP_AGENT_LANGUAGES"):
-            data["agent_languages"] = agent_languages
-        if languages := listed("TL_LOOP_LANGUAGES"):
-            data["detection"]["languages"] = languages
-        if glossary := env.get("TL_LOOP_GLOSSARY"):
-            data["glossary"] = glossary
-        return cls.from_mapping(data, source="environment")
+        return list(dict.fromkeys([*self.detection.languages, *self.agent_languages]))
 
     def build_chain(self) -> EngineChain:
         """The configured engines, in order, with routing rules, breakers and limits.
@@ -302,7 +283,7 @@ class TlLoopConfig(_Section):
         return {
             "engines": self.build_chain(),
             "glossary": Glossary.load(self.glossary) if self.glossary else None,
-            "detector": LanguageDetector(self.detection.languages),
+            "detector": LanguageDetector(self.detection_languages()),
             "cache": self.cache.build(),
             "policy": self.review.policy(),
             "policy_rules": self.review.policy_rules(),
@@ -314,3 +295,78 @@ class TlLoopConfig(_Section):
             "memory": self.memory.build(),
             "formality": self.formality,
         }
+
+
+# Paths in the file, taken from the file's folder when relative (the engines' own folders too).
+_FILE_PATHS: tuple[tuple[str, ...], ...] = (
+    ("glossary",),
+    ("memory", "path"),
+    ("relay", "queue_path"),
+    ("relay", "review_path"),
+    ("relay", "audit_path"),
+    ("engine", "argos", "packages_dir"),
+    ("engine", "apertium", "modes_dir"),
+)
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
+) -> TlLoopConfig:
+    """The one configuration of loop, relay, adapters and KB: a TOML file, the environment over it.
+
+    The file is `path`, else the one `TL_LOOP_CONFIG` names, else none (the defaults). These
+    variables override it, whichever way it was named: `TL_LOOP_ENGINES` (comma-separated, in
+    order), `TL_LOOP_AGENT_LANGUAGES`, `TL_LOOP_LANGUAGES` (detection set), `TL_LOOP_GLOSSARY`
+    (a path, from the current folder). Relative paths in the file are taken from its folder.
+
+    Raises:
+        ConfigurationError: the file is missing, is not TOML, or has a wrong key or value.
+    """
+    env = os.environ if environ is None else environ
+    named = path if path is not None else env.get("TL_LOOP_CONFIG") or None
+    data: dict[str, Any] = {}
+    if named is not None:
+        data = _read(Path(named))
+        _resolve_paths(data, Path(named).parent)
+    _overlay(data, env)
+    return TlLoopConfig.from_mapping(data, source=str(named) if named else "environment")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ConfigurationError(f"{path}: configuration file not found") from error
+    except IsADirectoryError as error:
+        raise ConfigurationError(f"{path}: a folder, not a configuration file") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigurationError(f"{path}: not valid TOML: {error}") from error
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    for keys in _FILE_PATHS:
+        table: Any = data
+        for key in keys[:-1]:
+            table = table.get(key) if isinstance(table, dict) else None
+        if not isinstance(table, dict):
+            continue
+        value = table.get(keys[-1])
+        if isinstance(value, str) and value != ":memory:" and not Path(value).is_absolute():
+            table[keys[-1]] = str(base / Path(value).expanduser())
+
+
+def _overlay(data: dict[str, Any], env: Mapping[str, str]) -> None:
+    def listed(name: str) -> list[str] | None:
+        value = env.get(name, "").strip()
+        return [item.strip() for item in value.split(",") if item.strip()] or None
+
+    if engines := listed("TL_LOOP_ENGINES"):
+        data["engines"] = engines
+    if agent_languages := listed("TL_LOOP_AGENT_LANGUAGES"):
+        data["agent_languages"] = agent_languages
+    if languages := listed("TL_LOOP_LANGUAGES"):
+        detection = data.setdefault("detection", {})
+        if isinstance(detection, dict):
+            detection["languages"] = languages
+    if glossary := env.get("TL_LOOP_GLOSSARY"):
+        data["glossary"] = glossary

@@ -16,18 +16,20 @@ from tl_loop.review import (
     ReviewState,
     SQLiteAuditLog,
     SQLiteReviewQueue,
+    open_audit_log,
+    open_review_queue,
 )
 from tl_loop.testing import MemoryHelpdesk, MemoryHelpdeskServer
 
 
 def test_by_default_both_stores_sit_beside_the_job_queue(tmp_path: Path) -> None:
     settings = RelaySettings(queue_path=tmp_path / "relay.sqlite3")
-    with settings.open_review_queue() as queue, settings.open_audit_log() as log:  # type: ignore[union-attr]
+    with open_review_queue(settings) as queue, open_audit_log(settings) as log:  # type: ignore[union-attr]
         assert isinstance(queue, SQLiteReviewQueue)
         assert isinstance(log, SQLiteAuditLog)
         assert Path(queue.path) == tmp_path / "relay-review.sqlite3"
         assert Path(log.path) == tmp_path / "relay-audit.sqlite3"
-    assert RelaySettings(queue_path=tmp_path / "q", audit=False).open_audit_log() is None
+    assert open_audit_log(RelaySettings(queue_path=tmp_path / "q", audit=False)) is None
 
 
 def test_relative_paths_are_taken_from_the_configuration_file(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from tl_loop._config import TlLoopConfig
+from tl_loop._config import load_config as load_config_file
 from tl_loop._errors import ConfigurationError
 from tl_loop._models import normalize_tag
-from tl_loop.relay._settings import RelaySettings, load_config_file
 
 __all__ = [
     "Commands",
@@ -62,16 +62,13 @@ def config_path(args: argparse.Namespace) -> Path | None:
 
 
 def load_config(args: argparse.Namespace) -> TlLoopConfig:
-    """The loop's configuration: `--config`, else `$TL_LOOP_CONFIG`, else the defaults."""
-    if args.config is not None:
-        return TlLoopConfig.load(args.config)
-    return TlLoopConfig.from_env()
+    """The configuration: `--config`, else `$TL_LOOP_CONFIG`, else the defaults; the
+    environment over it either way."""
+    return load_config_file(config_path(args))
 
 
-def load_relay_config(
-    args: argparse.Namespace, *, needed_by: str
-) -> tuple[TlLoopConfig, RelaySettings]:
-    """The loop's and the relay's configuration, from a file that must be named.
+def load_relay_config(args: argparse.Namespace, *, needed_by: str) -> TlLoopConfig:
+    """The configuration (`config.relay` for the relay's part), from a file that must be named.
 
     Raises:
         ConfigurationError: no file was named (says how to name one), or a bad file.

@@ -15,7 +15,7 @@ from typing import TextIO
 from tl_loop._config import TlLoopConfig
 from tl_loop._errors import ConfigurationError
 from tl_loop._glossary import Glossary
-from tl_loop.cli._common import Commands, add_command, config_path, load_config
+from tl_loop.cli._common import Commands, add_command, load_config
 from tl_loop.helpdesk._adapter import HelpdeskAdapter, load_adapter_class
 from tl_loop.kb import (
     KbPaths,
@@ -27,8 +27,7 @@ from tl_loop.kb import (
     kb_status,
     translate_folder,
 )
-from tl_loop.relay._settings import load_config_file
-from tl_loop.review import ReviewQueue, SQLiteReviewQueue
+from tl_loop.review import ReviewQueue, SQLiteReviewQueue, open_review_queue
 from tl_loop.stores import SQLiteTranslationMemory
 
 __all__ = ["add_kb_parser", "run_kb"]
@@ -117,7 +116,7 @@ def run_kb(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """
     config = load_config(args)
     if args.kb_command in ("translate", "status", "publish"):
-        queue = _review_queue(args)
+        queue = _review_queue(args, config)
         try:
             return _reviewed_command(args, config, queue, stdout, stderr)
         finally:
@@ -237,7 +236,7 @@ def _translate(
     return 1 if summary.failed else 0
 
 
-def _review_queue(args: argparse.Namespace) -> ReviewQueue | None:
+def _review_queue(args: argparse.Namespace, config: TlLoopConfig) -> ReviewQueue | None:
     """`--review-queue PATH` (SQLite), else the `[relay]` `review_path` or `review_url` of the
     configuration file, else None.
 
@@ -246,10 +245,7 @@ def _review_queue(args: argparse.Namespace) -> ReviewQueue | None:
     """
     if args.review_queue is not None:
         return SQLiteReviewQueue(Path(args.review_queue))
-    path = config_path(args)
-    if path is None:
-        return None
-    _, settings = load_config_file(path)
+    settings = config.relay
     if not {"review_path", "review_url"} & settings.model_fields_set:
         return None  # the relay's default queue is not a choice the user made for the KB
-    return settings.open_review_queue()
+    return open_review_queue(settings)

@@ -18,7 +18,7 @@ from typing import TextIO
 from tl_loop._errors import ConfigurationError
 from tl_loop.cli._common import Commands, add_command, language_tag, load_relay_config
 from tl_loop.relay._queue import JobQueue
-from tl_loop.review import ReviewItem, ReviewQueue, ReviewState
+from tl_loop.review import ReviewItem, ReviewQueue, ReviewState, open_review_queue
 from tl_loop.review._items import check_releasable
 
 __all__ = ["add_review_parser", "run_review"]
@@ -79,8 +79,8 @@ def run_review(args: argparse.Namespace, stdout: TextIO) -> int:
         ConfigurationError: no configuration file, or a bad one (exit 2).
         TlLoopError: the item is unknown, was already decided, or the store cannot be reached.
     """
-    _, settings = load_relay_config(args, needed_by="tl-loop review")
-    with settings.open_review_queue() as queue:
+    settings = load_relay_config(args, needed_by="tl-loop review").relay
+    with open_review_queue(settings) as queue:
         command = args.review_command
         if command == "list":
             return _list(queue, args, stdout)

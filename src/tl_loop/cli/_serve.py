@@ -25,6 +25,6 @@ def run_serve(args: argparse.Namespace) -> int:
         ConfigurationError: no configuration file, or a bad one.
     """
     relay.require_serve_dependencies()
-    config, settings = load_relay_config(args, needed_by="tl-loop serve")
+    config = load_relay_config(args, needed_by="tl-loop serve")
     relay.configure_logging()
-    return relay.run_relay(config, settings, host=args.host, port=args.port)
+    return relay.run_relay(config, config.relay, host=args.host, port=args.port)

@@ -15,9 +15,15 @@ from pathlib import Path
 from typing import TextIO
 
 from tl_loop._glossary import Glossary
+from tl_loop._relay_settings import RelaySettings
 from tl_loop.cli._common import Commands, add_command, load_relay_config
-from tl_loop.relay._settings import RelaySettings
-from tl_loop.review import AuditLog, ReviewItem, ReviewQueue
+from tl_loop.review import (
+    AuditLog,
+    ReviewItem,
+    ReviewQueue,
+    open_audit_log,
+    open_review_queue,
+)
 from tl_loop.review._stats import compute_stats, render_table
 from tl_loop.review._suggest import (
     suggest_glossary_entries,
@@ -92,7 +98,7 @@ def run_stats(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         MissingDependencyError: an item was edited and sacrebleu is not installed.
         ServiceError: a store could not be read.
     """
-    _, settings = load_relay_config(args, needed_by="tl-loop stats")
+    settings = load_relay_config(args, needed_by="tl-loop stats").relay
     since = _since(args.since)
     with _audit_log(settings) as audit, _review_queue(settings) as queue:
         rows = list(audit.rows(since=since)) if audit else []
@@ -119,7 +125,8 @@ def run_glossary(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> in
     """
     if args.glossary_command == "check":
         return _check(args, stdout)
-    config, settings = load_relay_config(args, needed_by="tl-loop glossary suggest")
+    config = load_relay_config(args, needed_by="tl-loop glossary suggest")
+    settings = config.relay
     glossary_path = args.glossary or config.glossary
     glossary = Glossary.load(glossary_path) if glossary_path else None
     with _review_queue(settings) as queue:
@@ -171,7 +178,7 @@ def _items(queue: ReviewQueue, since: datetime | None) -> list[ReviewItem]:
 
 @contextlib.contextmanager
 def _audit_log(settings: RelaySettings) -> Iterator[AuditLog | None]:
-    log = settings.open_audit_log()
+    log = open_audit_log(settings)
     try:
         yield log
     finally:
@@ -181,7 +188,7 @@ def _audit_log(settings: RelaySettings) -> Iterator[AuditLog | None]:
 
 @contextlib.contextmanager
 def _review_queue(settings: RelaySettings) -> Iterator[ReviewQueue]:
-    queue = settings.open_review_queue()
+    queue = open_review_queue(settings)
     try:
         yield queue
     finally:

@@ -113,7 +113,7 @@ def _more_pairs_hint(loop: Loop) -> str:
 
 def run_detect(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     """Run `tl-loop detect`; returns the exit status."""
-    detector = LanguageDetector(load_config(args).detection.languages)
+    detector = LanguageDetector(load_config(args).detection_languages())
     detection = detector.detect(_read(args.text, stdin))
     if args.json:
         print(json.dumps(detection.model_dump(mode="json"), ensure_ascii=False), file=stdout)

@@ -23,7 +23,14 @@ from tl_loop.relay._metrics import RelayMetrics
 from tl_loop.relay._queue import JobQueue
 from tl_loop.relay._settings import RelaySettings, adapter_agent_languages
 from tl_loop.relay._worker import JobRunner
-from tl_loop.review import AuditLog, ReviewItem, ReviewQueue, ReviewState
+from tl_loop.review import (
+    AuditLog,
+    ReviewItem,
+    ReviewQueue,
+    ReviewState,
+    open_audit_log,
+    open_review_queue,
+)
 from tl_loop.review._items import check_releasable, parse_state
 from tl_loop.review._stats_metrics import register_stats_metrics
 
@@ -96,8 +103,8 @@ class Relay:
         self.queue = queue or JobQueue(
             self.settings.queue_path, lease_seconds=self.settings.lease_seconds, owner=owner
         )
-        self.review = review if review is not None else self.settings.open_review_queue()
-        self.audit = audit if audit is not None else self.settings.open_audit_log()
+        self.review = review if review is not None else open_review_queue(self.settings)
+        self.audit = audit if audit is not None else open_audit_log(self.settings)
         self.metrics = RelayMetrics(queue_counts=self.queue.counts)
         # Per-language quality figures (volume, review rate, post-edit effort) on /metrics.
         register_stats_metrics(

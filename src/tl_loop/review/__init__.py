@@ -39,6 +39,7 @@ from tl_loop.review._stats import (
     post_edit_scores,
     render_table,
 )
+from tl_loop.review._stores import open_audit_log, open_review_queue
 from tl_loop.review._suggest import (
     find_replacements,
     suggest_glossary_entries,
@@ -67,6 +68,8 @@ __all__ = [
     "learn",
     "learned_entries",
     "new_item_id",
+    "open_audit_log",
+    "open_review_queue",
     "pair_segments",
     "post_edit_scores",
     "render_table",
