@@ -26,6 +26,11 @@ credentials in `authenticate`, render the store in the platform's shapes and sig
 from __future__ import annotations
 
 from tl_loop._errors import ConfigurationError
+from tl_loop.testing.emulators._chatwoot import ChatwootEmulator
+from tl_loop.testing.emulators._freshdesk import FreshdeskEmulator
+from tl_loop.testing.emulators._front import FrontEmulator
+from tl_loop.testing.emulators._helpscout import HelpScoutEmulator
+from tl_loop.testing.emulators._intercom import IntercomEmulator
 from tl_loop.testing.emulators._oauth import TokenIssuer
 from tl_loop.testing.emulators._server import (
     EmulatorRequest,
@@ -42,10 +47,12 @@ from tl_loop.testing.emulators._store import (
     Rating,
     Write,
 )
+from tl_loop.testing.emulators._zammad import ZammadEmulator
 from tl_loop.testing.emulators._zendesk import ZendeskEmulator
 
 __all__ = [
     "EMULATORS",
+    "ChatwootEmulator",
     "EmulatedArticle",
     "EmulatedConversation",
     "EmulatedMessage",
@@ -53,16 +60,32 @@ __all__ = [
     "EmulatorResponse",
     "EmulatorServer",
     "EmulatorStore",
+    "FreshdeskEmulator",
+    "FrontEmulator",
+    "HelpScoutEmulator",
+    "IntercomEmulator",
     "Rating",
     "Refusal",
     "TokenIssuer",
     "Webhook",
     "Write",
+    "ZammadEmulator",
     "ZendeskEmulator",
     "emulator_class",
 ]
 
-EMULATORS: dict[str, type[EmulatorServer]] = {cls.platform: cls for cls in (ZendeskEmulator,)}
+EMULATORS: dict[str, type[EmulatorServer]] = {
+    cls.platform: cls
+    for cls in (
+        ZendeskEmulator,
+        FreshdeskEmulator,
+        IntercomEmulator,
+        ZammadEmulator,
+        ChatwootEmulator,
+        HelpScoutEmulator,
+        FrontEmulator,
+    )
+}
 """Every built-in emulator by its adapter's name."""
 
 

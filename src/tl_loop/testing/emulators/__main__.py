@@ -43,15 +43,17 @@ def _watch(emulator: EmulatorServer, stop: threading.Event) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the console; returns the exit code."""
     parser = argparse.ArgumentParser(
-        prog="python -m tl_loop.testing.emulators", description=__doc__,
+        prog="python -m tl_loop.testing.emulators",
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
+    )
     parser.add_argument("platform", choices=sorted(EMULATORS))
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any)")
     parser.add_argument(
-        "--relay", default="http://127.0.0.1:8080",
+        "--relay",
+        default="http://127.0.0.1:8080",
         help="the relay's address; webhooks go to RELAY/webhooks/PLATFORM",
-    )  # fmt: skip
+    )
     args = parser.parse_args(argv)
     cls = emulator_class(args.platform)
     webhook_url = f"{args.relay.rstrip('/')}/webhooks/{args.platform}"

@@ -137,15 +137,15 @@ class _Budget:
     used: int = 0
     started: float = field(default_factory=time.time)
 
-    def take(self) -> tuple[bool, int, float]:
-        """(allowed, remaining, reset epoch) for one more request."""
+    def take(self, cost: int) -> tuple[bool, int, float]:
+        """(allowed, remaining, reset epoch) for one more request costing `cost`."""
         now = time.time()
         if now - self.started >= self.window:
             self.started, self.used = now, 0
         reset = self.started + self.window
-        if self.used >= self.limit:
-            return False, 0, reset
-        self.used += 1
+        if self.used + cost > self.limit:
+            return False, max(0, self.limit - self.used), reset
+        self.used += cost
         return True, self.limit - self.used, reset
 
 
@@ -255,6 +255,10 @@ class EmulatorServer:
         """The platform's rate-limit headers for every answer (`reset`: epoch seconds)."""
         return {}
 
+    def request_cost(self, request: EmulatorRequest) -> int:
+        """How much of the rate budget a request uses (Help Scout counts writes twice)."""
+        return 1
+
     def rate_limited(self, reset: float) -> EmulatorResponse:
         """The platform's 429 answer; `Retry-After` in seconds by default."""
         wait = max(1, round(reset - time.time()))
@@ -300,6 +304,10 @@ class EmulatorServer:
             lines.append(f'type = "{self.platform}"')
         lines += [f"{key} = {json.dumps(value)}" for key, value in self.adapter_options().items()]
         return "\n".join(lines) + "\n"
+
+    def conversation_key(self, conversation: EmulatedConversation) -> str:
+        """The id the platform's API and webhooks use for `conversation`."""
+        return str(conversation.id)
 
     def open_conversation(self, **details: Any) -> EmulatedConversation:
         """A new conversation (ticket) with a customer; see `EmulatorStore.open_conversation`."""
@@ -442,7 +450,7 @@ class EmulatorServer:
         except Refusal as refusal:
             return self._refused(refusal)
         with self.store.lock:
-            allowed, remaining, reset = self._budget.take()
+            allowed, remaining, reset = self._budget.take(self.request_cost(request))
             limit = self._budget.limit
             failure = None
             if allowed and request.method in _WRITE_METHODS and self._failures:
@@ -507,7 +515,7 @@ def _handler_for(emulator: EmulatorServer) -> type[BaseHTTPRequestHandler]:
         def _answer(self, response: EmulatorResponse) -> None:
             if response.raw is not None:
                 data = response.raw
-            elif response.payload is None and response.status in (202, 204):
+            elif response.payload is None and response.status in (201, 202, 204):
                 data = b""
             else:
                 data = json.dumps(response.payload).encode()
