@@ -360,6 +360,31 @@ class ChatwootAdapter(HelpdeskAdapter):
         path = f"conversations/{quote(conversation_id, safe='')}/custom_attributes"
         return self._request("POST", path, json={"custom_attributes": attributes})
 
+    def build_language_read(self, conversation_id: str) -> httpx.Request | None:
+        """`GET …/conversations/{id}`, whose `custom_attributes` the language write keeps
+        (when `write_language` is on, else None)."""
+        if not self._write_language:
+            return None
+        return self._request("GET", f"conversations/{quote(conversation_id, safe='')}")
+
+    def build_set_language_from(
+        self, conversation_id: str, language: str, current: httpx.Response
+    ) -> httpx.Request | None:
+        """`build_set_language` with the conversation's current `custom_attributes` kept;
+        None when the attribute already holds `language`.
+
+        Raises:
+            ServiceError: `current` is an error, or not a conversation object.
+        """
+        error = self.error_for(current)
+        if error is not None:
+            raise error
+        conversation = response_object(current, service=self.name)
+        attributes = as_mapping(conversation.get("custom_attributes"))
+        if language_hint(attributes.get(self._language_attribute)) == language:
+            return None
+        return self.build_set_language(conversation_id, language, custom_attributes=attributes)
+
     # -- errors ------------------------------------------------------------------------------
 
     def error_for(self, response: httpx.Response) -> ServiceError | None:

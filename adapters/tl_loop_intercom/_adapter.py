@@ -170,8 +170,7 @@ class IntercomAdapter(HelpdeskAdapter):
                 "the notification's conversation has no `id`", service=_SERVICE
             )
         if topic == "conversation.user.created":
-            source = as_mapping(item.get("source"))
-            return self._event("ticket_created", str(event_id), item, source, payload)
+            return self._event("ticket_created", str(event_id), item, _first(item), payload)
         wanted = {"conversation.user.replied": "comment", "conversation.admin.noted": "note"}
         part_type = wanted.get(str(topic))
         part = _last_part(item, part_type) if part_type else None
@@ -217,9 +216,10 @@ class IntercomAdapter(HelpdeskAdapter):
         return self._request("GET", f"/conversations/{conversation_id}")
 
     def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
-        """The source message, then every part that has a body (assignments have none)."""
+        """The first message (`source`; `conversation_message` on the 1.x shape), then every
+        part that has a body (assignments have none)."""
         item = response_object(response, service=_SERVICE)
-        parts = [as_mapping(item.get("source"))]
+        parts = [_first(item)]
         parts += [
             as_mapping(part)
             for part in as_mapping(item.get("conversation_parts")).get("conversation_parts") or []
@@ -372,6 +372,12 @@ def _role(author: Mapping[str, Any]) -> Role:
     if kind == "admin":
         return "agent"
     return "system"  # bots (Fin), teams, workflows
+
+
+def _first(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A conversation's first message: `source` (API 2.x), or `conversation_message` in
+    workspaces still on the 1.x payload shape (same `id`, `body` and `author`)."""
+    return as_mapping(item.get("source")) or as_mapping(item.get("conversation_message"))
 
 
 def _message(part: Mapping[str, Any], item: Mapping[str, Any]) -> HelpdeskMessage:

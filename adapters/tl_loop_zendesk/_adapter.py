@@ -35,7 +35,7 @@ from tl_loop.helpdesk import (
     verify_signature,
     with_detail,
 )
-from tl_loop_zendesk._events import SERVICE, parse
+from tl_loop_zendesk._events import SERVICE, comment_text, parse
 
 __all__ = ["ZendeskAdapter"]
 
@@ -343,7 +343,6 @@ def _epoch(timestamp: str) -> str | None:
 
 
 def _message(comment: dict[str, Any], roles: Mapping[str, Any]) -> HelpdeskMessage:
-    html_body = comment.get("html_body")
     role = roles.get(str(comment.get("author_id")))
     public = comment.get("public") is not False
     author: Literal["customer", "agent", "system"]
@@ -355,11 +354,11 @@ def _message(comment: dict[str, Any], roles: Mapping[str, Any]) -> HelpdeskMessa
         author = "system"
     else:
         author = "customer" if public else "agent"  # author not sideloaded: best guess
-    has_html = isinstance(html_body, str) and bool(html_body)
+    text, content_type = comment_text(comment)
     return HelpdeskMessage(
         id=str(comment.get("id")),
-        text=str(html_body) if has_html else str(comment.get("body") or ""),
-        content_type="html" if has_html else "text",
+        text=text or "",
+        content_type=content_type,
         author_role=author,
         public=public,
         created_at=comment.get("created_at"),

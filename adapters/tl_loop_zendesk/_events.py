@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Literal
 
 from tl_loop import (
     Channel,
+    ContentType,
     InvalidRequestError,
 )
 from tl_loop.helpdesk import (
@@ -16,6 +18,7 @@ from tl_loop.helpdesk import (
     as_mapping,
     body_event_id,
     header,
+    html_to_markdown,
     language_hint,
 )
 
@@ -42,6 +45,30 @@ def via_channel(value: object) -> Channel | None:
     if not isinstance(value, str):
         return None
     return _CHANNELS.get(value.strip().lower().replace(" ", "_"))
+
+
+def comment_text(comment: Mapping[str, Any]) -> tuple[str | None, ContentType]:
+    """A comment's text: its `html_body` (the customer's formatting) when that says the same
+    as its plain `body`, else the `body` as text.
+
+    The relay sanitises HTML before it shows it to anyone. The check guards against bodies
+    whose `html_body` was trimmed or templated away (captured payloads show `<div>...</div>`).
+    """
+    body, html_body = comment.get("body"), comment.get("html_body")
+    text = body if isinstance(body, str) else None
+    usable = isinstance(html_body, str) and bool(html_body.strip())
+    if usable and (text is None or _says_the_same(str(html_body), text)):
+        return str(html_body), "html"
+    return text, "text"
+
+
+def _says_the_same(html_body: str, body: str) -> bool:
+    # Compare letters and digits only: Zendesk renders links, lists and breaks differently
+    # in the two copies, but the words are the same.
+    shown = Counter(c for c in html_to_markdown(html_body).casefold() if c.isalnum())
+    plain = Counter(c for c in body.casefold() if c.isalnum())
+    total = sum(plain.values())
+    return total == 0 or sum((shown & plain).values()) >= 0.9 * total
 
 
 def parse(payload: dict[str, Any], headers: Mapping[str, str], body: bytes) -> HelpdeskEvent:
@@ -94,25 +121,27 @@ def _parse_event_webhook(payload: dict[str, Any], event_type: str) -> HelpdeskEv
     comment = as_mapping(event["comment"])
     author = as_mapping(comment.get("author"))
     author_id = as_id(author.get("id"))
-    body = comment.get("body")
-    text = body if isinstance(body, str) else None
+    text, content_type = comment_text(comment)
     public = comment.get("is_public") is not False
-    from_requester = author_id is not None and author_id == as_id(detail.get("requester_id"))
+    staff = author.get("is_staff")
+    if not isinstance(staff, bool):  # older bodies: the requester is the customer
+        staff = author_id is None or author_id != as_id(detail.get("requester_id"))
     kind: Kind
     if text is not None and OWN_NOTE_MARKER in text:
         kind = "ignored"
-    elif public and from_requester:
+    elif public and not staff:
         kind = "customer_message"
-    elif not public and not from_requester:
+    elif not public and staff:
         kind = "agent_note"
     else:
-        kind = "ignored"  # public agent replies, and private comments by the requester
+        kind = "ignored"  # public agent replies, and private comments by end users
     return HelpdeskEvent(
         kind=kind,
         event_id=event_id,
         conversation_id=ticket_id,
         message_id=as_id(comment.get("id")),
         text=text,
+        content_type=content_type,
         author_id=author_id,
         complete=text is not None,
         raw=payload,

@@ -23,6 +23,7 @@ from tl_loop import (
     ServiceUnavailableError,
     WebhookAuthError,
 )
+from tl_loop.helpdesk import HelpdeskClient
 from tl_loop.testing import AdapterContract
 from tl_loop_chatwoot import ChatwootAdapter
 
@@ -433,6 +434,35 @@ def test_the_language_is_written_only_when_enabled() -> None:
         f"{BASE}/api/v1/accounts/3/conversations/10/custom_attributes",
     )
     assert json.loads(request.content) == {"custom_attributes": {"plan": "gold", "language": "es"}}
+
+
+def test_the_language_write_keeps_the_other_custom_attributes(httpx_mock: HTTPXMock) -> None:
+    conversation_url = f"{BASE}/api/v1/accounts/3/conversations/10"
+    httpx_mock.add_response(
+        method="GET",
+        url=conversation_url,
+        json={"id": 10, "custom_attributes": {"plan": "gold", "order": "A-17", "language": "de"}},
+    )
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{conversation_url}/custom_attributes",
+        match_json={"custom_attributes": {"plan": "gold", "order": "A-17", "language": "es"}},
+        json={"custom_attributes": {"plan": "gold", "order": "A-17", "language": "es"}},
+    )
+    with HelpdeskClient(make_adapter(write_language=True)) as client:
+        assert client.set_language("10", "es") is True
+
+
+def test_a_language_already_recorded_is_not_written_again(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(
+        method="GET",
+        url=f"{BASE}/api/v1/accounts/3/conversations/10",
+        json={"id": 10, "custom_attributes": {"language": "es"}},
+    )
+    with HelpdeskClient(make_adapter(write_language=True)) as client:
+        assert client.set_language("10", "es") is False  # nothing sent
+    with HelpdeskClient(make_adapter()) as client:
+        assert client.set_language("10", "es") is False  # not enabled: not even read
 
 
 # -- errors and configuration -------------------------------------------------------------

@@ -203,6 +203,27 @@ def test_a_new_conversation_carries_its_first_message() -> None:
     )
 
 
+def version_1_shape(item: dict[str, Any]) -> dict[str, Any]:
+    # Workspaces on the 1.x payload shape carry `conversation_message` and no `source`.
+    first = dict(item.pop("source"))
+    first["type"] = "conversation_message"
+    return {**item, "conversation_message": first}
+
+
+def test_the_1x_shape_gives_the_first_message_from_conversation_message() -> None:
+    item = version_1_shape(conversation())
+    event = make_adapter().parse_event(notification("conversation.user.created", item), {})
+    assert (event.kind, event.text, event.message_id) == (
+        "ticket_created",
+        "<p>Hola, mi pedido no ha llegado.</p>",
+        "403918330",
+    )
+    adapter = make_adapter()
+    response = httpx.Response(200, json=item, request=adapter.build_get_messages("215467"))
+    [first] = adapter.parse_messages(response)
+    assert (first.id, first.author_role, first.public) == ("403918330", "customer", True)
+
+
 def test_an_admin_note_is_an_agent_note_unless_it_is_ours() -> None:
     adapter = make_adapter()
     body = notification(

@@ -194,6 +194,48 @@ def test_our_own_note_and_public_agent_replies_are_ignored() -> None:
     assert adapter.parse_event(status, {}).kind == "ignored"
 
 
+def comment_event(comment: dict[str, object]) -> bytes:
+    base = {"id": 778, "is_public": True, "author": {"id": "26155588908179"}}
+    return event_webhook("zen:event-type:ticket.comment_added", {"comment": {**base, **comment}})
+
+
+def test_the_customers_formatting_comes_from_html_body() -> None:
+    body = comment_event(
+        {
+            "body": "Hola,\n\nmi pedido 123 no ha llegado. Ver https://acme.example/p",
+            "html_body": '<div class="zd-comment" dir="auto"><p>Hola,</p><p>mi pedido '
+            "<strong>123</strong> no ha llegado. Ver "
+            '<a href="https://acme.example/p">https://acme.example/p</a></p></div>',
+        }
+    )
+    event = make_adapter().parse_event(body, {})
+    assert event.content_type == "html"
+    assert event.text is not None
+    assert "<strong>123</strong>" in event.text
+
+
+def test_a_trimmed_html_body_falls_back_to_the_plain_body() -> None:
+    body = comment_event({"body": "Hola, mi pedido no ha llegado.", "html_body": "<div>...</div>"})
+    event = make_adapter().parse_event(body, {})
+    assert (event.text, event.content_type) == ("Hola, mi pedido no ha llegado.", "text")
+
+
+@pytest.mark.parametrize(
+    ("author", "public", "kind"),
+    [
+        ({"id": "31", "is_staff": False}, True, "customer_message"),  # a CC'd end user
+        ({"id": "26155588908179", "is_staff": True}, False, "agent_note"),  # agent-requester
+        ({"id": "26155588908179", "is_staff": False}, False, "ignored"),
+        ({"id": "9", "is_staff": True}, True, "ignored"),
+    ],
+)
+def test_is_staff_says_who_wrote_the_comment(
+    author: dict[str, object], public: bool, kind: str
+) -> None:
+    body = comment_event({"body": "Hola", "is_public": public, "author": author})
+    assert make_adapter().parse_event(body, {}).kind == kind
+
+
 def test_ticket_created_carries_the_description() -> None:
     body = event_webhook(
         "zen:event-type:ticket.created", {"meta": {}}, description="No puedo entrar."

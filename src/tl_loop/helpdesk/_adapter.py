@@ -265,6 +265,22 @@ class HelpdeskAdapter(abc.ABC):
         """The request that records the customer language on the ticket, if the platform can."""
         return None
 
+    def build_language_read(self, conversation_id: str) -> httpx.Request | None:
+        """The read the language write needs first, or None (most platforms).
+
+        For platforms whose write replaces a whole set (Chatwoot's custom attributes): the
+        client sends this read, then `build_set_language_from` with its answer, so the other
+        values are written back unchanged (read-modify-write).
+        """
+        return None
+
+    def build_set_language_from(
+        self, conversation_id: str, language: str, current: httpx.Response
+    ) -> httpx.Request | None:
+        """`build_set_language`, knowing the conversation as `build_language_read` returned it;
+        None when nothing needs writing (the language is already there)."""
+        return self.build_set_language(conversation_id, language)
+
     # -- knowledge base ----------------------------------------------------------------------
 
     def build_list_articles(self, locale: str) -> httpx.Request:

@@ -140,8 +140,18 @@ class HelpdeskClient:
         return self.write(request)
 
     def set_language(self, conversation_id: str, language: str) -> bool:
-        """Record the customer language on the ticket; False when the platform has no place."""
-        request = self.adapter.build_set_language(conversation_id, language)
+        """Record the customer language on the ticket; False when nothing was sent (the
+        platform has no place for it, it is not configured, or the language is already set).
+
+        Platforms whose write replaces a whole set are read first and written back with
+        their other values (`HelpdeskAdapter.build_language_read`).
+        """
+        adapter = self.adapter
+        read = adapter.build_language_read(conversation_id)
+        if read is None:
+            request = adapter.build_set_language(conversation_id, language)
+        else:
+            request = adapter.build_set_language_from(conversation_id, language, self.read(read))
         if request is None:
             return False
         self.write(request)
