@@ -360,6 +360,14 @@ class ChatwootAdapter(HelpdeskAdapter):
         path = f"conversations/{quote(conversation_id, safe='')}/custom_attributes"
         return self._request("POST", path, json={"custom_attributes": attributes})
 
+    def language_help(self) -> str:
+        """Chatwoot: the `lang-xx` label or the language custom attribute."""
+        return (
+            f"add the label {self._label_prefix}xx to the conversation, where xx is the "
+            f"customer's language code (e.g. {self._label_prefix}es for Spanish), or set its "
+            f"custom attribute “{self._language_attribute}” to that code"
+        )
+
     def build_language_read(self, conversation_id: str) -> httpx.Request | None:
         """`GET …/conversations/{id}`, whose `custom_attributes` the language write keeps
         (when `write_language` is on, else None)."""

@@ -222,10 +222,20 @@ class FreshdeskAdapter(HelpdeskAdapter):
             text=text,
             content_type="html",
             author_id=as_id(payload.get("author_id")),
-            customer_language=language_hint(payload.get("requester_language")),
+            customer_language=language_hint(payload.get("requester_language"))
+            or (language_hint(payload.get(self.language_field)) if self.language_field else None),
             complete=complete,
             raw=payload,
             channel=_source_channel(payload.get("source")),
+        )
+
+    def language_help(self) -> str:
+        """Freshdesk: the ticket's language field, when one is configured."""
+        if self.language_field is None:
+            return super().language_help()
+        return (
+            f"set the ticket's language field ({self.language_field}) to the customer's "
+            "language code (e.g. es for Spanish)"
         )
 
     # -- conversations -----------------------------------------------------------------------

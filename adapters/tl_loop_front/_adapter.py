@@ -196,6 +196,14 @@ class FrontAdapter(HelpdeskAdapter):
         challenge = header(headers, "x-front-challenge")
         return WebhookReply.json({"challenge": challenge}) if challenge else None
 
+    def language_help(self) -> str:
+        """Front: the `lang-xx` tag or the language custom field."""
+        return (
+            f"tag the conversation {self._tag_prefix}xx, where xx is the customer's language "
+            f"code (e.g. {self._tag_prefix}es for Spanish), or fill its “{self._language_field}” "
+            "custom field with that code"
+        )
+
     def parse_event(self, body: bytes, headers: Mapping[str, str]) -> HelpdeskEvent:
         """Classify `inbound` (customer message) and `comment` (agent note) events; the rest,
         including `outbound` replies and the application `sync` ping, are ignored.

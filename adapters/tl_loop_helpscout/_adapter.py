@@ -206,6 +206,18 @@ class HelpScoutAdapter(HelpdeskAdapter):
             channel=_CONVERSATION_TYPES.get(str(payload.get("type"))),
         )
 
+    def language_help(self) -> str:
+        """Help Scout: the conversation's Language custom field."""
+        field = (
+            f"custom field {self._language_field_id}"
+            if self._language_field_id is not None
+            else "custom field “Language”"
+        )
+        return (
+            f"fill the conversation's {field} with the customer's language code (e.g. es for "
+            "Spanish)"
+        )
+
     def _thread_for(self, kind: str, payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
         wanted = _THREAD_TYPES[kind]
         threads = sorted(

@@ -27,6 +27,8 @@ from tl_loop.helpdesk import (
     header,
     hmac_digest,
     json_body,
+    language_from_labels,
+    language_hint,
     next_page_request,
     numeric_id,
     require_env,
@@ -40,6 +42,7 @@ __all__ = ["IntercomAdapter"]
 
 _SERVICE = "intercom"
 _CUSTOMERS = frozenset({"user", "lead", "contact"})
+_LANGUAGE_TAG = "lang-"  # a conversation tag such as `lang-es` gives the customer language
 # The conversation `source.type`: the Messenger (`conversation`) and messaging apps are chat;
 # push, phone calls and the rest say nothing certain (None).
 _SOURCE_TYPES: dict[str, Channel] = {
@@ -202,11 +205,32 @@ class IntercomAdapter(HelpdeskAdapter):
             text=text,
             content_type="html",
             author_id=as_id(author.get("id")),
+            customer_language=self._language(item),
             complete=text is not None,
             raw=payload,
             # The conversation's first message says how it travels, notes and replies alike.
             channel=_SOURCE_TYPES.get(str(as_mapping(item.get("source")).get("type"))),
         )
+
+    def _language(self, item: Mapping[str, Any]) -> str | None:
+        """The conversation attribute `language_attribute`, else a `lang-xx` tag."""
+        if self.language_attribute is not None:
+            attributes = as_mapping(item.get("custom_attributes"))
+            if (tag := language_hint(attributes.get(self.language_attribute))) is not None:
+                return tag
+        tags = as_mapping(item.get("tags")).get("tags")
+        names = [as_mapping(t).get("name") for t in tags] if isinstance(tags, list) else []
+        return language_from_labels(names, prefix=_LANGUAGE_TAG)
+
+    def language_help(self) -> str:
+        """Intercom: the language conversation attribute, or a `lang-xx` tag."""
+        tag = (
+            f"tag the conversation {_LANGUAGE_TAG}xx, where xx is the customer's language code "
+            f"(e.g. {_LANGUAGE_TAG}es for Spanish)"
+        )
+        if self.language_attribute is None:
+            return tag
+        return f"{tag}, or set the conversation attribute “{self.language_attribute}” to that code"
 
     # -- conversations -----------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -29,6 +30,7 @@ from tl_loop.helpdesk import (
     header,
     hmac_digest,
     json_body,
+    language_hint,
     numeric_id,
     require_env,
     response_array,
@@ -166,13 +168,26 @@ class ZammadAdapter(HelpdeskAdapter):
         event_id = header(headers, "x-zammad-delivery") or body_event_id(body)
         ticket = payload.get("ticket")
         if isinstance(ticket, dict) and ticket.get("id") is not None:
-            return _default_event(payload, ticket, event_id)
+            event = _default_event(payload, ticket, event_id)
+            if event.customer_language is None and self.language_attribute is not None:
+                language = language_hint(ticket.get(self.language_attribute))
+                event = replace(event, customer_language=language)
+            return event
         if payload.get("ticket_id") not in (None, ""):
             return _custom_event(payload, event_id)
         raise InvalidRequestError(
             "the webhook has neither `ticket.id` (Zammad's default payload) nor `ticket_id` "
             "(a custom payload)",
             service=_SERVICE,
+        )
+
+    def language_help(self) -> str:
+        """Zammad: the ticket's language attribute, when one is configured."""
+        if self.language_attribute is None:
+            return super().language_help()
+        return (
+            f"set the ticket's “{self.language_attribute}” field to the customer's language "
+            "code (e.g. es for Spanish)"
         )
 
     # -- conversations -----------------------------------------------------------------------

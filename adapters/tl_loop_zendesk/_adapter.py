@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
@@ -28,6 +29,7 @@ from tl_loop.helpdesk import (
     header,
     hmac_digest,
     json_body,
+    language_from_labels,
     next_page_request,
     require_env,
     response_object,
@@ -167,7 +169,23 @@ class ZendeskAdapter(HelpdeskAdapter):
             InvalidRequestError: not JSON, or neither shape.
         """
         payload = json_body(body, service=SERVICE, hint="set the webhook's request format to JSON")
-        return parse(payload, headers, body)
+        event = parse(payload, headers, body)
+        if event.customer_language is None:
+            # An agent's `lang_es` tag: event webhooks carry `detail.tags`; a trigger body
+            # may send `"tags": "{{ticket.tags}}"` (space separated).
+            tags = as_mapping(payload.get("detail")).get("tags", payload.get("tags"))
+            if isinstance(tags, str):
+                tags = tags.split()
+            language = language_from_labels(tags, prefix=self.language_tag_prefix)
+            event = replace(event, customer_language=language)
+        return event
+
+    def language_help(self) -> str:
+        """Zendesk: the `lang_xx` tag (what the relay writes without a language field)."""
+        return (
+            f"add the tag {self.language_tag_prefix}xx to the ticket, where xx is the "
+            f"customer's language code (e.g. {self.language_tag_prefix}es for Spanish)"
+        )
 
     # -- conversations -----------------------------------------------------------------------
 

@@ -265,6 +265,18 @@ class HelpdeskAdapter(abc.ABC):
         """The request that records the customer language on the ticket, if the platform can."""
         return None
 
+    def language_help(self) -> str:
+        """How an agent records the customer's language in this helpdesk, in its words.
+
+        The relay shows it when a reply cannot be translated because the customer's language
+        is unknown; it completes "the customer's language is not known yet: …". Adapters say
+        which field, tag or label they read (and write), with an example value.
+        """
+        return (
+            "it is learnt from the customer's next message (this helpdesk has no place tl_loop "
+            "reads it from)"
+        )
+
     def build_language_read(self, conversation_id: str) -> httpx.Request | None:
         """The read the language write needs first, or None (most platforms).
 

@@ -11,7 +11,7 @@ import logging
 
 from tl_loop._errors import ServiceError
 from tl_loop._models import Channel, Conversation, Decision, Message, Translation
-from tl_loop.helpdesk._adapter import HelpdeskEvent
+from tl_loop.helpdesk._adapter import HelpdeskAdapter, HelpdeskEvent
 from tl_loop.helpdesk._client import HelpdeskClient
 from tl_loop.relay._jobs import AgentNote, Job
 from tl_loop.relay._notes import parse_trigger
@@ -43,6 +43,7 @@ def handle_agent_note(services: Services, job: Job, work: AgentNote) -> None:
         Message(text=trigger.text, content_type=message.content_type, channel=channel),
         conversation,
     )
+    translation = _in_helpdesk_words(translation, services.adapters[job.adapter])
     conversation_id = event.conversation_id
 
     def note_step(step: str, note: str) -> None:
@@ -69,6 +70,23 @@ def handle_agent_note(services: Services, job: Job, work: AgentNote) -> None:
             note_step("flags", services.composer.flags_note(translation))
         except (ServiceError, WriteUncertain) as error:
             log.warning("job %s: reply sent, flag note not posted: %s", job.id, error)
+
+
+def _in_helpdesk_words(translation: Translation, adapter: HelpdeskAdapter) -> Translation:
+    """Say how to set an unknown customer language the way agents do it in their helpdesk."""
+    if "customer_language_unknown" not in translation.flag_codes:
+        return translation
+    detail = (
+        f"the customer's language is not known yet: {adapter.language_help()}; then send "
+        "your note again"
+    )
+    flags = tuple(
+        flag.model_copy(update={"detail": detail})
+        if flag.code == "customer_language_unknown"
+        else flag
+        for flag in translation.flags
+    )
+    return translation.model_copy(update={"flags": flags})
 
 
 def _learn_language(
