@@ -13,8 +13,13 @@ MakeWebhooks = Callable[..., Webhooks]
 
 
 class TaggedHelpdesk(MemoryHelpdesk):
+    """A helpdesk whose agents set the language with a tag, and no field tl_loop writes."""
+
     def language_help(self) -> str:
         return "add the tag lang-xx to the ticket (e.g. lang-es)"
+
+    def build_set_language(self, conversation_id: str, language: str) -> None:  # type: ignore[override]
+        return None
 
 
 @pytest.fixture
@@ -34,3 +39,36 @@ def test_an_unknown_customer_language_is_explained_in_helpdesk_words(
     assert "send your note again" in note.body
     assert "override_customer_language" not in note.body  # library words, not the agent's
     assert server.replies() == []
+
+
+SPANISH = "Hola, mi pedido no ha llegado todavía."
+
+
+def test_a_refused_note_is_final_and_the_agent_is_told(
+    webhooks: MakeWebhooks, server: MemoryHelpdeskServer
+) -> None:
+    hooks = webhooks()
+    server.fail_next_writes(422)
+    assert hooks.customer("e1", SPANISH, conversation="c3").status_code == 202
+    hooks.relay.drain()
+    [(_, _, _, reason)] = hooks.relay.queue.failed_jobs()
+    assert "422" in reason
+    [note] = server.notes("c3")  # the failure note, posted after the refused translation
+    assert "message was not posted" in note.body
+    assert "422" in note.body
+    metrics = hooks.relay.metrics.render()[0].decode()
+    assert 'tl_loop_writes_total{kind="note",outcome="refused"} 1.0' in metrics
+    assert 'outcome="uncertain"' not in metrics
+
+
+def test_only_writes_really_sent_count_as_sent(
+    webhooks: MakeWebhooks, server: MemoryHelpdeskServer
+) -> None:
+    hooks = webhooks()
+    assert hooks.customer("e1", SPANISH, conversation="c4").status_code == 202
+    hooks.relay.drain()
+    assert len(server.notes("c4")) == 1
+    metrics = hooks.relay.metrics.render()[0].decode()
+    assert 'tl_loop_writes_total{kind="note",outcome="sent"} 1.0' in metrics
+    assert 'tl_loop_writes_total{kind="language",outcome="not_needed"} 1.0' in metrics
+    assert 'kind="language",outcome="sent"' not in metrics

@@ -11,7 +11,9 @@ tests, do not collide).
 - `tl_loop_jobs_total{outcome}`: done, retried, failed.
 - `tl_loop_errors_total{stage, error}`: errors by stage (job, write, language, translate).
 - `tl_loop_writes_total{kind, outcome}`: helpdesk writes sent, skipped (already done),
-  uncertain (may have arrived: not repeated), failed (surely not delivered).
+  uncertain (may have arrived: not repeated), failed (surely not delivered, may be retried),
+  refused (the helpdesk said no with a 4xx: final, the agent is told), not_needed (nothing to
+  send: no language field configured, or the value is already there).
 - `tl_loop_queue_jobs{status}`: jobs in the queue by status, read at scrape time.
 """
 

@@ -33,7 +33,7 @@ from tl_loop.relay._queue import JobQueue
 from tl_loop.relay._release import handle_review_release
 from tl_loop.relay._services import Services
 from tl_loop.relay._settings import RelaySettings
-from tl_loop.relay._writes import LeaseLost, WriteUncertain
+from tl_loop.relay._writes import LeaseLost, WriteUncertain, refused
 from tl_loop.review import AuditLog, ReviewQueue
 
 __all__ = ["JobRunner"]
@@ -130,6 +130,13 @@ class JobRunner:
         if isinstance(job.work, AgentNote | ReviewRelease):
             # The agent is waiting for their reply to go out; say it did not, once.
             self._tell_agent(job, self.composer.failure_note(reason))
+        elif isinstance(job.work, CustomerMessage) and isinstance(error, ServiceError):
+            if refused(error):
+                # The helpdesk refused the translation note: without a word the agent would
+                # never know the message was not translated.
+                self._tell_agent(job, self.composer.failure_note(
+                    f"the translation of the customer's message was not posted: {reason}"
+                ))  # fmt: skip
         self.queue.fail(job, reason)
         self.metrics.jobs.labels("failed").inc()
         return "failed"

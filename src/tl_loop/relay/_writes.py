@@ -14,7 +14,7 @@ from tl_loop.relay._jobs import Job
 from tl_loop.relay._metrics import RelayMetrics
 from tl_loop.relay._queue import JobQueue
 
-__all__ = ["LeaseLost", "WriteUncertain", "Writes"]
+__all__ = ["LeaseLost", "WriteUncertain", "Writes", "refused"]
 
 
 class LeaseLost(Exception):
@@ -23,6 +23,14 @@ class LeaseLost(Exception):
 
 class WriteUncertain(Exception):
     """A write may have arrived, so the job must fail rather than send it again."""
+
+
+def refused(error: ServiceError) -> bool:
+    """True when the helpdesk answered a write with a definite refusal (a 4xx other than a
+    rate limit or a request timeout): nothing was stored, and sending it again as it is
+    would be refused again."""
+    status = error.status_code
+    return status is not None and 400 <= status < 500 and status not in (408, 429)
 
 
 class Writes:
@@ -40,11 +48,14 @@ class Writes:
     def once(self, job: Job, step: str, kind: str, send: Callable[[], object]) -> None:
         """Run a helpdesk write unless the journal says it was done or may have arrived.
 
+        `send` returns False when it had nothing to send.
+
         Raises:
             LeaseLost: the job is no longer ours.
             WriteUncertain: an earlier try of this step died mid-write, or this one may have
                 arrived without an answer.
-            ServiceError: retryable only when the write surely did not arrive.
+            ServiceError: retryable only when the write surely did not arrive; a refusal
+                (`refused`) is final.
         """
         if not self.queue.renew(job):
             raise LeaseLost
@@ -59,13 +70,19 @@ class Writes:
                 "reached the helpdesk, so it is not sent again (check the ticket)"
             )
         try:
-            send()
+            sent = send()
         except ServiceError as error:
             if error.retryable:  # surely not delivered: a later try may send it
                 self.queue.forget_step(job, step)
                 self.metrics.writes.labels(kind, "failed").inc()
                 raise
+            if refused(error):  # definitely not stored: the job fails with the reason
+                self.queue.forget_step(job, step)
+                self.metrics.writes.labels(kind, "refused").inc()
+                raise
             self.metrics.writes.labels(kind, "uncertain").inc()
             raise WriteUncertain(str(error)) from error
         self.queue.finish_step(job, step)
-        self.metrics.writes.labels(kind, "sent").inc()
+        # `False` is a write with nothing to send (no language field configured, or the
+        # value is already there): counted apart, so "sent" means a request really went.
+        self.metrics.writes.labels(kind, "not_needed" if sent is False else "sent").inc()
