@@ -130,13 +130,16 @@ class JobRunner:
         if isinstance(job.work, AgentNote | ReviewRelease):
             # The agent is waiting for their reply to go out; say it did not, once.
             self._tell_agent(job, self.composer.failure_note(reason))
-        elif isinstance(job.work, CustomerMessage) and isinstance(error, ServiceError):
-            if refused(error):
-                # The helpdesk refused the translation note: without a word the agent would
-                # never know the message was not translated.
-                self._tell_agent(job, self.composer.failure_note(
-                    f"the translation of the customer's message was not posted: {reason}"
-                ))  # fmt: skip
+        elif (
+            isinstance(job.work, CustomerMessage)
+            and isinstance(error, ServiceError)
+            and refused(error)
+        ):
+            # The helpdesk refused the translation note: without a word the agent would
+            # never know the customer's message was not translated.
+            self._tell_agent(job, self.composer.failure_note(
+                f"the translation of the customer's message was not posted: {reason}"
+            ))  # fmt: skip
         self.queue.fail(job, reason)
         self.metrics.jobs.labels("failed").inc()
         return "failed"
