@@ -92,11 +92,10 @@ def test_the_webhook_is_signed_as_zendesk_signs_it(zendesk: ZendeskEmulator) -> 
     adapter = zendesk.adapter()
     adapter.verify_webhook(webhook.body, webhook.headers)
     event = adapter.parse_event(webhook.body, webhook.headers)
-    assert (event.kind, event.conversation_id, event.text) == (
-        "customer_message",
-        str(ticket.id),
-        "Hola, mi pedido no llegó",
-    )
+    assert (event.kind, event.conversation_id) == ("customer_message", str(ticket.id))
+    # The comment's html_body, which keeps the customer's formatting (issue #13).
+    assert event.content_type == "html"
+    assert "Hola, mi pedido no llegó" in (event.text or "")
     assert event.channel == "chat"
     note = zendesk.agent_note(ticket, "#tl Thanks")
     assert adapter.parse_event(note.body, note.headers).kind == "agent_note"
