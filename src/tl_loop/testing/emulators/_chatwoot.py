@@ -232,7 +232,8 @@ class ChatwootEmulator(EmulatorServer):
             "external_source_ids": {},
             "additional_attributes": {},
             "processed_message_content": _content(message),
-            "sentiment": {},
+            # Chatwoot scores incoming messages only.
+            "sentiment": {"label": "neutral", "score": 0.5, "value": 0} if customer else {},
             "conversation": {
                 "assignee_id": conversation.agent_id,
                 "unread_count": 0,
@@ -316,11 +317,23 @@ class ChatwootEmulator(EmulatorServer):
             "inbox": {"id": self.inbox_id, "name": "Support"},
             "message_type": "incoming" if customer else "outgoing",
             "private": not message.public,
-            "sender": {"account": {"id": self.account_id, "name": "Acme"}, **sender},
+            "sender": {"account": {"id": self.account_id, "name": "Acme"}, "avatar": "", **sender},
             "source_id": None,
             "event": "message_created",
         }
         return self.signed("message_created", payload)
+
+    def conversation_event(
+        self, conversation: EmulatedConversation, event: str = "conversation_status_changed"
+    ) -> Webhook:
+        """A conversation webhook (`conversation_status_changed`, `conversation_updated`, …):
+        the conversation itself with `event` and `changed_attributes`."""
+        payload = {
+            **self.conversation_json(conversation),
+            "event": event,
+            "changed_attributes": None,
+        }
+        return self.signed(event, payload)
 
     def signed(self, event: str, payload: Any) -> Webhook:
         """A webhook body with Chatwoot's signature headers."""

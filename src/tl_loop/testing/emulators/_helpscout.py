@@ -160,6 +160,7 @@ class HelpScoutEmulator(EmulatorServer):
             "self": {"href": url_with(request, {"page": page})},
             "first": {"href": url_with(request, {"page": 1})},
             "last": {"href": url_with(request, {"page": pages})},
+            "page": {"href": f"{request.base_url}{request.path}{{?page}}", "templated": True},
         }
         if page < pages:
             links["next"] = {"href": url_with(request, {"page": page + 1})}
@@ -287,7 +288,7 @@ class HelpScoutEmulator(EmulatorServer):
             "type": kind,
             "status": "active",
             "state": "published",
-            "action": {"type": "default", "associatedEntities": {}},
+            "action": {"type": "default", "text": "", "associatedEntities": []},
             "body": body,
             "source": {
                 "type": conversation.channel,
@@ -297,11 +298,13 @@ class HelpScoutEmulator(EmulatorServer):
                 "id": conversation.customer_id,
                 "first": first,
                 "last": last,
+                "photoUrl": "",
                 "email": conversation.customer_email,
             },
             "createdBy": self._person(conversation, message),
             "assignedTo": {
                 "id": self.user_id,
+                "type": "user",
                 "first": "Alex",
                 "last": "Agent",
                 "email": "agent@acme.example",
@@ -368,6 +371,11 @@ class HelpScoutEmulator(EmulatorServer):
                 for key, value in conversation.fields.items()
             ],
             "_links": {
+                "assignee": {"href": f"{self.url}/v2/users/{self.user_id}"},
+                "closedBy": {"href": f"{self.url}/v2/users/{self.user_id}"},
+                "createdByCustomer": {
+                    "href": f"{self.url}/v2/customers/{conversation.customer_id}"
+                },
                 "mailbox": {"href": f"{self.url}/v2/mailboxes/{self.mailbox_id}"},
                 "primaryCustomer": {"href": f"{self.url}/v2/customers/{conversation.customer_id}"},
                 "threads": {"href": f"{base}/threads"},

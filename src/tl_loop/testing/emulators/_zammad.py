@@ -334,12 +334,84 @@ class ZammadEmulator(EmulatorServer):
     ) -> Webhook:
         return self.trigger(conversation, message)
 
+    def _user(self, ticket: EmulatedConversation, *, customer: bool) -> dict[str, Any]:
+        stamp = _stamp(ticket.created_at)
+        name = ticket.customer_name if customer else "Alex Agent"
+        first, _, last = name.partition(" ")
+        email = ticket.customer_email if customer else "agent@acme.example"
+        return {
+            "active": True,
+            "created_at": stamp,
+            "created_by": "-",
+            "created_by_id": 1,
+            "email": email,
+            "firstname": first,
+            "lastname": last,
+            "id": ticket.customer_id if customer else ticket.agent_id,
+            "image": None,
+            "login": email,
+            "organization": None,
+            "organization_id": None,
+            "out_of_office": False,
+            "role_ids": [3] if customer else [2],
+            "roles": ["Customer"] if customer else ["Agent"],
+            "updated_at": stamp,
+            "updated_by": "-",
+            "updated_by_id": 1,
+            "verified": False,
+            "vip": False,
+            "address": None,
+            "note": None,
+            "phone": None,
+            "karma_user_ids": [],
+        }
+
+    def trigger_ticket(self, ticket: EmulatedConversation) -> dict[str, Any]:
+        """A ticket as the default trigger payload renders it: associations expanded."""
+        stamp = _stamp(ticket.created_at)
+        meta = {
+            "active": True,
+            "created_at": stamp,
+            "created_by": "-",
+            "created_by_id": 1,
+            "updated_at": stamp,
+            "updated_by": "-",
+            "updated_by_id": 1,
+        }
+        customer, agent = self._user(ticket, customer=True), self._user(ticket, customer=False)
+        shown = self.ticket_json(ticket)
+        shown.update(
+            create_article_sender="Customer",
+            create_article_type=ticket.channel,
+            created_by=customer,
+            customer=customer,
+            group={
+                **meta,
+                "follow_up_assignment": True,
+                "follow_up_possible": "yes",
+                "id": 1,
+                "name": "Users",
+                "user_ids": [ticket.agent_id],
+                "users": [agent["email"]],
+            },
+            organization=None,
+            owner=agent,
+            priority={**meta, "default_create": True, "id": 2, "name": "2 normal"},
+            state="open" if ticket.status == "open" else "closed",
+            ticket_time_accounting=[],
+            ticket_time_accounting_ids=[],
+            updated_by=agent,
+        )
+        return shown
+
     def trigger(self, ticket: EmulatedConversation, message: EmulatedMessage) -> Webhook:
         """The default trigger payload about `message`, signed with the signature token."""
-        payload = {
-            "ticket": self.ticket_json(ticket),
-            "article": self.article_json(ticket, message),
-        }
+        article = self.article_json(ticket, message)
+        author = self._user(ticket, customer=message.author == "customer")
+        article.update(
+            created_by=author, updated_by=author, origin_by=author["login"], accounted_time=0
+        )
+        payload = {"ticket": self.trigger_ticket(ticket), "article": article}
         body = json.dumps(payload).encode()
         signature = hmac_digest(self.webhook_secret, body, algorithm="sha1", encoding="hex")
         headers = {

@@ -406,10 +406,23 @@ class ZendeskEmulator(EmulatorServer):
             "audit_id": message.id - 1,
             "via": {
                 "channel": "api" if message.author == "agent" else "web",
-                "source": {"from": {}, "to": {}, "rel": None},
+                "source": {
+                    "from": {},
+                    "to": {"name": ticket.customer_name, "address": ticket.customer_email},
+                    "rel": None,
+                },
             },
             "created_at": iso(message.created_at),
-            "metadata": {"system": {}, "custom": {}},
+            "metadata": {
+                "system": {
+                    "client": "tl_loop emulator",
+                    "ip_address": "127.0.0.1",
+                    "location": "Loopback",
+                    "latitude": 0.0,
+                    "longitude": 0.0,
+                },
+                "custom": {},
+            },
         }
 
     def _users(self, ticket: EmulatedConversation) -> list[dict[str, Any]]:
