@@ -17,6 +17,7 @@ with Loop(engines=[ApertiumEngine()]) as loop:
 Everything public is importable from here; modules with a leading underscore are private.
 """
 
+from tl_loop._back_translation import RoundTripCheck, RoundTripThresholds
 from tl_loop._cache import CacheStats, CacheStore, TranslationCache, cache_key
 from tl_loop._config import TlLoopConfig, load_config
 from tl_loop._errors import (
@@ -41,6 +42,7 @@ from tl_loop._glossary import Glossary, GlossaryEntry, GlossaryTerm, TermViolati
 from tl_loop._loop import AsyncLoop, Loop
 from tl_loop._models import (
     AuditRecord,
+    BackTranslation,
     Channel,
     ContentType,
     Conversation,
@@ -83,6 +85,7 @@ __all__ = [
     "AsyncLoop",
     "AuditRecord",
     "AuthenticationError",
+    "BackTranslation",
     "CacheStats",
     "CacheStore",
     "Channel",
@@ -113,6 +116,8 @@ __all__ = [
     "RateLimitError",
     "ReviewFlag",
     "ReviewPolicy",
+    "RoundTripCheck",
+    "RoundTripThresholds",
     "ServiceError",
     "ServiceResponseError",
     "ServiceUnavailableError",

@@ -60,6 +60,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from tl_loop._back_translation import RoundTripCheck
 from tl_loop._cache import CacheStore, TranslationCache
 from tl_loop._errors import ConfigurationError
 from tl_loop._glossary import Glossary
@@ -146,6 +147,13 @@ class ReviewConfig(_PolicySettings):
     """The default review policy, and rules for particular channels and languages."""
 
     rules: list[ReviewRuleConfig] = Field(default_factory=list)
+    round_trip: Literal["off", "outbound", "doubtful"] = "off"
+    """Translate outbound replies back and flag what changed (`docs/review.md`): every reply,
+    only replies another check doubts, or none (previews always read back)."""
+
+    def round_trip_check(self) -> RoundTripCheck | None:
+        """The round-trip check these settings ask for, or None when it is off."""
+        return None if self.round_trip == "off" else RoundTripCheck(when=self.round_trip)
 
     def policy_rules(self) -> tuple[PolicyRule, ...]:
         """The per-channel and per-language rules, first match first."""
@@ -287,6 +295,7 @@ class TlLoopConfig(_Section):
             "cache": self.cache.build(),
             "policy": self.review.policy(),
             "policy_rules": self.review.policy_rules(),
+            "round_trip": self.review.round_trip_check(),
             "sticky": StickyPolicy(
                 min_confidence=self.detection.min_confidence,
                 min_letters=self.detection.min_letters,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal, Self
 
+from tl_loop._back_translation import RoundTripCheck
 from tl_loop._cache import CacheStore, TranslationCache
 from tl_loop._config import TlLoopConfig
 from tl_loop._errors import ConfigurationError, ServiceError, UnsupportedLanguageError
@@ -40,6 +41,7 @@ class _LoopBase:
         agent_languages: Sequence[str] = ("en",),
         memory: TranslationMemory | None = None,
         policy_rules: Sequence[PolicyRule] = (),
+        round_trip: RoundTripCheck | None = None,
     ) -> None:
         self.agent_languages = tuple(agent_languages)
         if isinstance(engines, EngineChain):
@@ -58,6 +60,7 @@ class _LoopBase:
             formality=formality,
             memory=memory,
             policy_rules=tuple(policy_rules),
+            round_trip=round_trip,
         )
 
     @classmethod
@@ -164,6 +167,16 @@ class Loop(_LoopBase):
             self._drive(outbound_flow(self.parts, self._message(message), conversation)), None
         )
 
+    def preview(self, message: Message | str, conversation: Conversation) -> Translation:
+        """What the customer would read, and that text read back in the agent's language.
+
+        Like `outbound`, and `back_translation` always holds the reply translated back with
+        the differences that matter (a negation lost, a number changed, a sentence dropped),
+        which also become `round_trip` / `negation` flags. Nothing is sent by a preview.
+        """
+        flow = outbound_flow(self.parts, self._message(message), conversation, back_translate=True)
+        return self._apply(self._drive(flow), None)
+
     def translate(
         self,
         text: str,
@@ -224,6 +237,11 @@ class AsyncLoop(_LoopBase):
         return (
             await self._drive(outbound_flow(self.parts, self._message(message), conversation))
         ).translation
+
+    async def preview(self, message: Message | str, conversation: Conversation) -> Translation:
+        """Async `Loop.preview`."""
+        flow = outbound_flow(self.parts, self._message(message), conversation, back_translate=True)
+        return (await self._drive(flow)).translation
 
     async def translate(
         self,

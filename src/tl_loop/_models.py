@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
     "AuditRecord",
+    "BackTranslation",
     "Channel",
     "ContentType",
     "Conversation",
@@ -154,6 +155,19 @@ class ReviewFlag(_Frozen):
     detail: str
 
 
+class BackTranslation(_Frozen):
+    """A reply translated back into the agent's language, and what changed on the way.
+
+    Agents cannot read Greek; they can read what the Greek says. `differences` names what
+    matters (`"negation: a negation is missing: …"`, `"number: 12 is not in the translation"`).
+    """
+
+    text: str
+    language: str
+    score: float
+    differences: tuple[str, ...] = ()
+
+
 class AuditRecord(_Frozen):
     """What produced a translation, for audit, cost and quality statistics."""
 
@@ -191,6 +205,7 @@ class Translation(_Frozen):
     decision: Decision
     skipped: bool = False
     audit: AuditRecord
+    back_translation: BackTranslation | None = None
 
     @property
     def flag_codes(self) -> tuple[str, ...]:

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tl_loop import _policy as review
+from tl_loop._back_translation import RoundTripCheck, flags_for
 from tl_loop._cache import CacheStore, cache_key
 from tl_loop._errors import ConfigurationError, ServiceError, UnsupportedLanguageError
 from tl_loop._glossary import Glossary
 from tl_loop._models import (
     AuditRecord,
+    BackTranslation,
     ContentType,
     Conversation,
     Decision,
@@ -76,6 +78,7 @@ class Parts:
     formality: Literal["formal", "informal"] | None = None
     memory: TranslationMemory | None = None
     policy_rules: tuple[review.PolicyRule, ...] = ()
+    round_trip: RoundTripCheck | None = None
 
     def policy_for(self, message: Message, customer_language: str | None) -> review.ReviewPolicy:
         """The review policy for this message's channel and the customer's language."""
@@ -132,8 +135,14 @@ def inbound_flow(parts: Parts, message: Message, conversation: Conversation) -> 
     return Outcome(translation, update)
 
 
-def outbound_flow(parts: Parts, message: Message, conversation: Conversation) -> Flow:
-    """Agent → customer: translate into the customer's language, or hold if it is unknown."""
+def outbound_flow(
+    parts: Parts, message: Message, conversation: Conversation, *, back_translate: bool = False
+) -> Flow:
+    """Agent → customer: translate into the customer's language, or hold if it is unknown.
+
+    With `back_translate` (a preview), the reply is also translated back into the agent's
+    language whatever `Parts.round_trip` says.
+    """
     source = message.language or conversation.agent_language
     target = conversation.customer_language
     if target is None:
@@ -154,8 +163,9 @@ def outbound_flow(parts: Parts, message: Message, conversation: Conversation) ->
         )
         return Outcome(translation)
     translation = yield from translate_flow(
-        parts, message, source=source, target=target, direction="outbound"
-    )
+        parts, message, source=source, target=target, direction="outbound",
+        back_translate=back_translate,
+    )  # fmt: skip
     return Outcome(translation)
 
 
@@ -169,6 +179,7 @@ def translate_flow(
     detection: Detection | None = None,
     flags: Sequence[ReviewFlag] = (),
     timings: dict[str, float] | None = None,
+    back_translate: bool = False,
 ) -> Generator[EngineCall, ChainResult, Translation]:
     """Translate one message between known languages; never raises for engine trouble."""
     timings = dict(timings or {})
@@ -234,6 +245,15 @@ def translate_flow(
     translated = document.restore([result.text for result in done])
     flags += _check(parts, policy, message, document, done, translated, source, target)
     timings["check"] = _ms(started)
+    back: BackTranslation | None = None
+    check = parts.round_trip
+    if direction == "outbound" and (back_translate or (check is not None and check.wanted(flags))):
+        started = time.perf_counter()
+        back, more = yield from _read_back(
+            check or RoundTripCheck(), document, done, source, target
+        )
+        flags += more
+        timings["round_trip"] = _ms(started)
     audit = _audit(
         parts, direction, route, detection, timings,
         characters_sent=sum(map(len, misses)), segments=len(document.segments), cache_hits=hits,
@@ -250,7 +270,35 @@ def translate_flow(
         flags=tuple(flags),
         decision=policy.decide(flags, direction=direction),
         audit=audit,
+        back_translation=back,
     )
+
+
+def _read_back(
+    check: RoundTripCheck,
+    document: ProtectedDocument,
+    results: Sequence[SegmentResult],
+    source: str,
+    target: str,
+) -> Generator[EngineCall, ChainResult, tuple[BackTranslation | None, list[ReviewFlag]]]:
+    """Translate the reply back into the agent's language and compare it with the source.
+
+    Protected spans stay tokens both ways and are left out of the comparison: the token and
+    fidelity checks already own them.
+    """
+    try:
+        answer = yield EngineCall(tuple(result.text for result in results), target, source)
+    except (ServiceError, UnsupportedLanguageError) as error:
+        unavailable = review.flag(
+            "round_trip_unavailable", Severity.INFO, f"no back-translation: {error}"
+        )
+        return None, [unavailable]
+    plain_source = "\n".join(TOKEN_PATTERN.sub(" ", segment) for segment in document.segments)
+    plain_back = "\n".join(TOKEN_PATTERN.sub(" ", result.text) for result in answer.results)
+    compared = check.compare(plain_source, plain_back, language=source, target=target)
+    shown = document.restore([result.text for result in answer.results])
+    back = compared.model_copy(update={"text": shown})
+    return back, flags_for(back)
 
 
 def _protect(

@@ -190,8 +190,22 @@ class NoteComposer:
         return self._note(
             self._line(header, bold=True),
             self._body(translation.translated, translation.content_type),
+            *self._read_back(translation),
             self._flags(translation),
         )
+
+    def _read_back(self, translation: Translation) -> tuple[str, ...]:
+        """What the customer will read, translated back into the agent's language."""
+        back = translation.back_translation
+        if back is None:
+            return ()
+        lines = [
+            self._line(f"What it says, read back in {back.language}:", bold=True),
+            self._body(back.text, translation.content_type),
+        ]
+        if back.differences:
+            lines.append(self._line("Differences that matter: " + "; ".join(back.differences)))
+        return tuple(lines)
 
     def held_note(self, translation: Translation) -> str:
         """The note saying a reply was held for review, with its flags and the draft."""

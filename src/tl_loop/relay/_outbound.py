@@ -42,6 +42,7 @@ def handle_agent_note(services: Services, job: Job, work: AgentNote) -> None:
         job,
         Message(text=trigger.text, content_type=message.content_type, channel=channel),
         conversation,
+        preview=trigger.mode == "preview",
     )
     translation = _in_helpdesk_words(translation, services.adapters[job.adapter])
     conversation_id = event.conversation_id

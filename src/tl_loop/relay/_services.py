@@ -178,10 +178,13 @@ class Services:
         self._observe(job, "inbound", outcome.translation, message.channel, started)
         return outcome.translation, dict(outcome.conversation_update)
 
-    def outbound(self, job: Job, message: Message, conversation: Conversation) -> Translation:
-        """Translate an agent's reply into the customer's language."""
+    def outbound(
+        self, job: Job, message: Message, conversation: Conversation, *, preview: bool = False
+    ) -> Translation:
+        """Translate an agent's reply into the customer's language (and back, for a preview)."""
         started = time.perf_counter()
-        translation = self.loop.outbound(message, conversation)
+        translate = self.loop.preview if preview else self.loop.outbound
+        translation = translate(message, conversation)
         self._observe(job, "outbound", translation, message.channel, started)
         return translation
 

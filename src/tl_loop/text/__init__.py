@@ -12,6 +12,7 @@ assert "4821" not in document.segments[0]
 
 from tl_loop.text._language import LanguageDetector, choose_customer_language
 from tl_loop.text._protect import ProtectedDocument, ProtectedTerm, protect
+from tl_loop.text._round_trip import RoundTrip, chrf, compare_round_trip
 from tl_loop.text._spans import find_spans
 from tl_loop.text._token_markup import TOKEN_PATTERN
 
@@ -20,7 +21,10 @@ __all__ = [
     "LanguageDetector",
     "ProtectedDocument",
     "ProtectedTerm",
+    "RoundTrip",
     "choose_customer_language",
+    "chrf",
+    "compare_round_trip",
     "find_spans",
     "protect",
 ]
