@@ -34,6 +34,7 @@ ADAPTERS = {
     "chatwoot": ("tl_loop_chatwoot", "ChatwootAdapter"),
     "helpscout": ("tl_loop_helpscout", "HelpScoutAdapter"),
     "front": ("tl_loop_front", "FrontAdapter"),
+    "salesforce": ("tl_loop_salesforce", "SalesforceAdapter"),
 }
 OWNED_HERE = {"zendesk", "freshdesk", "intercom", "zammad"}
 

@@ -13,6 +13,8 @@ The adapter classes live in their own packages (`tl_loop_zendesk`, ...), found t
 
 from tl_loop.helpdesk._adapter import (
     OWN_NOTE_MARKER,
+    PATH_SECRET_HEADER,
+    PEER_HEADER,
     Article,
     EventKind,
     HelpdeskAdapter,
@@ -24,7 +26,9 @@ from tl_loop.helpdesk._adapter import (
     load_adapter_class,
     verify_signature,
 )
+from tl_loop.helpdesk._chain import follow_up, then
 from tl_loop.helpdesk._client import HelpdeskClient
+from tl_loop.helpdesk._jwt_bearer import JwtBearerGrant
 from tl_loop.helpdesk._oauth import (
     AccessToken,
     ClientCredentialsGrant,
@@ -58,6 +62,8 @@ from tl_loop.helpdesk._payload import (
 
 __all__ = [
     "OWN_NOTE_MARKER",
+    "PATH_SECRET_HEADER",
+    "PEER_HEADER",
     "AccessToken",
     "Article",
     "ClientCredentialsGrant",
@@ -66,6 +72,7 @@ __all__ = [
     "HelpdeskClient",
     "HelpdeskEvent",
     "HelpdeskMessage",
+    "JwtBearerGrant",
     "TokenGrant",
     "TokenProvider",
     "WebhookReply",
@@ -76,6 +83,7 @@ __all__ = [
     "body_event_id",
     "env_int",
     "error_body",
+    "follow_up",
     "header",
     "hmac_digest",
     "html_to_markdown",
@@ -92,6 +100,7 @@ __all__ = [
     "retry_after_from",
     "seconds_until",
     "text_to_html",
+    "then",
     "translation_target",
     "verify_signature",
     "with_detail",

@@ -40,6 +40,8 @@ from tl_loop.http import error_for_status, retry_after_seconds
 
 __all__ = [
     "OWN_NOTE_MARKER",
+    "PATH_SECRET_HEADER",
+    "PEER_HEADER",
     "Article",
     "EventKind",
     "HelpdeskAdapter",
@@ -55,6 +57,14 @@ __all__ = [
 OWN_NOTE_MARKER = "— tl_loop"
 """Ends every note tl_loop posts; adapters classify a note carrying it as `ignored`, so our own
 writes never loop back through the webhook (helpdesks fire webhooks for them too)."""
+
+PEER_HEADER = "x-tl-loop-peer"
+"""Set by the relay on every webhook to the sender's address (a header of that name sent from
+outside is dropped), so adapters can check an allow-list of networks."""
+
+PATH_SECRET_HEADER = "x-tl-loop-path-secret"
+"""Set by the relay to the last path segment of `/webhooks/<adapter>/<secret>`, for platforms
+that can neither send a header nor sign a body and put a shared secret in the endpoint URL."""
 
 EventKind = Literal["customer_message", "agent_note", "ticket_created", "ignored"]
 """What a webhook means to the loop; `ignored` covers our own writes and other events."""
@@ -234,6 +244,16 @@ class HelpdeskAdapter(abc.ABC):
         Raises:
             InvalidRequestError: the body is not a payload this adapter understands.
         """
+
+    def parse_events(self, body: bytes, headers: Mapping[str, str]) -> list[HelpdeskEvent]:
+        """Every event a verified webhook carries: most platforms send one (the default), some
+        batch several (Salesforce: up to 100 notifications in one Outbound Message). The relay
+        queues each on its own.
+
+        Raises:
+            InvalidRequestError: the body is not a payload this adapter understands.
+        """
+        return [self.parse_event(body, headers)]
 
     # -- conversations -----------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ import httpx
 
 from tl_loop._models import ContentType
 from tl_loop.helpdesk._adapter import HelpdeskAdapter, HelpdeskMessage
+from tl_loop.helpdesk._chain import follow_up
 from tl_loop.http import RetryPolicy, transport_errors, write_failure
 
 __all__ = ["HelpdeskClient"]
@@ -76,10 +77,18 @@ class HelpdeskClient:
     def read(self, request: httpx.Request) -> httpx.Response:
         """Send a read, retrying retryable failures; return the successful response.
 
+        A chain (see `then`) is read step by step; the last answer is returned.
+
         Raises:
             ServiceError: the mapped error once retries are used up or the error is final.
         """
+        step: httpx.Request | None = request
+        while step is not None:
+            response = self._read_one(step)
+            step = follow_up(step, response)
+        return response
 
+    def _read_one(self, request: httpx.Request) -> httpx.Response:
         def attempt() -> httpx.Response:
             response = self._send(request, write=False)
             self._raise_for_status(response)
@@ -108,14 +117,21 @@ class HelpdeskClient:
     def write(self, request: httpx.Request) -> httpx.Response:
         """Send a write at most once, unless the helpdesk surely never received it.
 
-        Retried (bounded): the connection could not be opened, or a 429 rate limit.
+        Retried (bounded): the connection could not be opened, or a 429 rate limit. A chain
+        (see `then`) is one write sent step by step; its GET steps are reads.
 
         Raises:
             ServiceError: `retryable` is True only when the request surely did not arrive
                 (retrying later is safe); False when it was refused, or when it may have
                 arrived (timeout, dropped connection, 5xx), so the caller must not retry.
         """
+        step: httpx.Request | None = request
+        while step is not None:
+            response = self._read_one(step) if step.method == "GET" else self._write_one(step)
+            step = follow_up(step, response)
+        return response
 
+    def _write_one(self, request: httpx.Request) -> httpx.Response:
         def attempt() -> httpx.Response:
             response = self._send(request, write=True)
             error = self.adapter.error_for(response)

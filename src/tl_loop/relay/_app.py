@@ -1,6 +1,7 @@
 """The ASGI app (Starlette): webhooks, health, readiness and metrics around a `Relay`.
 
-- `POST /webhooks/{adapter}`: 202 queued; 200 duplicate or ignored; 401 forged or stale;
+- `POST /webhooks/{adapter}` (or `/webhooks/{adapter}/{secret}` for platforms that can only put
+  a shared secret in the URL): 202 queued; 200 duplicate or ignored; 401 forged or stale;
   404 unknown adapter; 400 a payload the adapter does not understand; 413 too large. A
   platform's verification request (Front's `X-Front-Challenge`) is answered as the adapter
   says (`HelpdeskAdapter.webhook_reply`).
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from tl_loop._loop import Loop
-from tl_loop.helpdesk._adapter import HelpdeskAdapter
+from tl_loop.helpdesk._adapter import PATH_SECRET_HEADER, PEER_HEADER, HelpdeskAdapter
 from tl_loop.relay._relay import Relay
 from tl_loop.relay._settings import RelaySettings
 
@@ -97,6 +98,9 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/webhooks/{adapter}", _webhook, methods=["POST"]),
+            # For platforms that can only put a shared secret in the URL (Salesforce's
+            # Outbound Messages): the adapter reads it as PATH_SECRET_HEADER.
+            Route("/webhooks/{adapter}/{secret}", _webhook, methods=["POST"]),
             Route("/healthz", _healthz, methods=["GET"]),
             Route("/readyz", _readyz, methods=["GET"]),
             Route("/metrics", _metrics, methods=["GET"]),
@@ -123,7 +127,16 @@ async def _webhook(request: Request) -> Response:
     body = await request.body()
     if len(body) > limit:
         return JSONResponse({"error": f"body over {limit} bytes"}, status_code=413)
-    headers = dict(request.headers)
+    # The relay's own headers are set here, never taken from the sender.
+    headers = {
+        name: value
+        for name, value in request.headers.items()
+        if name not in (PEER_HEADER, PATH_SECRET_HEADER)
+    }
+    if request.client is not None:
+        headers[PEER_HEADER] = request.client.host
+    if "secret" in request.path_params:
+        headers[PATH_SECRET_HEADER] = request.path_params["secret"]
     accepted = await anyio.to_thread.run_sync(
         relay.accept, request.path_params["adapter"], body, headers
     )

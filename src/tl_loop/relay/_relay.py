@@ -172,20 +172,30 @@ class Relay:
         self, adapter_name: str, adapter: HelpdeskAdapter, body: bytes, headers: Mapping[str, str]
     ) -> Accepted:
         try:
-            event = adapter.parse_event(body, headers)
+            events = adapter.parse_events(body, headers)
         except InvalidRequestError as error:
             self.metrics.webhooks.labels(adapter_name, "bad_request").inc()
             return Accepted(400, {"error": str(error)})
-        if event.kind == "ignored":
-            self.metrics.webhooks.labels(adapter_name, "ignored").inc()
-            return Accepted(200, {"status": "ignored"})
-        job_id = self.queue.enqueue(adapter_name, event)
-        if job_id is None:
-            self.metrics.webhooks.labels(adapter_name, "duplicate").inc()
-            return Accepted(200, {"status": "duplicate"})
-        self.metrics.webhooks.labels(adapter_name, "queued").inc()
-        self._wake.set()
-        return Accepted(202, {"status": "queued", "job": job_id})
+        # A platform may batch events (Salesforce: up to 100 notifications in one call); each
+        # is queued, or dropped as a duplicate, on its own.
+        outcomes: list[str] = []
+        jobs: list[int] = []
+        for event in events:
+            job_id = None if event.kind == "ignored" else self.queue.enqueue(adapter_name, event)
+            if job_id is not None:
+                jobs.append(job_id)
+            outcomes.append(
+                "ignored" if event.kind == "ignored" else "queued" if job_id else "duplicate"
+            )
+        for outcome in outcomes:
+            self.metrics.webhooks.labels(adapter_name, outcome).inc()
+        if jobs:
+            self._wake.set()
+            body_out: dict[str, Any] = {"status": "queued", "job": jobs[0]}
+            if len(events) > 1:
+                body_out["jobs"] = jobs
+            return Accepted(202, body_out)
+        return Accepted(200, {"status": "duplicate" if "duplicate" in outcomes else "ignored"})
 
     def acknowledged(self, seconds: float) -> None:
         """Record how long a webhook took to acknowledge; slow ones make workers yield."""

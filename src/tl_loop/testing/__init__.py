@@ -41,6 +41,7 @@ from tl_loop.engines._base import (
 if TYPE_CHECKING:
     from tl_loop.testing._contracts import AdapterContract, EngineContract
     from tl_loop.testing._memory_helpdesk import MemoryHelpdesk, MemoryHelpdeskServer
+    from tl_loop.testing._salesforce import SalesforceEmulator
     from tl_loop.testing.emulators import (
         EmulatorServer,
         Webhook,
@@ -56,6 +57,7 @@ __all__ = [
     "FakeEngine",
     "MemoryHelpdesk",
     "MemoryHelpdeskServer",
+    "SalesforceEmulator",
     "Webhook",
     "Write",
     "ZendeskEmulator",
@@ -184,6 +186,10 @@ def __getattr__(name: str) -> object:
         from tl_loop.testing import _memory_helpdesk
 
         return getattr(_memory_helpdesk, name)
+    if name == "SalesforceEmulator":
+        from tl_loop.testing._salesforce import SalesforceEmulator
+
+        return SalesforceEmulator
     if name in _EMULATOR_NAMES:
         from tl_loop.testing import emulators
 
