@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import httpx
 
 from tl_loop import (
-    AuthenticationError,
     ConfigurationError,
     ContentType,
     InvalidRequestError,
@@ -23,24 +20,18 @@ from tl_loop import (
 )
 from tl_loop.helpdesk import (
     PATH_SECRET_HEADER,
-    PEER_HEADER,
-    AccessToken,
     Article,
-    ClientCredentialsGrant,
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
-    JwtBearerGrant,
-    TokenGrant,
-    TokenProvider,
     WebhookReply,
     header,
     next_page_request,
-    require_env,
     response_object,
     then,
     with_detail,
 )
+from tl_loop_salesforce._access import check_sender, networks, options_from_env, token_provider
 from tl_loop_salesforce._events import CASE_PREFIX, SESSION_PREFIX, flag, to_event
 from tl_loop_salesforce._inbound import ACK, org_matches, parse_body
 from tl_loop_salesforce._knowledge import articles_from, draft_id, salesforce_language
@@ -177,7 +168,7 @@ class SalesforceAdapter(HelpdeskAdapter):
         self.note_object = note_object
         self.language_field = language_field or None
         self.integration_user_id = integration_user_id or None
-        self.allowed_networks = _networks(allowed_networks)
+        self.allowed_networks = networks(allowed_networks)
         self.knowledge_object = knowledge_object
         self.knowledge_body_field = knowledge_body_field
         self.chat_message_definition = chat_message_definition
@@ -185,7 +176,7 @@ class SalesforceAdapter(HelpdeskAdapter):
         self.email_sender_type = email_sender_type
         self.email_sender_address = email_sender_address
         self.api_usage_ceiling = api_usage_ceiling
-        self.token_provider = _token_provider(
+        self.token_provider = token_provider(
             base_url=self.base_url,
             login_url=login_url.rstrip("/"),
             client_id=client_id,
@@ -213,42 +204,7 @@ class SalesforceAdapter(HelpdeskAdapter):
         Raises:
             ConfigurationError: a required variable is missing, or the key file unreadable.
         """
-        env = require_env(
-            environ,
-            "SALESFORCE_INSTANCE_URL",
-            "SALESFORCE_ORGANIZATION_ID",
-            "SALESFORCE_WEBHOOK_SECRET",
-            "SALESFORCE_CLIENT_ID",
-            service="salesforce",
-        )
-        key = None
-        if env.get("SALESFORCE_JWT_KEY_FILE"):
-            try:
-                key = Path(env["SALESFORCE_JWT_KEY_FILE"]).read_text(encoding="ascii")
-            except OSError as error:
-                raise ConfigurationError(
-                    f"salesforce: cannot read SALESFORCE_JWT_KEY_FILE ({error.strerror})"
-                ) from None
-        optional = {
-            "login_url": "SALESFORCE_LOGIN_URL",
-            "note_object": "SALESFORCE_NOTE_OBJECT",
-            "language_field": "SALESFORCE_LANGUAGE_FIELD",
-            "integration_user_id": "SALESFORCE_INTEGRATION_USER_ID",
-            "allowed_networks": "SALESFORCE_ALLOWED_NETWORKS",
-            "knowledge_object": "SALESFORCE_KNOWLEDGE_OBJECT",
-            "knowledge_body_field": "SALESFORCE_KNOWLEDGE_BODY_FIELD",
-            "chat_message_definition": "SALESFORCE_CHAT_MESSAGE_DEFINITION",
-        }
-        return cls(
-            instance_url=env["SALESFORCE_INSTANCE_URL"],
-            organization_id=env["SALESFORCE_ORGANIZATION_ID"],
-            webhook_secret=env["SALESFORCE_WEBHOOK_SECRET"],
-            client_id=env["SALESFORCE_CLIENT_ID"],
-            client_secret=env.get("SALESFORCE_CLIENT_SECRET") or None,
-            jwt_username=env.get("SALESFORCE_JWT_USERNAME") or None,
-            jwt_private_key=key,
-            **{option: env[name] for option, name in optional.items() if env.get(name)},  # type: ignore[arg-type]
-        )
+        return cls(**options_from_env(environ))
 
     # -- webhooks ----------------------------------------------------------------------------
 
@@ -261,7 +217,7 @@ class SalesforceAdapter(HelpdeskAdapter):
         Raises:
             WebhookAuthError: outside the allow-list, no or a wrong secret, another org.
         """
-        self._check_sender(headers)
+        check_sender(self.allowed_networks, headers)
         received = header(headers, SECRET_HEADER) or header(headers, PATH_SECRET_HEADER)
         if not received:
             raise WebhookAuthError(
@@ -269,7 +225,7 @@ class SalesforceAdapter(HelpdeskAdapter):
                 f"endpoint URL with /<secret>, or send the {SECRET_HEADER} header from the Flow"
             )
         expected = self._webhook_secret.encode()
-        if not _same(expected, received.strip().encode()):
+        if not hmac.compare_digest(expected, received.strip().encode()):
             raise WebhookAuthError("salesforce: the delivery's secret does not match")
         try:
             delivery = parse_body(body)
@@ -500,19 +456,6 @@ class SalesforceAdapter(HelpdeskAdapter):
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _check_sender(self, headers: Mapping[str, str]) -> None:
-        if not self.allowed_networks:
-            return
-        peer = header(headers, PEER_HEADER)
-        try:
-            address = ipaddress.ip_address((peer or "").strip())
-        except ValueError:
-            raise WebhookAuthError(
-                "salesforce: an allow-list is set but the relay passed no sender address"
-            ) from None
-        if not any(address in network for network in self.allowed_networks):
-            raise WebhookAuthError(f"salesforce: {address} is not in allowed_networks")
-
     def _remember_sender(self, case_id: str, email: Mapping[str, Any]) -> None:
         address = email.get("FromAddress")
         if not isinstance(address, str) or "@" not in address:
@@ -630,81 +573,3 @@ def _html(text: str, content_type: ContentType) -> str:
     if content_type == "html":
         return text
     return as_feed_html(text, "text")
-
-
-def _same(expected: bytes, received: bytes) -> bool:
-    return hmac.compare_digest(expected, received)
-
-
-def _networks(
-    value: Sequence[str] | str,
-) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    items = value.split(",") if isinstance(value, str) else list(value)
-    networks = []
-    for item in items:
-        if not item.strip():
-            continue
-        try:
-            networks.append(ipaddress.ip_network(item.strip(), strict=False))
-        except ValueError:
-            raise ConfigurationError(
-                f"salesforce: allowed_networks entry {item.strip()!r} is not a CIDR range"
-            ) from None
-    return tuple(networks)
-
-
-def _token_provider(
-    *,
-    base_url: str,
-    login_url: str,
-    client_id: str | None,
-    client_secret: str | None,
-    jwt_username: str | None,
-    jwt_private_key: str | None,
-    access_token: str | None,
-) -> TokenProvider:
-    hint = "check the connected app's consumer key, and its secret or certificate"
-    grant: TokenGrant
-    if jwt_private_key or jwt_username:
-        if not (client_id and jwt_username and jwt_private_key):
-            raise ConfigurationError(
-                "salesforce: the JWT bearer flow needs client_id, jwt_username and jwt_private_key"
-            )
-        grant = JwtBearerGrant(
-            token_url=f"{login_url}/services/oauth2/token",
-            client_id=client_id,
-            subject=jwt_username,
-            audience=login_url,
-            private_key=jwt_private_key,
-            service="salesforce",
-            hint=hint,
-        )
-    elif client_id and client_secret:
-        # The client-credentials flow is served by the org's own My Domain, not by login.
-        grant = ClientCredentialsGrant(
-            token_url=f"{base_url}/services/oauth2/token",
-            client_id=client_id,
-            client_secret=client_secret,
-            service="salesforce",
-            hint=hint,
-        )
-    elif access_token:
-        grant = _NoGrant(service="salesforce")
-    else:
-        raise ConfigurationError(
-            "salesforce: give client_id and client_secret (client-credentials flow), or "
-            "client_id, jwt_username and jwt_private_key (JWT bearer flow)"
-        )
-    held = AccessToken(access_token) if access_token else None
-    return TokenProvider(grant, token=held)
-
-
-class _NoGrant(TokenGrant):
-    """A token given by hand: when Salesforce refuses it, there is no way to get another."""
-
-    def build_request(self) -> httpx.Request:
-        raise AuthenticationError(
-            "salesforce: the access token was refused (INVALID_SESSION_ID) and no client "
-            "credentials are configured to fetch another",
-            service="salesforce",
-        )

@@ -254,8 +254,7 @@ class SalesforceEmulator:
 
     def records(self, object_type: str, **equal: Any) -> list[dict[str, Any]]:
         """The records of an object whose fields equal `equal`, in creation order."""
-        rows = list(self.org.table(object_type).values())
-        return [r for r in rows if all(r.get(k) == v for k, v in equal.items())]
+        return self.org.rows(object_type, **equal)
 
     def wait_for(self, condition: Callable[[], T], *, timeout: float = 10.0) -> T:
         """Poll `condition` until it is truthy; return its value.
@@ -413,7 +412,7 @@ class SalesforceEmulator:
         if method == "POST" and parts[:2] == ["actions", "standard"] and len(parts) == 3:
             return self._action(parts[2], _object(body), user)
         if method == "POST" and parts == ["knowledgeManagement", "articleVersions", "translations"]:
-            return self._submit_translation(_object(body))
+            return self.org.submit_translation(_object(body))
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
 
     def _action(self, name: str, body: Mapping[str, Any], user: str) -> tuple[int, Any]:
@@ -424,9 +423,9 @@ class SalesforceEmulator:
         for item in inputs:
             try:
                 if name == "emailSimple":
-                    self._email_simple(item, user)
+                    self.org.email_simple(item, user)
                 elif name == "sendConversationMessages":
-                    self._conversation_message(item, user)
+                    self.org.send_conversation_message(item, user)
                 else:
                     raise ApiError(404, "NOT_FOUND", f"no standard action {name}")
                 results.append(
@@ -444,96 +443,6 @@ class SalesforceEmulator:
                     }
                 )
         return (200 if all(r["isSuccess"] for r in results) else 400), results
-
-    def _email_simple(self, item: Mapping[str, Any], user: str) -> None:
-        address, subject, body = (
-            item.get("emailAddresses"),
-            item.get("emailSubject"),
-            item.get("emailBody"),
-        )
-        if not address or "@" not in str(address):
-            raise ApiError(400, "INVALID_EMAIL_ADDRESS", f"Invalid to address: {address}")
-        if not subject or not body:
-            raise ApiError(400, "REQUIRED_FIELD_MISSING", "emailSubject and emailBody are required")
-        self.org.sent_emails.append(dict(item))
-        related = item.get("relatedRecordId")
-        if item.get("logEmailOnSend") and related:
-            rich = bool(item.get("sendRichBody"))
-            self.org.create(
-                "EmailMessage",
-                {
-                    "ParentId": related,
-                    "Incoming": False,
-                    "ToAddress": address,
-                    "Subject": subject,
-                    "HtmlBody": body if rich else None,
-                    "TextBody": None if rich else body,
-                    "MessageDate": now_iso(),
-                    "Status": "3",
-                },
-                by=user,
-            )
-
-    def _conversation_message(self, item: Mapping[str, Any], user: str) -> None:
-        users = item.get("messagingEndUserIds") or []
-        params = item.get("messagingDefinitionInputParameters") or []
-        text = next((p.get("textValue") for p in params if isinstance(p, dict)), None)
-        if not item.get("messageDefinitionName") or not users or not text:
-            raise ApiError(
-                400,
-                "REQUIRED_FIELD_MISSING",
-                "messageDefinitionName, messagingEndUserIds and a text parameter",
-            )
-        sessions = [
-            s
-            for s in self.org.table("MessagingSession").values()
-            if s.get("MessagingEndUserId") in users
-        ]
-        if not sessions:
-            raise ApiError(400, "INVALID_ID_FIELD", "no messaging session for that messaging user")
-        self.org.create(
-            "ConversationEntry",
-            {
-                "ConversationId": sessions[-1]["Id"],
-                "ActorType": "Agent",
-                "EntryType": "Text",
-                "Message": text,
-                "EntryTime": now_iso(),
-            },
-            by=user,
-        )
-
-    def _submit_translation(self, body: Mapping[str, Any]) -> tuple[int, Any]:
-        article, language = body.get("articleId"), body.get("language")
-        versions = self.records("Knowledge__kav", KnowledgeArticleId=article)
-        master = next((v for v in versions if v.get("IsMasterLanguage")), None)
-        if master is None or not isinstance(language, str) or not language:
-            raise ApiError(400, "INVALID_ID_FIELD", f"invalid article id or language: {article}")
-        existing = next(
-            (
-                v
-                for v in versions
-                if v.get("Language") == language and v.get("PublishStatus") == "Draft"
-            ),
-            None,
-        )
-        if existing is not None:
-            draft = existing["Id"]
-        else:
-            draft = self.org.create(
-                "Knowledge__kav",
-                {
-                    **{k: v for k, v in master.items() if k not in ("Id", "CreatedDate")},
-                    "Language": language,
-                    "PublishStatus": "Draft",
-                    "IsMasterLanguage": False,
-                    "MasterVersionId": master["Id"],
-                    "LastModifiedDate": now_iso(),
-                },
-                fire=False,
-            )
-        url = f"/services/data/v62.0/knowledgeManagement/articleVersions/translations/{draft}"
-        return 201, {"id": draft, "url": url}
 
 
 # -- HTTP ----------------------------------------------------------------------------------

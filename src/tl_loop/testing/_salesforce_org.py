@@ -306,6 +306,104 @@ class SalesforceOrg:
         found = self.find(record_id)
         return found[1].get(name) if found else None
 
+    def rows(self, object_type: str, **equal: Any) -> list[dict[str, Any]]:
+        """The records of an object whose fields equal `equal`, in creation order."""
+        with self.lock:
+            found = list(self.table(object_type).values())
+        return [r for r in found if all(r.get(k) == v for k, v in equal.items())]
+
+    # -- standard actions and Knowledge ---------------------------------------------------
+
+    def email_simple(self, item: Mapping[str, Any], user: str) -> None:
+        address, subject, body = (
+            item.get("emailAddresses"),
+            item.get("emailSubject"),
+            item.get("emailBody"),
+        )
+        if not address or "@" not in str(address):
+            raise ApiError(400, "INVALID_EMAIL_ADDRESS", f"Invalid to address: {address}")
+        if not subject or not body:
+            raise ApiError(400, "REQUIRED_FIELD_MISSING", "emailSubject and emailBody are required")
+        self.sent_emails.append(dict(item))
+        related = item.get("relatedRecordId")
+        if item.get("logEmailOnSend") and related:
+            rich = bool(item.get("sendRichBody"))
+            self.create(
+                "EmailMessage",
+                {
+                    "ParentId": related,
+                    "Incoming": False,
+                    "ToAddress": address,
+                    "Subject": subject,
+                    "HtmlBody": body if rich else None,
+                    "TextBody": None if rich else body,
+                    "MessageDate": now_iso(),
+                    "Status": "3",
+                },
+                by=user,
+            )
+
+    def send_conversation_message(self, item: Mapping[str, Any], user: str) -> None:
+        users = item.get("messagingEndUserIds") or []
+        params = item.get("messagingDefinitionInputParameters") or []
+        text = next((p.get("textValue") for p in params if isinstance(p, dict)), None)
+        if not item.get("messageDefinitionName") or not users or not text:
+            raise ApiError(
+                400,
+                "REQUIRED_FIELD_MISSING",
+                "messageDefinitionName, messagingEndUserIds and a text parameter",
+            )
+        sessions = [
+            s
+            for s in self.table("MessagingSession").values()
+            if s.get("MessagingEndUserId") in users
+        ]
+        if not sessions:
+            raise ApiError(400, "INVALID_ID_FIELD", "no messaging session for that messaging user")
+        self.create(
+            "ConversationEntry",
+            {
+                "ConversationId": sessions[-1]["Id"],
+                "ActorType": "Agent",
+                "EntryType": "Text",
+                "Message": text,
+                "EntryTime": now_iso(),
+            },
+            by=user,
+        )
+
+    def submit_translation(self, body: Mapping[str, Any]) -> tuple[int, Any]:
+        article, language = body.get("articleId"), body.get("language")
+        versions = self.rows("Knowledge__kav", KnowledgeArticleId=article)
+        master = next((v for v in versions if v.get("IsMasterLanguage")), None)
+        if master is None or not isinstance(language, str) or not language:
+            raise ApiError(400, "INVALID_ID_FIELD", f"invalid article id or language: {article}")
+        existing = next(
+            (
+                v
+                for v in versions
+                if v.get("Language") == language and v.get("PublishStatus") == "Draft"
+            ),
+            None,
+        )
+        if existing is not None:
+            draft = existing["Id"]
+        else:
+            draft = self.create(
+                "Knowledge__kav",
+                {
+                    **{k: v for k, v in master.items() if k not in ("Id", "CreatedDate")},
+                    "Language": language,
+                    "PublishStatus": "Draft",
+                    "IsMasterLanguage": False,
+                    "MasterVersionId": master["Id"],
+                    "LastModifiedDate": now_iso(),
+                },
+                fire=False,
+            )
+        url = f"/services/data/v62.0/knowledgeManagement/articleVersions/translations/{draft}"
+        return 201, {"id": draft, "url": url}
+
     # -- limits --------------------------------------------------------------------------
 
     def count_call(self) -> None:
