@@ -143,13 +143,13 @@ def test_xliff_round_trip_puts_the_translator_first(tmp_path: Path) -> None:
     assert by_source["Contact ⟦0⟧our team⟦1⟧ any day."].target_text == "Contacto."
     # The translator fixes the flagged segment (and breaks a token in another one).
     edited = [
-        replace(unit, target_text="Escribe a ⟦0⟧nuestro equipo⟦1⟧.")
+        replace(unit, target_text="Escribe a ⟦0⟧nuestro equipo⟦1⟧.", state="final")
         if unit.target_text == "Contacto."
-        else replace(unit, target_text="¿Ayuda?")
+        else replace(unit, target_text="¿Ayuda?", state="reviewed")
         if unit.source_text == "Need more help?"
-        else replace(unit, target_text="Ir ⟦0⟧.")
+        else replace(unit, target_text="Ir ⟦0⟧.", state="final")
         if unit.source_text.startswith("Go to")
-        else unit
+        else unit  # left as the machine draft, still "needs-review-translation"
         for unit in units
     ]
     report = kb_import_xliff(export_xliff(edited, source="en", target="es"), out_dir=out)

@@ -140,6 +140,11 @@ def run_kb(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     line = f"stored {imported.stored} translations in the memory"
     if imported.empty:
         line += f"; {imported.empty} units had no translation and were left out"
+    if imported.drafts:
+        line += (
+            f"; {imported.drafts} units not marked reviewed or final were left as drafts "
+            "(confirm them in your tool, which sets XLIFF state 'final' or approved='yes')"
+        )
     print(line, file=stdout)
     return 0
 

@@ -19,14 +19,16 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from tl_loop._errors import ConfigurationError
 from tl_loop._version import __version__
 from tl_loop.engines._base import TOKEN_PATTERN
+from tl_loop.kb._exchange_codes import data_id, write_xliff12, write_xliff21
 from tl_loop.kb._exchange_xml import (
+    TOKEN_NUMBER,
     XLIFF2_NS,
     XLIFF12_NS,
     check_xml_text,
@@ -36,11 +38,16 @@ from tl_loop.kb._exchange_xml import (
     read_inline,
     serialize,
     write_inline,
+    write_plain,
 )
+from tl_loop.kb._inline_codes import InlineCode
 from tl_loop.stores._memory import MemoryEntry, MemoryOrigin
 
 __all__ = [
+    "REVIEWED_STATES",
     "ExchangeUnit",
+    "InlineCode",
+    "UnitState",
     "export_tmx",
     "export_xliff",
     "import_tmx",
@@ -55,6 +62,22 @@ _TMX_PROP = "x-tl_loop-"
 # XLIFF ids are NMTOKENs; this is the portable subset, the same rule for 2.1 and 1.2.
 _ID = re.compile(r"[\w.:-]+")
 
+UnitState = Literal["initial", "translated", "reviewed", "final"]
+"""Where a unit stands, in XLIFF 2's words (1.2 states and `approved` are mapped onto them)."""
+REVIEWED_STATES: frozenset[UnitState] = frozenset({"reviewed", "final"})
+"""The states in which a target is a person's approved translation."""
+_STATES_12: dict[str, UnitState] = {
+    "new": "initial", "needs-translation": "initial", "needs-adaptation": "initial",
+    "needs-l10n": "initial", "translated": "translated", "needs-review-translation": "translated",
+    "needs-review-adaptation": "translated", "needs-review-l10n": "translated",
+    "signed-off": "reviewed", "final": "final",
+}  # fmt: skip
+_EXPORT_12: dict[UnitState, str] = {
+    "initial": "needs-translation", "translated": "needs-review-translation",
+    "reviewed": "signed-off", "final": "final",
+}  # fmt: skip
+_ORDER: tuple[UnitState, ...] = ("initial", "translated", "reviewed", "final")
+
 
 @dataclass(frozen=True, slots=True)
 class ExchangeUnit:
@@ -67,12 +90,24 @@ class ExchangeUnit:
         target_text: the machine draft on export (None: nothing to post-edit); the translator's
             text on import (None: the file has no target for this unit).
         note: a remark for the translator (why it was flagged); None for none.
+        state: on export, the state to write (None: `translated` with a target, else
+            `initial`); on import, the state the file gives (None: it gives none). Only
+            `reviewed` and `final` targets are a person's approved translation.
+        codes: what each `⟦n⟧` of the source stands for, so XLIFF shows "bold", "link",
+            "code" as paired or standalone inline codes; empty: bare placeholders.
     """
 
     id: str
     source_text: str
     target_text: str | None
     note: str | None = None
+    state: UnitState | None = field(default=None, compare=False)
+    codes: tuple[InlineCode, ...] = field(default=(), compare=False)
+
+    @property
+    def reviewed(self) -> bool:
+        """Whether the target is a person's approved translation (state reviewed or final)."""
+        return self.target_text is not None and self.state in REVIEWED_STATES
 
 
 def token_problems(unit: ExchangeUnit) -> list[str]:
@@ -168,8 +203,8 @@ def _export_xliff21(
     def q(name: str) -> str:
         return f"{{{XLIFF2_NS}}}{name}"
 
-    def placeholder(parent: Any, ident: str) -> None:
-        etree.SubElement(parent, q("ph"), id=ident)
+    def sub(parent: Any, name: str) -> Any:
+        return etree.SubElement(parent, q(name))
 
     def code_point(parent: Any, value: int) -> None:
         etree.SubElement(parent, q("cp"), hex=f"{value:04X}")
@@ -185,19 +220,28 @@ def _export_xliff21(
         if unit.note is not None:
             notes = etree.SubElement(element, q("notes"))
             etree.SubElement(notes, q("note")).text = unit.note
-        state = "initial" if unit.target_text is None else "translated"
+        used = sorted({int(n) for n in TOKEN_NUMBER.findall(unit.source_text)})
+        used = [number for number in used if number < len(unit.codes)]
+        if used:  # the source markup of each code, for the tool and for the way back
+            data = sub(element, "originalData")
+            for number in used:
+                node = etree.SubElement(data, q("data"), id=data_id(number))
+                write_plain(node, unit.codes[number].original, code_point, f"unit {unit.id}")
+        state = unit.state or ("initial" if unit.target_text is None else "translated")
         segment = etree.SubElement(element, q("segment"), state=state)
         texts = [("source", unit.source_text), ("target", unit.target_text)]
         for name, text in texts:
-            if text is not None:
-                write_inline(
-                    etree.SubElement(segment, q(name)),
-                    text,
-                    placeholder=placeholder,
-                    code_point=code_point,
-                    where=f"unit {unit.id} {name}",
-                )
-    return serialize(root, containers={q(n) for n in ("xliff", "file", "unit", "notes", "segment")})
+            if text is None:
+                continue
+            where = f"unit {unit.id} {name}"
+            if unit.codes:
+                write_xliff21(sub(segment, name), text, unit.codes, sub=sub,
+                              code_point=code_point, where=where)  # fmt: skip
+            else:
+                write_inline(sub(segment, name), text, placeholder=lambda e, i: sub(e, "ph")
+                             .set("id", i), code_point=code_point, where=where)  # fmt: skip
+    containers = ("xliff", "file", "unit", "notes", "segment", "originalData")
+    return serialize(root, containers={q(n) for n in containers})
 
 
 def _export_xliff12(
@@ -208,8 +252,8 @@ def _export_xliff12(
     def q(name: str) -> str:
         return f"{{{XLIFF12_NS}}}{name}"
 
-    def placeholder(parent: Any, ident: str) -> None:
-        etree.SubElement(parent, q("x"), id=ident)
+    def sub(parent: Any, name: str) -> Any:
+        return etree.SubElement(parent, q(name))
 
     root = etree.Element(q("xliff"), nsmap={None: XLIFF12_NS}, version="1.2")
     file_attributes = {
@@ -223,17 +267,23 @@ def _export_xliff12(
         # xml:space on the unit covers source, target and note: the default lets tools
         # collapse whitespace, which would break exact round trips.
         element = etree.SubElement(body, q("trans-unit"), {_SPACE: "preserve", "id": unit.id})
+        if unit.state in REVIEWED_STATES:
+            element.set("approved", "yes")
         texts = [("source", unit.source_text), ("target", unit.target_text)]
         for name, text in texts:
             if text is None:
                 continue
-            node = etree.SubElement(element, q(name))
-            write_inline(
-                node, text, placeholder=placeholder, code_point=None, where=f"unit {unit.id} {name}"
-            )
+            node = sub(element, name)
+            where = f"unit {unit.id} {name}"
+            if unit.codes:
+                write_xliff12(node, text, unit.codes, sub=sub, where=where)
+            else:
+                write_inline(node, text, placeholder=lambda e, i: sub(e, "x").set("id", i),
+                             code_point=None, where=where)  # fmt: skip
             if name == "target":
-                node.set("state", "needs-review-translation")
-                node.set("state-qualifier", "mt-suggestion")
+                node.set("state", _EXPORT_12[unit.state or "translated"])
+                if unit.state in (None, "translated"):
+                    node.set("state-qualifier", "mt-suggestion")
         if unit.note is not None:  # the 1.2 schema puts notes after source and target
             etree.SubElement(element, q("note")).text = unit.note
     return serialize(root, containers={q(n) for n in ("xliff", "file", "body", "trans-unit")})
@@ -276,10 +326,13 @@ def _xliff2_unit(unit: Any, ns: str) -> ExchangeUnit:
     notes = [read_inline(n, dialect="xliff2", where=where) for n in unit.iter(f"{{{ns}}}note")]
     sources: list[str] = []
     targets: list[str | None] = []
+    states: list[UnitState] = []
     for part in unit:
         local = part.tag.rpartition("}")[2] if isinstance(part.tag, str) else ""
         if local not in {"segment", "ignorable"}:
             continue
+        if local == "segment":
+            states.append(_state_2(part.get("state", "initial"), where, part.sourceline))
         found = part.find(f"{{{ns}}}source")
         if found is None:
             raise ConfigurationError(f"{where} line {part.sourceline}: <{local}> has no source")
@@ -298,7 +351,17 @@ def _xliff2_unit(unit: Any, ns: str) -> ExchangeUnit:
         source_text="".join(sources),
         target_text="".join(complete) if len(complete) == len(targets) else None,
         note="\n".join(notes) if notes else None,
+        # the unit stands where its least advanced segment stands
+        state=min(states, key=_ORDER.index) if states else None,
     )
+
+
+def _state_2(value: str, where: str, line: int) -> UnitState:
+    if value not in _ORDER:
+        raise ConfigurationError(
+            f"{where} line {line}: segment state {value!r} is not one of {', '.join(_ORDER)}"
+        )
+    return value
 
 
 def _import_xliff1(root: Any, ns: str) -> tuple[str, str, list[ExchangeUnit]]:
@@ -326,6 +389,12 @@ def _xliff1_unit(element: Any, q: Callable[[str], str]) -> ExchangeUnit:
         raise ConfigurationError(f"{where} line {element.sourceline}: no <source>")
     target_node = element.find(q("target"))
     notes = [read_inline(n, dialect="xliff1", where=where) for n in element.iter(q("note"))]
+    state: UnitState | None = None
+    if target_node is not None and target_node.get("state") is not None:
+        # states the 1.2 spec does not list (x-…) say nothing we can rely on
+        state = _STATES_12.get(target_node.get("state"), "translated")
+    if element.get("approved") == "yes" and target_node is not None:
+        state = "final" if state == "final" else "reviewed"
     return ExchangeUnit(
         id=element.get("id", ""),
         source_text=read_inline(source_node, dialect="xliff1", where=where),
@@ -333,6 +402,7 @@ def _xliff1_unit(element: Any, q: Callable[[str], str]) -> ExchangeUnit:
         if target_node is None
         else read_inline(target_node, dialect="xliff1", where=where),
         note="\n".join(notes) if notes else None,
+        state=state,
     )
 
 

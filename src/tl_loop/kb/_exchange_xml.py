@@ -18,6 +18,7 @@ from tl_loop._models import normalize_tag
 
 __all__ = [
     "NOT_XML_CHAR",
+    "TOKEN_NUMBER",
     "XLIFF2_NS",
     "XLIFF12_NS",
     "check_xml_text",
@@ -27,6 +28,7 @@ __all__ = [
     "read_inline",
     "serialize",
     "write_inline",
+    "write_plain",
 ]
 
 XLIFF2_NS = "urn:oasis:names:tc:xliff:document:2.0"  # 2.1 keeps the 2.0 core namespace
@@ -38,7 +40,7 @@ _DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # Placeholder ids we write: `n` for the first ⟦n⟧ in a <source>/<target>, `n-k` for the k-th.
 _PLACEHOLDER_ID = re.compile(r"(\d+)(?:-\d+)?")
-_TOKEN_NUMBER = re.compile(r"⟦(\d+)⟧")
+TOKEN_NUMBER = re.compile(r"⟦(\d+)⟧")
 # The prolog up to a DOCTYPE's internal subset: BOM, XML declaration, comments, PIs, then
 # `<!DOCTYPE name` with an optional external id (quoted, so `[` or `>` inside do not count),
 # then `[`; group 1 is the first non-space character of the subset (`]` when it is empty).
@@ -193,18 +195,20 @@ def write_inline(
     """Fill `element` with `text`, each ⟦n⟧ as a placeholder child named by `placeholder`."""
     seen: Counter[str] = Counter()
     position = 0
-    for match in _TOKEN_NUMBER.finditer(text):
-        _write_plain(element, text[position : match.start()], code_point, where)
+    for match in TOKEN_NUMBER.finditer(text):
+        write_plain(element, text[position : match.start()], code_point, where)
         number = match.group(1)
         seen[number] += 1
         placeholder(element, number if seen[number] == 1 else f"{number}-{seen[number]}")
         position = match.end()
-    _write_plain(element, text[position:], code_point, where)
+    write_plain(element, text[position:], code_point, where)
 
 
-def _write_plain(
+def write_plain(
     element: Any, text: str, code_point: Callable[[Any, int], None] | None, where: str
 ) -> None:
+    """Append `text` to `element`; characters XML cannot hold become `code_point` children
+    (XLIFF 2's `<cp>`) or, without one, an error."""
     if code_point is None:
         check_xml_text(text, where)
         _append_text(element, text)
@@ -225,9 +229,13 @@ _PLACEHOLDERS: dict[str, tuple[str, str]] = {
     "tmx": ("ph", "x"),
 }
 # Annotations a translator's tool may wrap around text (terms, comments, highlights): the text
-# inside is kept; empty markers carry no text.
+# inside is kept; empty markers carry no text. A <pc> tl_loop wrote (it has dataRefStart) is
+# a pair of tokens, not an annotation.
 _WRAPPERS = {"mrk", "pc", "g", "hi"}
 _MARKERS = {"sm", "em"}
+# XLIFF 1.2 codes that hold the source markup as content: the id names the token.
+_NATIVE_CODES = {"ph", "bpt", "ept", "it", "bx", "ex"}
+_DATA_REF = re.compile(r"d(\d+)")
 
 
 def read_inline(element: Any, *, dialect: Dialect, where: str) -> str:
@@ -240,19 +248,48 @@ def read_inline(element: Any, *, dialect: Dialect, where: str) -> str:
     return "".join(parts)
 
 
+def _token(value: str, local: str, attribute: str, line: str) -> str:
+    match = _PLACEHOLDER_ID.fullmatch(value)
+    if match is None:
+        raise ConfigurationError(
+            f"{line}: placeholder <{local} {attribute}={value!r}> is not a tl_loop token; "
+            "keep the placeholders as exported, without renaming or filling them"
+        )
+    return f"⟦{match.group(1)}⟧"
+
+
+def _data_token(child: Any, attribute: str, line: str) -> str:
+    value = child.get(attribute, "")
+    match = _DATA_REF.fullmatch(value)
+    if match is None:
+        raise ConfigurationError(
+            f"{line}: <{child.tag.rpartition('}')[2]} {attribute}={value!r}> does not point at "
+            "tl_loop's original data; keep the inline codes as exported"
+        )
+    return f"⟦{match.group(1)}⟧"
+
+
 def _read_child(child: Any, *, dialect: Dialect, where: str) -> str:
     local = child.tag.rpartition("}")[2]
     line = f"{where} line {child.sourceline}"
     tag, attribute = _PLACEHOLDERS[dialect]
+    if dialect == "xliff2" and local == "pc" and child.get("dataRefStart") is not None:
+        inner = read_inline(child, dialect=dialect, where=where)
+        opening = _token(child.get("id", ""), local, "id", line)
+        return opening + inner + _data_token(child, "dataRefEnd", line)
+    if dialect == "xliff2" and local == "sc":
+        return _token(child.get("id", ""), local, "id", line)
+    if dialect == "xliff2" and local == "ec":
+        return _data_token(child, "dataRef", line)
+    if dialect == "xliff1" and local in _NATIVE_CODES:
+        return _token(child.get("id", ""), local, "id", line)  # content: the source markup
     if local == tag:
-        value = child.get(attribute, "")
-        match = _PLACEHOLDER_ID.fullmatch(value)
-        if match is None or child.text or len(child):
+        if child.text or len(child):
             raise ConfigurationError(
-                f"{line}: placeholder <{local} {attribute}={value!r}> is not a tl_loop token; "
+                f"{line}: placeholder <{local}> has content; "
                 "keep the placeholders as exported, without renaming or filling them"
             )
-        return f"⟦{match.group(1)}⟧"
+        return _token(child.get(attribute, ""), local, attribute, line)
     if local == "cp" and dialect == "xliff2":
         try:
             return chr(int(child.get("hex", ""), 16))

@@ -83,6 +83,7 @@ class SegmentRow:
     text: str
     translation: str
     origin: str
+    codes: tuple[tuple[str, str], ...] = ()  # (kind, source markup) of each ⟦n⟧, for XLIFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +181,8 @@ class JobStore:
                 record.article, record.locale, record.source_hash, record.fingerprint,
                 record.status, int(record.publishable), record.output, record.remote_id,
                 json.dumps([[name, flag.model_dump(mode="json")] for name, flag in record.flags]),
-                json.dumps([[s.key, s.text, s.translation, s.origin] for s in record.segments]),
+                json.dumps([[s.key, s.text, s.translation, s.origin, s.codes]
+                            for s in record.segments]),
                 record.updated_at, published,
             ),
         )  # fmt: skip
@@ -270,7 +272,7 @@ def _record(row: tuple[Any, ...]) -> ArticleRecord:
         output=output,
         remote_id=remote_id,
         flags=tuple((name, ReviewFlag.model_validate(flag)) for name, flag in json.loads(flags)),
-        segments=tuple(SegmentRow(*item) for item in json.loads(segments)),
+        segments=tuple(_segment_row(item) for item in json.loads(segments)),
         updated_at=updated_at,
         published_hash=published_hash,
     )
@@ -279,3 +281,9 @@ def _record(row: tuple[Any, ...]) -> ArticleRecord:
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _segment_row(item: list[Any]) -> SegmentRow:
+    # rows written before inline codes were recorded have four fields
+    codes = tuple((kind, original) for kind, original in item[4]) if len(item) > 4 else ()
+    return SegmentRow(item[0], item[1], item[2], item[3], codes)

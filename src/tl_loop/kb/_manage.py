@@ -22,7 +22,13 @@ from tl_loop.kb._articles import (
     parse_article,
     scan_folder,
 )
-from tl_loop.kb._exchange import ExchangeUnit, export_xliff, import_xliff, token_problems
+from tl_loop.kb._exchange import (
+    ExchangeUnit,
+    InlineCode,
+    export_xliff,
+    import_xliff,
+    token_problems,
+)
 from tl_loop.kb._jobs import ArticleRecord, JobStore
 from tl_loop.kb._review import learn_decisions, review_counts, review_gate
 from tl_loop.kb._runner import KbPaths
@@ -333,6 +339,8 @@ def kb_export_xliff(
                     source_text=row.text,
                     target_text=row.translation,
                     note=f"{record.article}: {note}" if note else record.article,
+                    state="translated",  # a machine draft, to be reviewed
+                    codes=tuple(InlineCode(kind, original) for kind, original in row.codes),
                 )
     data = export_xliff(
         list(units.values()), source=source, target=locale, version=version, original=str(out_dir)
@@ -342,11 +350,13 @@ def kb_export_xliff(
 
 @dataclass
 class ImportReport:
-    """What `kb_import_xliff` stored: entries added, units without target, units rejected."""
+    """What `kb_import_xliff` did: entries stored, units without target, units rejected, and
+    drafts (a target not marked reviewed or final, so not stored as a person's translation)."""
 
     stored: int
     empty: int
     rejected: list[tuple[str, str]]
+    drafts: int = 0
 
 
 def kb_import_xliff(
@@ -359,8 +369,12 @@ def kb_import_xliff(
 ) -> ImportReport:
     """Store a translator's XLIFF in the translation memory; the next run applies it.
 
-    A unit whose tokens do not match its source is rejected (listed with the problem), so a
-    broken placeholder never reaches an article.
+    Only units the translator's tool marks as reviewed count: XLIFF 2 segment state
+    `reviewed` or `final`, XLIFF 1.2 `approved="yes"` or target state `signed-off`/`final`.
+    Other targets (`translated`, `needs-review-translation`, no state) are drafts: counted in
+    the report, never stored as approved memory, so the next run still flags what nobody
+    reviewed. A unit whose tokens do not match its source is rejected (listed with the
+    problem), so a broken placeholder never reaches an article.
 
     Args:
         data: the XLIFF file's bytes (2.x or 1.2).
@@ -379,6 +393,9 @@ def kb_import_xliff(
         problems = token_problems(unit)
         if problems:
             report.rejected.append((unit.id, "; ".join(problems)))
+            continue
+        if not unit.reviewed:
+            report.drafts += 1
             continue
         entries.append(
             MemoryEntry(

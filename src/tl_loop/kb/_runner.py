@@ -94,6 +94,7 @@ class _Unit:
     locale: str
     segments: list[str]  # normalised, in order, repeats included
     keys: dict[str, str]  # normalised → segment key
+    codes: dict[str, tuple[tuple[str, str], ...]]  # normalised → (kind, markup) of each ⟦n⟧
 
 
 @dataclass(slots=True)
@@ -233,15 +234,24 @@ def _load(
 def _plan(parts: Parts, article: SourceArticle, source: str, locale: str) -> _Unit:
     pair = PairKeys.for_pair(parts, source=source, target=locale)
     segments: list[str] = []
+    codes: dict[str, tuple[tuple[str, str], ...]] = {}
     for field in article.fields:
         if not field.text.strip():
             continue
         document = protect_field(
             parts, field.text, field.content_type, source=source, target=locale
         )
-        segments += [normalize(segment)[0] for segment in document.segments]
+        for segment in document.segments:
+            normalized, placeholders = normalize(segment)
+            segments.append(normalized)
+            tokens = [document.tokens.get(p) for p in placeholders]
+            codes.setdefault(
+                normalized,
+                tuple((t.kind, t.original) if t else ("placeholder", p) for t, p in
+                      zip(tokens, placeholders, strict=True)),
+            )  # fmt: skip
     keys = {text: pair.key(text) for text in dict.fromkeys(segments)}
-    return _Unit(article, source, locale, segments, keys)
+    return _Unit(article, source, locale, segments, keys, codes)
 
 
 def _resolve(
@@ -398,7 +408,7 @@ def _assemble(
 
 def _rows(unit: _Unit, resolved: dict[str, _Resolved]) -> tuple[SegmentRow, ...]:
     return tuple(
-        SegmentRow(key, text, resolved[key].result.text, resolved[key].origin)
+        SegmentRow(key, text, resolved[key].result.text, resolved[key].origin, unit.codes[text])
         for text, key in unit.keys.items()
         if key in resolved
     )
