@@ -87,6 +87,7 @@ class ChatwootAdapter(HelpdeskAdapter):
     """
 
     name: ClassVar[str] = "chatwoot"
+    max_note_chars = 150_000  # Message `content` length validation (422 above it)
 
     def __init__(
         self,

@@ -75,6 +75,8 @@ class ZammadAdapter(HelpdeskAdapter):
     """
 
     name: ClassVar[str] = _SERVICE
+    # Zammad caps an article body at 1.5 MB: in characters, whatever the script (≤ 3 bytes).
+    max_note_chars = 500_000
     supports_kb: ClassVar[bool] = True
 
     def __init__(

@@ -66,6 +66,8 @@ class ZendeskAdapter(HelpdeskAdapter):
     """
 
     name: ClassVar[str] = SERVICE
+    # Zendesk caps a comment at "roughly ~65,000 characters, depending on encoding/markup".
+    max_note_chars = 64_000
     supports_kb: ClassVar[bool] = True
 
     def __init__(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from relay_hooks import Webhooks
 
-from tl_loop.testing import MemoryHelpdesk, MemoryHelpdeskServer
+from tl_loop import OWN_NOTE_MARKER, LanguageDetector, Loop
+from tl_loop.relay import Relay, RelaySettings
+from tl_loop.testing import FakeEngine, MemoryHelpdesk, MemoryHelpdeskServer
 
 MakeWebhooks = Callable[..., Webhooks]
 
@@ -72,3 +75,29 @@ def test_only_writes_really_sent_count_as_sent(
     assert 'tl_loop_writes_total{kind="note",outcome="sent"} 1.0' in metrics
     assert 'tl_loop_writes_total{kind="language",outcome="not_needed"} 1.0' in metrics
     assert 'kind="language",outcome="sent"' not in metrics
+
+
+class SmallNotesHelpdesk(MemoryHelpdesk):
+    max_note_chars = 700
+
+
+def test_a_preview_longer_than_the_helpdesk_allows_is_shortened_and_says_so(
+    server: MemoryHelpdeskServer, tmp_path: Path
+) -> None:
+    adapter = SmallNotesHelpdesk(base_url=server.url, webhook_secret="small")
+    relay = Relay(
+        loop=Loop(engines=[FakeEngine()], detector=LanguageDetector(["en", "es"])),
+        adapters={"memory": adapter},
+        settings=RelaySettings(queue_path=tmp_path / "queue.sqlite3"),
+    )
+    hooks = Webhooks(relay, adapter)
+    server.add_message("c5", "Hola, mi pedido no ha llegado.", author="customer")
+    long_reply = " ".join(f"<p>Sentence number {n} of a long answer.</p>" for n in range(80))
+    assert hooks.agent("n1", f"#tl? {long_reply}", conversation="c5").status_code == 202
+    hooks.relay.drain()
+    [note] = server.notes("c5")
+    assert len(note.body) <= 700
+    assert note.body.endswith(OWN_NOTE_MARKER)  # still recognised as ours when it echoes back
+    assert "shortened: this helpdesk takes at most 700 characters in a note" in note.body
+    assert note.body.count("<p>") == note.body.count("</p>")  # no tag left open by the cut
+    relay.close()

@@ -198,6 +198,9 @@ class HelpdeskAdapter(abc.ABC):
     name: ClassVar[str]
     base_url: str
     supports_kb: ClassVar[bool] = False
+    max_note_chars: int | None = None
+    """The most characters the platform stores in one note, when it has a limit; the relay
+    splits or shortens longer notes rather than have them refused."""
     token_provider: TokenProvider | None = None
     """Set by platforms that authenticate with OAuth: `HelpdeskClient` then puts a token on
     every request (fetched on first use, renewed before expiry and after a 401), and the

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from tl_loop._errors import ServiceError
 from tl_loop._models import Message
 from tl_loop.relay._jobs import CustomerMessage, Job
+from tl_loop.relay._limits import inbound_notes
 from tl_loop.relay._services import Services
 from tl_loop.relay._writes import WriteUncertain
 
@@ -33,10 +35,12 @@ def handle_customer_message(services: Services, job: Job, work: CustomerMessage)
     )
     services.store_conversation(job, stored, update)
     if not translation.skipped:
-        note = services.composer.inbound_note(translation)
-        services.writes.once(
-            job, "note", "note", lambda: services.post_note(client, event.conversation_id, note)
-        )
+        # One note, or several when the helpdesk caps a note's size (journaled one by one).
+        notes = inbound_notes(services.composer, translation, client.adapter.max_note_chars)
+        for number, note in enumerate(notes, start=1):
+            step = "note" if number == 1 else f"note:{number}"
+            post = partial(services.post_note, client, event.conversation_id, note)
+            services.writes.once(job, step, "note", post)
     language = update.get("customer_language")
     if language is None or language == before:
         return

@@ -159,27 +159,60 @@ class NoteComposer:
 
     # -- the notes -----------------------------------------------------------------------
 
-    def inbound_note(self, translation: Translation) -> str:
-        """The note showing a customer message translated for the agent."""
+    def inbound_note(
+        self,
+        translation: Translation,
+        *,
+        original: bool = True,
+        part: tuple[int, int] | None = None,
+    ) -> str:
+        """The note showing a customer message translated for the agent.
+
+        Args:
+            translation: the translated customer message.
+            original: quote the original; False points to the customer's message instead
+                (a note that must stay under the helpdesk's size limit).
+            part: `(n, total)` when the translation is split over several notes: the flags
+                go with the first part, the answer hint with the last.
+        """
         source = translation.source_language or "unknown"
         header = (
             f"tl_loop: customer wrote in {source} (confidence "
             f"{_percent(translation.audit.detection_confidence)}), translated to "
             f"{translation.target_language} by {translation.engine or 'no engine'}"
         )
+        number, total = part or (1, 1)
+        if total > 1:
+            header += f" (part {number} of {total})"
         hint = (
             f'Answer with a note starting "{self.trigger} " to send it translated, '
             f'or "{self.preview_trigger} " to preview the translation.'
         )
-        return self._note(
+        blocks = [
             self._line(header, bold=True),
-            self._line("Translation:"),
+            self._line("Translation:" if total == 1 else f"Translation, part {number}:"),
             self._body(translation.translated, translation.content_type),
-            self._flags(translation),
-            self._line(f"Original ({source}):"),
-            self._body(translation.original, translation.content_type),
-            self._line(hint),
-        )
+        ]
+        if number == 1:
+            blocks.append(self._flags(translation))
+        if number == total:
+            if original:
+                blocks += [
+                    self._line(f"Original ({source}):"),
+                    self._body(translation.original, translation.content_type),
+                ]
+            else:
+                blocks.append(self._line(
+                    f"Original ({source}): the customer's message in this conversation (not "
+                    "quoted here: the note would exceed the helpdesk's size limit)."
+                ))  # fmt: skip
+            blocks.append(self._line(hint))
+        return self._note(*blocks)
+
+    def append_line(self, note: str, text: str) -> str:
+        """`note` with one more line before tl_loop's marker (a note without one gets it)."""
+        body = note.removesuffix(OWN_NOTE_MARKER).rstrip()
+        return self._note(*([body] if body else []), self._line(text))
 
     def preview_note(self, translation: Translation) -> str:
         """The note showing the agent what their reply would look like (nothing was sent)."""

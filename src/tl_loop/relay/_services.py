@@ -20,6 +20,7 @@ from tl_loop._models import Channel, ContentType, Conversation, Decision, Messag
 from tl_loop.helpdesk._adapter import HelpdeskAdapter, HelpdeskEvent
 from tl_loop.helpdesk._client import HelpdeskClient
 from tl_loop.relay._jobs import Job
+from tl_loop.relay._limits import fit_note
 from tl_loop.relay._metrics import RelayMetrics
 from tl_loop.relay._notes import NoteComposer
 from tl_loop.relay._queue import JobQueue
@@ -100,7 +101,9 @@ class Services:
     # -- helpdesk ------------------------------------------------------------------------
 
     def post_note(self, client: HelpdeskClient, conversation_id: str, note: str) -> object:
-        """Post an internal note in the relay's note format."""
+        """Post an internal note in the relay's note format, shortened to the helpdesk's
+        note size limit if it has one."""
+        note = fit_note(note, client.adapter.max_note_chars, self.composer)
         return client.post_note(conversation_id, note, content_type=self.settings.note_format)
 
     def text(self, client: HelpdeskClient, event: HelpdeskEvent, *, author: str) -> MessageText:
