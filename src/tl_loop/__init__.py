@@ -39,6 +39,7 @@ from tl_loop._errors import (
     WebhookAuthError,
 )
 from tl_loop._glossary import Glossary, GlossaryEntry, GlossaryTerm, TermViolation
+from tl_loop._hints import Hint, HintRules, LocaleExpectations, check_hints
 from tl_loop._loop import AsyncLoop, Loop
 from tl_loop._models import (
     AuditRecord,
@@ -102,9 +103,12 @@ __all__ = [
     "HelpdeskAdapter",
     "HelpdeskEvent",
     "HelpdeskMessage",
+    "Hint",
+    "HintRules",
     "InvalidRequestError",
     "LanguageDetector",
     "LanguageTag",
+    "LocaleExpectations",
     "Loop",
     "Message",
     "MissingDependencyError",
@@ -135,6 +139,7 @@ __all__ = [
     "__version__",
     "adapter_names",
     "cache_key",
+    "check_hints",
     "choose_customer_language",
     "hmac_digest",
     "load_adapter_class",

@@ -64,6 +64,7 @@ from tl_loop._back_translation import RoundTripCheck
 from tl_loop._cache import CacheStore, TranslationCache
 from tl_loop._errors import ConfigurationError
 from tl_loop._glossary import Glossary
+from tl_loop._hints import HintRules
 from tl_loop._models import LanguageTag, Severity
 from tl_loop._policy import PolicyRule, ReviewPolicy, Thresholds
 from tl_loop._relay_settings import RelaySettings, problems
@@ -182,6 +183,27 @@ class MemoryConfig(_Section):
         return SQLiteTranslationMemory(self.path) if self.path else None
 
 
+class HintsConfig(_Section):
+    """Hints before sending (docs/hints.md): translatability and the customer locale's customs.
+
+    Off by default for outbound replies (previews always show them). `phrases` adds your own
+    phrase list for `language`; `locales` your own locale expectations (TOML, as shipped).
+    """
+
+    enabled: bool = False
+    language: LanguageTag = "en"
+    phrases: Path | None = None
+    locales: Path | None = None
+
+    def build(self) -> HintRules | None:
+        """The hint rules, or None when hints are off."""
+        if not self.enabled:
+            return None
+        return HintRules.default().extended(
+            phrases=self.phrases, language=self.language, locales=self.locales
+        )
+
+
 class RoutingConfig(_Section):
     """One routing rule: prefer these engines for pairs matching source → target."""
 
@@ -218,6 +240,7 @@ class TlLoopConfig(_Section):
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
+    hints: HintsConfig = Field(default_factory=HintsConfig)
     # The relay's own tables share the file: `tl-loop serve`, `review` and `stats` read them.
     relay: RelaySettings = Field(default_factory=RelaySettings)
     adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -303,6 +326,7 @@ class TlLoopConfig(_Section):
             "agent_languages": self.agent_languages,
             "memory": self.memory.build(),
             "formality": self.formality,
+            "hints": self.hints.build(),
         }
 
 
@@ -310,6 +334,8 @@ class TlLoopConfig(_Section):
 _FILE_PATHS: tuple[tuple[str, ...], ...] = (
     ("glossary",),
     ("memory", "path"),
+    ("hints", "phrases"),
+    ("hints", "locales"),
     ("relay", "queue_path"),
     ("relay", "review_path"),
     ("relay", "audit_path"),

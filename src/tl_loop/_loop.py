@@ -15,6 +15,7 @@ from tl_loop._cache import CacheStore, TranslationCache
 from tl_loop._config import TlLoopConfig
 from tl_loop._errors import ConfigurationError, ServiceError, UnsupportedLanguageError
 from tl_loop._glossary import Glossary
+from tl_loop._hints import HintRules
 from tl_loop._models import ContentType, Conversation, Detection, Message, Translation
 from tl_loop._pipeline import Flow, Outcome, Parts, inbound_flow, outbound_flow, translate_flow
 from tl_loop._policy import PolicyRule, ReviewPolicy
@@ -42,6 +43,7 @@ class _LoopBase:
         memory: TranslationMemory | None = None,
         policy_rules: Sequence[PolicyRule] = (),
         round_trip: RoundTripCheck | None = None,
+        hints: HintRules | None = None,
     ) -> None:
         self.agent_languages = tuple(agent_languages)
         if isinstance(engines, EngineChain):
@@ -61,6 +63,7 @@ class _LoopBase:
             memory=memory,
             policy_rules=tuple(policy_rules),
             round_trip=round_trip,
+            hints=hints,
         )
 
     @classmethod

@@ -19,6 +19,7 @@ from tl_loop._back_translation import RoundTripCheck, flags_for
 from tl_loop._cache import CacheStore, cache_key
 from tl_loop._errors import ConfigurationError, ServiceError, UnsupportedLanguageError
 from tl_loop._glossary import Glossary
+from tl_loop._hints import HintRules, check_hints, hint_flags
 from tl_loop._models import (
     AuditRecord,
     BackTranslation,
@@ -79,6 +80,7 @@ class Parts:
     memory: TranslationMemory | None = None
     policy_rules: tuple[review.PolicyRule, ...] = ()
     round_trip: RoundTripCheck | None = None
+    hints: HintRules | None = None
 
     def policy_for(self, message: Message, customer_language: str | None) -> review.ReviewPolicy:
         """The review policy for this message's channel and the customer's language."""
@@ -162,9 +164,25 @@ def outbound_flow(
             message, "outbound", source, target, (), Decision.SEND, None, parts, {}
         )
         return Outcome(translation)
+    # Hints read the agent's own text; a preview shows them even when the loop has none set.
+    rules = (
+        parts.hints
+        if parts.hints is not None
+        else (HintRules.default() if back_translate else None)
+    )
+    hints = (
+        check_hints(message.text, language=source, customer_language=target, rules=rules)
+        if rules is not None
+        else []
+    )
+    # The locale's register reaches the engine only when the loop uses hints: a preview must
+    # show what sending would do.
+    register = parts.formality
+    if register is None and parts.hints is not None:
+        register = parts.hints.expectations(target).formality
     translation = yield from translate_flow(
         parts, message, source=source, target=target, direction="outbound",
-        back_translate=back_translate,
+        flags=hint_flags(hints), back_translate=back_translate, formality=register,
     )  # fmt: skip
     return Outcome(translation)
 
@@ -180,8 +198,13 @@ def translate_flow(
     flags: Sequence[ReviewFlag] = (),
     timings: dict[str, float] | None = None,
     back_translate: bool = False,
+    formality: Literal["formal", "informal"] | None = None,
 ) -> Generator[EngineCall, ChainResult, Translation]:
-    """Translate one message between known languages; never raises for engine trouble."""
+    """Translate one message between known languages; never raises for engine trouble.
+
+    `formality` overrides the loop's register for this message (the customer locale's).
+    """
+    register = formality if formality is not None else parts.formality
     timings = dict(timings or {})
     flags = list(flags)
     policy = parts.policy_for(message, source if direction == "inbound" else target)
@@ -194,7 +217,7 @@ def translate_flow(
     native_glossary = parts.glossary is not None and routes[0].glossary
     document = _protect(parts, message, source, target, forced_terms=not native_glossary)
     options = TranslateOptions(
-        formality=parts.formality, glossary=parts.glossary if native_glossary else None
+        formality=register, glossary=parts.glossary if native_glossary else None
     )
     timings["protect"] = _ms(started)
 
@@ -204,7 +227,7 @@ def translate_flow(
     memory_hits = sum(result is not None for result in results)
     wanted = [i for i, result in enumerate(results) if result is None]
     keys = [
-        _key(parts, routes[0], source, target, message.content_type, document.segments[i])
+        _key(parts, routes[0], source, target, message.content_type, document.segments[i], register)
         for i in wanted
     ]
     for index, cached in zip(wanted, parts.cache.get_many(keys), strict=True):
@@ -232,13 +255,14 @@ def translate_flow(
         reported = [r.billed_characters for r in answer.results if r.billed_characters is not None]
         billed = sum(reported) if reported else None
         parts.cache.put_many(
-            (_key(parts, route, source, target, message.content_type, s), fresh[s]) for s in misses
+            (_key(parts, route, source, target, message.content_type, s, register), fresh[s])
+            for s in misses
         )
         results = [
             r if r is not None else fresh[s]
             for s, r in zip(document.segments, results, strict=True)
         ]
-        flags += _route_flags(answer, parts.formality)
+        flags += _route_flags(answer, register)
 
     done = [result for result in results if result is not None]
     started = time.perf_counter()
@@ -338,7 +362,13 @@ def _from_memory(
 
 
 def _key(
-    parts: Parts, route: Route, source: str, target: str, content_type: ContentType, text: str
+    parts: Parts,
+    route: Route,
+    source: str,
+    target: str,
+    content_type: ContentType,
+    text: str,
+    register: str | None,
 ) -> str:
     return cache_key(
         engine=route.identity,
@@ -346,7 +376,7 @@ def _key(
         source=source,
         target=target,
         content_type=content_type,
-        formality=parts.formality,
+        formality=register,
         glossary_version=parts.glossary.version if parts.glossary else None,
         text=text,
     )

@@ -187,3 +187,13 @@ def test_the_table_has_one_line_per_group_and_a_total() -> None:
     es_en = next(line for line in lines if line.startswith("es→en"))
     assert es_en.split()[4] == "-"  # no billed figure reported
     assert lines[-1].startswith("all")
+
+
+def test_hints_left_in_replies_are_counted_most_ignored_first() -> None:
+    rows = [
+        row(flags=("hint_idiom", "hint_contraction")),
+        row(flags=("hint_idiom",)),
+        row(flags=("glossary_violation",)),
+    ]
+    group = compute_stats(rows, [], post_edit=False).groups[0]
+    assert group.hints_sent == {"idiom": 2, "contraction": 1}

@@ -130,6 +130,17 @@ class GroupStats:
     held_time_to_approval: Durations = Durations()
 
     @property
+    def hints_sent(self) -> dict[str, int]:
+        """Hint categories still in replies when they were translated: the hints agents keep ignoring
+        (`hint_idiom` → `idiom`), most frequent first."""
+        hints = {
+            code.removeprefix("hint_"): count
+            for code, count in self.flag_codes.items()
+            if code.startswith("hint_")
+        }
+        return dict(sorted(hints.items(), key=lambda item: (-item[1], item[0])))
+
+    @property
     def memory_share(self) -> float | None:
         """Share of segments served by the translation memory (0–1); None without segments."""
         return self.memory_hits / self.segments if self.segments else None
@@ -172,6 +183,7 @@ class GroupStats:
             "flagged_share": self.flagged_share,
             "held_share": self.held_share,
             "flag_codes": dict(self.flag_codes),
+            "hints_sent": self.hints_sent,
             "reviews": {state: self.reviews.get(state, 0) for state in _REVIEW_STATES},
             "edit_share": self.edit_share,
             "post_edit": {"items": self.post_edit_items, "chrf": self.chrf, "ter": self.ter},
