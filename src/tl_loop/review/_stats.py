@@ -131,8 +131,8 @@ class GroupStats:
 
     @property
     def hints_sent(self) -> dict[str, int]:
-        """Hint categories still in replies when they were translated: the hints agents keep ignoring
-        (`hint_idiom` → `idiom`), most frequent first."""
+        """Hint categories still in replies when they were translated: the hints agents keep
+        ignoring (`hint_idiom` → `idiom`), most frequent first."""
         hints = {
             code.removeprefix("hint_"): count
             for code, count in self.flag_codes.items()
