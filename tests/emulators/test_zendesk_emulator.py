@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tl_loop import AuthenticationError, InvalidRequestError, RateLimitError
-from tl_loop.helpdesk._client import HelpdeskClient
+from tl_loop.helpdesk import HelpdeskClient
 from tl_loop.testing import ZendeskEmulator
 
 
