@@ -138,10 +138,16 @@ def test_help_scout_counts_writes_twice() -> None:
 def test_front_issues_oauth_tokens_for_a_code_and_a_refresh_token() -> None:
     with FrontEmulator() as emulator, httpx.Client() as http:
         auth = (emulator.client_id, emulator.client_secret)
-        first = http.post(f"{emulator.url}/oauth/token", auth=auth, data={
-            "grant_type": "authorization_code", "code": emulator.authorization_code}).json()  # fmt: skip
-        renewed = http.post(f"{emulator.url}/oauth/token", auth=auth, data={
-            "grant_type": "refresh_token", "refresh_token": first["refresh_token"]}).json()  # fmt: skip
+        first = http.post(
+            f"{emulator.url}/oauth/token",
+            auth=auth,
+            data={"grant_type": "authorization_code", "code": emulator.authorization_code},
+        ).json()
+        renewed = http.post(
+            f"{emulator.url}/oauth/token",
+            auth=auth,
+            data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        ).json()
         conversation = emulator.open_conversation()
         shown = http.get(
             f"{emulator.url}/conversations/{emulator.conversation_key(conversation)}",
@@ -149,9 +155,11 @@ def test_front_issues_oauth_tokens_for_a_code_and_a_refresh_token() -> None:
         )
         assert shown.status_code == 200
         assert shown.json()["id"] == emulator.conversation_key(conversation)
-        refused = http.post(f"{emulator.url}/oauth/token", auth=(emulator.client_id, "wrong"),
-                            data={"grant_type": "authorization_code",
-                                  "code": emulator.authorization_code})  # fmt: skip
+        refused = http.post(
+            f"{emulator.url}/oauth/token",
+            auth=(emulator.client_id, "wrong"),
+            data={"grant_type": "authorization_code", "code": emulator.authorization_code},
+        )
         assert refused.status_code == 401
         assert refused.json()["error"] == "invalid_client"
 
@@ -178,15 +186,26 @@ def _get(emulator: EmulatorServer, path: str) -> httpx.Response:
 @pytest.mark.parametrize(
     ("cls", "path", "read"),
     [
-        (ZendeskEmulator, "/api/v2/satisfaction_ratings.json",
-         lambda body: (body["satisfaction_ratings"][0]["score"],
-                       body["satisfaction_ratings"][0]["comment"])),
-        (FreshdeskEmulator, "/api/v2/surveys/satisfaction_ratings",
-         lambda body: (body[0]["ratings"]["default_question"], body[0]["feedback"])),
-        (ChatwootEmulator, "/api/v1/accounts/1/csat_survey_responses",
-         lambda body: (body[0]["rating"], body[0]["feedback_message"])),
+        (
+            ZendeskEmulator,
+            "/api/v2/satisfaction_ratings.json",
+            lambda body: (
+                body["satisfaction_ratings"][0]["score"],
+                body["satisfaction_ratings"][0]["comment"],
+            ),
+        ),
+        (
+            FreshdeskEmulator,
+            "/api/v2/surveys/satisfaction_ratings",
+            lambda body: (body[0]["ratings"]["default_question"], body[0]["feedback"]),
+        ),
+        (
+            ChatwootEmulator,
+            "/api/v1/accounts/1/csat_survey_responses",
+            lambda body: (body[0]["rating"], body[0]["feedback_message"]),
+        ),
     ],
-)  # fmt: skip
+)
 def test_satisfaction_ratings_are_served(
     cls: type[EmulatorServer], path: str, read: object
 ) -> None:
@@ -222,4 +241,7 @@ def test_help_scout_reports_happiness_ratings() -> None:
             body = client.read(request).json()
         [rating] = body["results"]
         assert (rating["conversationId"], rating["ratingId"], rating["ratingComments"]) == (
-            conversation.id, 3, "Lento")  # fmt: skip
+            conversation.id,
+            3,
+            "Lento",
+        )

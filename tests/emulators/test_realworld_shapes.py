@@ -144,11 +144,17 @@ def _busy_conversation(emulator: EmulatorServer) -> EmulatedConversation:
     """A conversation with a customer message, an agent reply and an internal note each."""
     conversation = emulator.open_conversation()
     store = emulator.store
-    store.add_message(conversation, "Hola, mi pedido no llegó.", author="customer", public=True,
-                      content_type="text")  # fmt: skip
+    store.add_message(
+        conversation,
+        "Hola, mi pedido no llegó.",
+        author="customer",
+        public=True,
+        content_type="text",
+    )
     store.add_message(conversation, "<p>Lo siento.</p>", author="agent", public=True)
-    store.add_message(conversation, "Check the courier", author="agent", public=False,
-                      content_type="text")  # fmt: skip
+    store.add_message(
+        conversation, "Check the courier", author="agent", public=False, content_type="text"
+    )
     store.add_message(conversation, "Gracias", author="customer", public=True, content_type="text")
     return conversation
 
@@ -172,9 +178,14 @@ def test_api_answers_have_the_real_shape(case: Path) -> None:
         request = adapter.build_get_messages(emulator.conversation_key(conversation))
         with httpx.Client() as http:
             if emulator.platform == "helpscout":  # the token comes from the OAuth endpoint
-                token = http.post(f"{emulator.url}/v2/oauth2/token", data={
-                    "grant_type": "client_credentials", "client_id": emulator.app_id,  # type: ignore[attr-defined]
-                    "client_secret": emulator.app_secret}).json()["access_token"]  # type: ignore[attr-defined]  # fmt: skip
+                token = http.post(
+                    f"{emulator.url}/v2/oauth2/token",
+                    data={
+                        "grant_type": "client_credentials",
+                        "client_id": emulator.app_id,  # type: ignore[attr-defined]
+                        "client_secret": emulator.app_secret,
+                    },
+                ).json()["access_token"]  # type: ignore[attr-defined]
                 request.headers["authorization"] = f"Bearer {token}"
             response = http.send(request)
         assert response.status_code == 200, response.text
@@ -207,7 +218,9 @@ def test_documented_requests_are_accepted(case: Path) -> None:
         builder = getattr(emulator.adapter(), expect["builder"])
         request = builder(key, *expect["args"][1:], **expect.get("kwargs", {}))
         assert (request.method, request.url.path.replace(key, expect["args"][0])) == (
-            expect["method"], expect["path"])  # fmt: skip
+            expect["method"],
+            expect["path"],
+        )
         with httpx.Client() as http:
             response = http.send(request)
         assert response.is_success, response.text

@@ -43,30 +43,54 @@ if TYPE_CHECKING:
     from tl_loop.testing._memory_helpdesk import MemoryHelpdesk, MemoryHelpdeskServer
     from tl_loop.testing._salesforce import SalesforceEmulator
     from tl_loop.testing.emulators import (
+        ChatwootEmulator,
         EmulatorServer,
+        FreshdeskEmulator,
+        FrontEmulator,
+        HelpScoutEmulator,
+        IntercomEmulator,
         Webhook,
         Write,
+        ZammadEmulator,
         ZendeskEmulator,
         emulator_class,
     )
 
 __all__ = [
     "AdapterContract",
+    "ChatwootEmulator",
     "EmulatorServer",
     "EngineContract",
     "FakeEngine",
+    "FreshdeskEmulator",
+    "FrontEmulator",
+    "HelpScoutEmulator",
+    "IntercomEmulator",
     "MemoryHelpdesk",
     "MemoryHelpdeskServer",
     "SalesforceEmulator",
     "Webhook",
     "Write",
+    "ZammadEmulator",
     "ZendeskEmulator",
     "emulator_class",
 ]
 
 # The helpdesk emulators (tl_loop.testing.emulators), loaded on first use.
 _EMULATOR_NAMES = frozenset(
-    {"EmulatorServer", "Webhook", "Write", "ZendeskEmulator", "emulator_class"}
+    {
+        "ChatwootEmulator",
+        "EmulatorServer",
+        "FreshdeskEmulator",
+        "FrontEmulator",
+        "HelpScoutEmulator",
+        "IntercomEmulator",
+        "Webhook",
+        "Write",
+        "ZammadEmulator",
+        "ZendeskEmulator",
+        "emulator_class",
+    }
 )
 
 
