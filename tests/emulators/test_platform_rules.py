@@ -4,6 +4,7 @@ credentials, pagination, rate limits, length limits, signed webhooks, OAuth and 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from tl_loop import AuthenticationError, InvalidRequestError, RateLimitError, WebhookAuthError
 from tl_loop.helpdesk import HelpdeskClient
 from tl_loop.http import RetryPolicy
+from tl_loop.relay import build_adapters, load_config_file
 from tl_loop.testing.emulators import (
     EMULATORS,
     ChatwootEmulator,
@@ -245,3 +247,19 @@ def test_help_scout_reports_happiness_ratings() -> None:
             3,
             "Lento",
         )
+
+
+def test_the_relay_table_configures_the_adapter_through_the_relays_own_loader(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    config = tmp_path / "tl-loop.toml"
+    config.write_text(
+        'engines = ["fake"]\n\n[relay]\nqueue_path = "q.sqlite3"\n\n' + emulator.relay_table(),
+        encoding="utf-8",
+    )
+    _, settings = load_config_file(config)
+    [(name, adapter)] = build_adapters(settings, {}).items()
+    assert name == emulator.platform
+    conversation = emulator.open_conversation()
+    with HelpdeskClient(adapter) as client:
+        assert client.get_messages(emulator.conversation_key(conversation)) == []

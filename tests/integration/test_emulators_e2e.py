@@ -181,3 +181,21 @@ def test_a_kb_article_is_pulled_translated_and_published_back(
     assert translation.title == "[es] Reset your password"
     assert "[es] Open the settings page" in translation.body
     assert emulator.writes(article.id, kind="article")
+
+
+def test_a_message_past_the_platforms_note_limit_still_reaches_the_agent(running: Running) -> None:
+    emulator = running.emulator
+    limit = type(emulator).max_note_chars
+    if limit is None or limit > 200_000:
+        pytest.skip(f"{emulator.platform} has no note limit a test message can pass cheaply")
+    conversation = emulator.open_conversation()
+    emulator.store.add_message(conversation, "Hola", author="customer", public=True)
+    sentence = "Hola, mi pedido no ha llegado todavía y necesito ayuda con la entrega. "
+    text = sentence * (limit // len(sentence) + 200)
+    running.send(emulator.customer_message(conversation, text))
+    key = str(conversation.id)
+    emulator.wait_for(lambda: any("#tl" in n.body for n in emulator.notes(key)), timeout=60)
+    notes = emulator.notes(key)
+    assert len(notes) >= 2
+    assert all(len(note.body) <= limit for note in notes)
+    assert sum(len(note.body) for note in notes) > limit

@@ -302,7 +302,7 @@ class EmulatorServer:
         lines = [f"[adapters.{name or self.platform}]"]
         if name and name != self.platform:
             lines.append(f'type = "{self.platform}"')
-        lines += [f"{key} = {json.dumps(value)}" for key, value in self.adapter_options().items()]
+        lines += [f"{key} = {_toml(value)}" for key, value in self.adapter_options().items()]
         return "\n".join(lines) + "\n"
 
     def conversation_key(self, conversation: EmulatedConversation) -> str:
@@ -483,6 +483,17 @@ class EmulatorServer:
 
     def _error(self, status: int, message: str) -> EmulatorResponse:
         return EmulatorResponse(status, self.error_payload(status, message))
+
+
+def _toml(value: object) -> str:
+    """A TOML value: JSON's strings, numbers and booleans are TOML too; tables are not."""
+    if isinstance(value, Mapping):
+        return (
+            "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml(v)}" for k, v in value.items()) + " }"
+        )
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    return json.dumps(value)
 
 
 def _handler_for(emulator: EmulatorServer) -> type[BaseHTTPRequestHandler]:
