@@ -178,8 +178,20 @@ def test_html_becomes_markdown() -> None:
         "<br>bye &amp; thanks"
     )
     assert html_to_markdown(html) == (
-        "Hi **Ana**,\n\nsee [the guide](https://x.test/a) and this:\n\n- one\n- _two_\n\n"
-        "use `tl`\nbye & thanks"
+        "Hi **Ana**,\n\nsee [the guide](https://x.test/a) and this:\n\n- one\n- *two*\n\n"
+        "use `tl`  \nbye & thanks"
+    )
+
+
+def test_html_becomes_markdown_with_numbered_lists_code_headings_and_images() -> None:
+    html = (
+        "<h2>Reset</h2><ol><li>Open the app</li><li>Tap <b>Settings</b></li></ol>"
+        "<pre><code>npm run build\n  --force</code></pre><img src='/a.png' alt='Logo'>"
+        "<script>track('x')</script><style>p { color: red }</style><p>snake_case</p>"
+    )
+    assert html_to_markdown(html) == (
+        "## Reset\n\n1. Open the app\n2. Tap **Settings**\n\n"
+        "```\nnpm run build\n  --force\n```\n\n![Logo](/a.png)\n\nsnake\\_case"
     )
 
 

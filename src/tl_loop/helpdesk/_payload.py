@@ -34,10 +34,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from html import escape
-from html.parser import HTMLParser
 from typing import Any, TypeVar
 
 import httpx
+from markdownify import MarkdownConverter
 
 from tl_loop._errors import (
     ConfigurationError,
@@ -220,71 +220,27 @@ def text_to_html(text: str, content_type: ContentType) -> str:
     return escape(text).replace("\n", "<br>")
 
 
-_BLOCKS = frozenset(
-    {"p", "div", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "blockquote"}
-)
-_BOLD = frozenset({"strong", "b"})
-_ITALIC = frozenset({"em", "i"})
+class _ToMarkdown(MarkdownConverter):
+    """markdownify, with what a chat message must not show: scripts and styles."""
 
+    def convert_script(self, el: object, text: str, parent_tags: object) -> str:
+        return ""
 
-class _ToMarkdown(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        # Index of each open link's "[" and its href, so a link without href leaves no brackets.
-        self._links: list[tuple[int, str | None]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag in _BOLD:
-            self.parts.append("**")
-        elif tag in _ITALIC:
-            self.parts.append("_")
-        elif tag == "code":
-            self.parts.append("`")
-        elif tag == "li":
-            self.parts.append("\n- ")
-        elif tag == "a":
-            self._links.append((len(self.parts), dict(attrs).get("href")))
-            self.parts.append("[")
-        elif tag in _BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _BOLD:
-            self.parts.append("**")
-        elif tag in _ITALIC:
-            self.parts.append("_")
-        elif tag == "code":
-            self.parts.append("`")
-        elif tag == "a" and self._links:
-            index, href = self._links.pop()
-            if href:
-                self.parts.append(f"]({href})")
-            else:
-                self.parts[index] = ""
-        elif tag in _BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        # Whitespace in HTML source is not significant; line breaks come from tags.
-        self.parts.append(re.sub(r"[ \t\r\n]+", " ", data))
+    def convert_style(self, el: object, text: str, parent_tags: object) -> str:
+        return ""
 
 
 def html_to_markdown(html: str) -> str:
-    """Render an HTML fragment as Markdown: paragraphs, line breaks, lists, bold, italics,
-    code and links; other tags are dropped, their text kept.
+    """Render an HTML fragment as Markdown with markdownify: paragraphs, line breaks,
+    headings, numbered and bulleted lists, bold, italics, code and `<pre>` blocks, links,
+    images and tables; scripts and styles are dropped, other tags keep their text.
 
     For platforms whose messages render Markdown and would show HTML tags literally
     (Chatwoot messages, Front comments).
     """
-    parser = _ToMarkdown()
-    parser.feed(html)
-    parser.close()
-    text = "".join(parser.parts)
-    lines = [line.strip() for line in text.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    converter = _ToMarkdown(heading_style="ATX", bullets="-", escape_misc=False)
+    markdown: str = converter.convert(html)
+    return re.sub(r"\n{3,}", "\n\n", markdown).strip()
 
 
 # -- errors and rate limits ------------------------------------------------------------------
