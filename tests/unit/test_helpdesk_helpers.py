@@ -179,7 +179,7 @@ def test_html_becomes_markdown() -> None:
     )
     assert html_to_markdown(html) == (
         "Hi **Ana**,\n\nsee [the guide](https://x.test/a) and this:\n\n- one\n- *two*\n\n"
-        "use `tl`  \nbye & thanks"
+        "use `tl`\nbye & thanks"
     )
 
 

@@ -221,7 +221,11 @@ def text_to_html(text: str, content_type: ContentType) -> str:
 
 
 class _ToMarkdown(MarkdownConverter):
-    """markdownify, with what a chat message must not show: scripts and styles."""
+    """markdownify, less what a chat message must not show (scripts and styles), and with
+    `<br>` as a plain line break: chat platforms show a newline as a newline."""
+
+    def convert_br(self, el: object, text: str, parent_tags: object) -> str:
+        return "\n"
 
     def convert_script(self, el: object, text: str, parent_tags: object) -> str:
         return ""
