@@ -191,7 +191,7 @@ def test_html_becomes_markdown_with_numbered_lists_code_headings_and_images() ->
     )
     assert html_to_markdown(html) == (
         "## Reset\n\n1. Open the app\n2. Tap **Settings**\n\n"
-        "```\nnpm run build\n  --force\n```\n\n![Logo](/a.png)\n\nsnake\\_case"
+        "```\nnpm run build\n  --force\n```\n\n![Logo](/a.png)\n\nsnake_case"
     )
 
 

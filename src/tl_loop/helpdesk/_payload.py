@@ -242,7 +242,12 @@ def html_to_markdown(html: str) -> str:
     For platforms whose messages render Markdown and would show HTML tags literally
     (Chatwoot messages, Front comments).
     """
-    converter = _ToMarkdown(heading_style="ATX", bullets="-", escape_misc=False)
+    # Text stays as written (no backslash escapes): notes carry markers such as "— tl_loop"
+    # that the relay looks for to recognise its own notes.
+    converter = _ToMarkdown(
+        heading_style="ATX", bullets="-", escape_misc=False, escape_underscores=False,
+        escape_asterisks=False,
+    )  # fmt: skip
     markdown: str = converter.convert(html)
     return re.sub(r"\n{3,}", "\n\n", markdown).strip()
 
