@@ -69,14 +69,23 @@ class UnsupportedLanguageError(TlLoopError):
     def __init__(
         self, source: str, target: str, *, available: Sequence[tuple[str, str]] = (), hint: str = ""
     ) -> None:
-        pairs = ", ".join(f"{s}→{t}" for s, t in sorted(available)) or "none"
-        message = f"no engine translates {source}→{target}; installed pairs: {pairs}"
+        message = f"no engine translates {source}→{target} here; {_coverage(available)}"
         if hint:
             message += f". {hint}"
         super().__init__(message)
         self.source = source
         self.target = target
         self.available = tuple(available)
+
+
+def _coverage(available: Sequence[tuple[str, str]]) -> str:
+    # A short list reads as pairs; a long one (14 Apertium pairs) as the languages they join.
+    if not available:
+        return "no language pair is installed"
+    if len(available) <= 6:
+        return "installed pairs: " + ", ".join(f"{s}→{t}" for s, t in sorted(available))
+    languages = sorted({tag for pair in available for tag in pair})
+    return f"installed pairs: {len(available)} among {', '.join(languages)}"
 
 
 class GlossaryError(TlLoopError, ValueError):

@@ -16,8 +16,23 @@ from tl_loop._config import TlLoopConfig
 from tl_loop._errors import ConfigurationError, ServiceError, UnsupportedLanguageError
 from tl_loop._glossary import Glossary
 from tl_loop._hints import HintRules
-from tl_loop._models import ContentType, Conversation, Detection, Message, Translation
-from tl_loop._pipeline import Flow, Outcome, Parts, inbound_flow, outbound_flow, translate_flow
+from tl_loop._models import (
+    ContentType,
+    Conversation,
+    Detection,
+    Message,
+    ReviewFlag,
+    Translation,
+)
+from tl_loop._pipeline import (
+    Flow,
+    Outcome,
+    Parts,
+    inbound_flow,
+    outbound_flow,
+    translate_flow,
+    uncertain_detection,
+)
 from tl_loop._policy import PolicyRule, ReviewPolicy
 from tl_loop.engines._base import Engine, SegmentResult
 from tl_loop.engines._chain import ChainResult, EngineChain
@@ -97,7 +112,10 @@ class _LoopBase:
     ) -> Flow:
         message = Message(text=text, content_type=content_type, language=source)
         detection = None
+        flags: list[ReviewFlag] = []
         if source is None:
+            if not text.strip():
+                raise ConfigurationError("the text is empty: there is nothing to translate")
             detection = self.parts.detector.detect(text)
             if detection.language is None:
                 raise ConfigurationError(
@@ -105,9 +123,11 @@ class _LoopBase:
                     "language); pass source= (tl-loop translate --from LANG)"
                 )
             source = detection.language
+            if detection.confidence < self.parts.sticky.min_confidence:
+                flags.append(uncertain_detection(detection))
         translation = yield from translate_flow(
             self.parts, message, source=source, target=target, direction="outbound",
-            detection=detection,
+            detection=detection, flags=flags,
         )  # fmt: skip
         return Outcome(translation)
 

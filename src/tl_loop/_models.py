@@ -7,11 +7,13 @@ adapters, queues and the CLI. Language tags are BCP-47 strings normalised on inp
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
+import langcodes
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
@@ -29,30 +31,73 @@ __all__ = [
     "Severity",
     "Translation",
     "normalize_tag",
+    "primary_language",
+    "same_language",
 ]
 
-_TAG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+_SHAPE = re.compile(r"^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$")
+# Country codes people write for a language (`gr` for Greek); only where the code is no language.
+_COUNTRY_FOR_LANGUAGE = {
+    "gr": "el", "jp": "ja", "cn": "zh", "ua": "uk", "dk": "da", "cz": "cs", "vn": "vi",
+    "kz": "kk", "gb": "en", "us": "en", "at": "de", "rs": "sr", "si": "sl", "ee": "et",
+}  # fmt: skip
 
 
+@functools.lru_cache(maxsize=1024)
 def normalize_tag(tag: str) -> str:
-    """Return `tag` as a canonical BCP-47 string: `pt_br` → `pt-BR`, `ZH-hant` → `zh-Hant`.
+    """Return `tag` as a canonical BCP-47 string.
+
+    Case and separators are fixed (`pt_br` → `pt-BR`, `ZH-hant` → `zh-Hant`), deprecated and
+    three-letter codes replaced (`iw` → `he`, `eng` → `en`, `zh-yue` → `yue`); scripts,
+    regions, extensions and private-use subtags are kept (`sr-Latn`, `en-US-x-acme`).
 
     Raises:
-        ValueError: `tag` does not look like a language tag.
+        ValueError: `tag` is not a language tag; the message suggests the tag meant when it
+            can (`english` → `en`, `gr` → `el`).
     """
-    tag = tag.strip()
-    if not _TAG.match(tag):
-        raise ValueError(f"{tag!r} is not a language tag; use a BCP-47 tag such as 'es' or 'pt-BR'")
-    first, *rest = re.split(r"[-_]", tag)
-    parts = [first.lower()]
-    for part in rest:
-        if len(part) == 4 and part.isalpha():
-            parts.append(part.title())  # script: Hans, Latn
-        elif len(part) == 2 or (len(part) == 3 and part.isdigit()):
-            parts.append(part.upper())  # region: BR, 419
-        else:
-            parts.append(part.lower())  # variant: valencia
-    return "-".join(parts)
+    text = tag.strip()
+    if _SHAPE.match(text):
+        candidate = text.replace("_", "-")
+        if langcodes.tag_is_valid(candidate):
+            primary = candidate.split("-")[0].lower()
+            if primary not in _COUNTRY_FOR_LANGUAGE or langcodes.Language.get(primary).is_valid():
+                return str(langcodes.standardize_tag(candidate))
+    raise ValueError(f"{tag!r} is not a language tag; {_suggestion(text)}")
+
+
+def _suggestion(text: str) -> str:
+    primary = re.split(r"[-_ ]", text)[0].lower()
+    if primary in _COUNTRY_FOR_LANGUAGE:
+        return f"did you mean {_COUNTRY_FOR_LANGUAGE[primary]!r}? ({primary!r} is a country code)"
+    if text.isalpha() and len(text) > 3:
+        try:
+            found = str(langcodes.find(text))
+        except (LookupError, ImportError):  # no such name, or language_data not installed
+            found = None
+        if found:
+            return f"use {found!r} for {text.title()}"
+    return "use a BCP-47 tag such as 'es', 'pt-BR' or 'sr-Latn'"
+
+
+def primary_language(tag: str) -> str:
+    """The language subtag of a normalised tag: `pt-BR` → `pt`, `sr-Latn` → `sr`."""
+    return tag.split("-", 1)[0].lower()
+
+
+def _script(tag: str) -> str | None:
+    for subtag in tag.split("-")[1:]:
+        if len(subtag) == 4 and subtag.isalpha():
+            return subtag.title()
+    return None
+
+
+def same_language(a: str, b: str) -> bool:
+    """Whether two tags name one language a reader reads either way: `en` and `en-US` do,
+    `sr-Latn` and `sr-Cyrl` (another script) do not."""
+    if primary_language(a) != primary_language(b):
+        return False
+    scripts = _script(a), _script(b)
+    return None in scripts or scripts[0] == scripts[1]
 
 
 LanguageTag = Annotated[str, AfterValidator(normalize_tag)]

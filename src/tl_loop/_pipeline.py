@@ -32,6 +32,8 @@ from tl_loop._models import (
     ReviewFlag,
     Severity,
     Translation,
+    primary_language,
+    same_language,
 )
 from tl_loop.engines._base import NO_OPTIONS, TOKEN_PATTERN, SegmentResult, TranslateOptions
 from tl_loop.engines._chain import ChainResult, EngineChain, Route
@@ -40,7 +42,16 @@ from tl_loop.text._fidelity import identifiers, missing_identifiers
 from tl_loop.text._language import LanguageDetector, StickyPolicy, choose_customer_language
 from tl_loop.text._protect import ProtectedDocument, ProtectedTerm, protect
 
-__all__ = ["EngineCall", "Flow", "Outcome", "Parts", "inbound_flow", "outbound_flow"]
+__all__ = [
+    "EngineCall",
+    "Flow",
+    "Outcome",
+    "Parts",
+    "inbound_flow",
+    "outbound_flow",
+    "translate_flow",
+    "uncertain_detection",
+]
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -89,8 +100,14 @@ class Parts:
         )
 
 
-def _base(tag: str) -> str:
-    return tag.split("-")[0]
+def uncertain_detection(detection: Detection, source: str | None = None) -> ReviewFlag:
+    """The flag saying a detection was below the confidence the sticky policy trusts."""
+    return review.flag(
+        "low_confidence_detection",
+        Severity.INFO,
+        f"detected {detection.language} at {detection.confidence:.0%}; "
+        f"translated from {source or detection.language}",
+    )
 
 
 def _detectable(message: Message) -> str:
@@ -114,22 +131,14 @@ def inbound_flow(parts: Parts, message: Message, conversation: Conversation) -> 
             update = {"customer_language": source, "customer_language_confidence": confidence}
     target = conversation.agent_language
     timings = {"detect": _ms(started)}
-    reader_languages = {_base(language) for language in conversation.agent_languages}
-    if source is None or _base(source) in reader_languages:
+    if source is None or any(same_language(source, r) for r in conversation.agent_languages):
         translation = _untranslated(
             message, "inbound", source, target, (), Decision.SEND, detection, parts, timings
         )
         return Outcome(translation, update)
     flags: list[ReviewFlag] = []
     if detection is not None and detection.confidence < parts.sticky.min_confidence:
-        flags.append(
-            review.flag(
-                "low_confidence_detection",
-                Severity.INFO,
-                f"detected {detection.language} at {detection.confidence:.0%}; "
-                f"translated from {source}",
-            )
-        )
+        flags.append(uncertain_detection(detection, source))
     translation = yield from translate_flow(
         parts, message, source=source, target=target, direction="inbound",
         detection=detection, flags=flags, timings=timings,
@@ -159,7 +168,7 @@ def outbound_flow(
             message, "outbound", source, source, (problem,), decision, None, parts, {}
         )
         return Outcome(translation)
-    if _base(source) == _base(target):
+    if same_language(source, target):
         translation = _untranslated(
             message, "outbound", source, target, (), Decision.SEND, None, parts, {}
         )
@@ -207,10 +216,16 @@ def translate_flow(
     register = formality if formality is not None else parts.formality
     timings = dict(timings or {})
     flags = list(flags)
+    if same_language(source, target):
+        # en → en-US is the text itself: a pivot through another language only damages it.
+        return _untranslated(
+            message, direction, source, target, tuple(flags), Decision.SEND, detection, parts,
+            timings,
+        )  # fmt: skip
     policy = parts.policy_for(message, source if direction == "inbound" else target)
     routes = parts.chain.routes(source, target)
     if not routes:
-        error = UnsupportedLanguageError(source, target, available=sorted(parts.chain.pairs()))
+        error = parts.chain.unsupported(source, target)
         return _failed(parts, message, direction, source, target, detection, flags, timings, error)
 
     started = time.perf_counter()
@@ -494,7 +509,7 @@ def _pair_detection(text: str, source: str, target: str) -> Detection | None:
     three times faster than the full set, and is not fooled by a close third language.
     """
     try:
-        detector = LanguageDetector([_base(source), _base(target)])
+        detector = LanguageDetector([primary_language(source), primary_language(target)])
     except ConfigurationError:  # a language lingua does not know (Galician): no check
         return None
     return detector.detect(text)

@@ -42,7 +42,8 @@ def test_lines_makes_one_json_object_per_input_line() -> None:
                        "--lines", "-", stdin="First line\n\nSecond line\nThird line\n")  # fmt: skip
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
-    assert [row["original"] for row in rows] == ["First line", "Second line", "Third line"]
+    assert [row["original"] for row in rows] == ["First line", "", "Second line", "Third line"]
+    assert [row["line"] for row in rows] == [1, 2, 3, 4]
 
 
 def test_a_bad_glossary_names_the_file_and_line(tmp_path: Path) -> None:
@@ -86,8 +87,9 @@ def test_an_unsupported_pair_names_the_installed_pairs_and_how_to_add_more() -> 
     code, _, err = run("translate", "--from", "de", "--to", "en", "Hallo")
     assert code == 2
     assert "de→en" in err
-    assert "en→es" in err
-    assert "apt" in err
+    assert "installed pairs:" in err
+    assert "tl-loop models install de en" in err
+    assert "deepl (DEEPL_AUTH_KEY)" in err
 
 
 def test_detect_json_gives_a_bcp47_tag_and_confidence() -> None:

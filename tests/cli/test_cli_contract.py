@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tl_loop import __version__, load_config
+from tl_loop import Loop, __version__, load_config
 from tl_loop.cli import main
+from tl_loop.testing import FakeEngine
 
 
 def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
@@ -115,3 +117,128 @@ def test_version_prints_the_package_version() -> None:
     )
     assert done.returncode == 0
     assert done.stdout.strip() == f"tl-loop {__version__}"
+
+
+# --- translate: one exit status per outcome (docs/cli.md) ------------------------------------
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "outcome.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_an_engine_that_is_down_exits_1_and_prints_nothing(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = write(tmp_path, f'engines = ["libretranslate"]\n[engine.libretranslate]\n'
+                             f'base_url = "http://127.0.0.1:{port}"\nlanguages = ["en", "es"]\n')  # fmt: skip
+    code, out, err = run("translate", "--config", config, "--from", "en", "--to", "es", "hello")
+    assert (code, out) == (1, "")
+    assert "libretranslate" in err
+
+
+def test_a_detected_pair_no_engine_serves_exits_2_and_prints_nothing(tmp_path: Path) -> None:
+    config = write(tmp_path, 'engines = ["fake"]\n[engine.fake]\npairs = [["en", "es"]]\n')
+    code, out, err = run("translate", "--config", config, "--to", "fr",
+                         "Hola, quiero cambiar la dirección de envío de mi pedido.")  # fmt: skip
+    assert (code, out) == (2, "")
+    assert "no engine translates es→fr" in err
+    assert "tl-loop models install es fr" in err
+
+
+def test_an_uncertain_detection_on_a_short_text_is_refused_not_guessed() -> None:
+    code, out, err = run("translate", "--engine", "fake", "--to", "es", "hello")
+    assert (code, out) == (2, "")
+    assert "uncertain" in err
+    assert "--from" in err
+
+
+def test_an_empty_message_says_it_is_empty() -> None:
+    code, out, err = run("translate", "--engine", "fake", "--to", "es", "-", stdin="  \n")
+    assert (code, out) == (2, "")
+    assert "empty" in err
+
+
+def test_a_held_translation_exits_3_with_the_draft_and_the_reasons(tmp_path: Path) -> None:
+    config = write(tmp_path, 'engines = ["fake"]\n[review]\nhold_at = "info"\n')
+    code, out, err = run("translate", "--config", config, "--from", "en", "--to", "es",
+                         "Your order ships today.")  # fmt: skip
+    assert code == 3
+    assert out == "[es] Your order ships today.\n"
+    assert "held for review" in err
+
+
+@pytest.mark.parametrize("target", ["en", "en-US", "en-GB"])
+def test_the_same_language_or_a_variant_is_the_text_itself(target: str) -> None:
+    text = "Your order ships today."
+    code, out, _ = run("translate", "--engine", "fake", "--from", "en", "--to", target, text)
+    assert (code, out) == (0, text + "\n")
+    detected = "Your order ships today and the courier will call you before noon."
+    code, out, _ = run("translate", "--engine", "fake", "--to", target, detected)
+    assert (code, out) == (0, detected + "\n")
+
+
+def test_loop_translate_into_the_same_language_calls_no_engine() -> None:
+    engine = FakeEngine()
+    with Loop(engines=[engine]) as loop:
+        translation = loop.translate("Your order ships today.", source="en", target="en-US")
+        detected = loop.translate(
+            "Your order ships today and the courier will call you.", target="en"
+        )
+    assert translation.translated == "Your order ships today."
+    assert detected.translated == "Your order ships today and the courier will call you."
+    assert engine.calls == []
+
+
+LINES = "Your order ships today and arrives on Monday.\n\n😀😀😀\nThank you for your patience while we look into it.\n"
+
+
+def test_lines_keep_alignment_with_blank_and_bad_lines() -> None:
+    code, out, err = run("translate", "--engine", "fake", "--from", "en", "--to", "es",
+                         "--lines", stdin=LINES.replace("😀😀😀", ""))  # fmt: skip
+    assert code == 0
+    assert out.split("\n")[:-1] == [
+        "[es] Your order ships today and arrives on Monday.", "", "",
+        "[es] Thank you for your patience while we look into it.",
+    ]  # fmt: skip
+    code, out, err = run("translate", "--engine", "fake", "--to", "es", "--lines", stdin=LINES)
+    assert code == 2
+    assert out.split("\n")[:-1] == [
+        "[es] Your order ships today and arrives on Monday.", "", "",
+        "[es] Thank you for your patience while we look into it.",
+    ]  # fmt: skip
+    assert "line 3: error: no language could be detected" in err
+
+
+def test_lines_in_json_give_one_object_per_line_errors_included() -> None:
+    code, out, _ = run("translate", "--engine", "fake", "--to", "es", "--lines", "--json",
+                       stdin=LINES)  # fmt: skip
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 2
+    assert [row["line"] for row in rows] == [1, 2, 3, 4]
+    assert rows[1]["translation"] == ""
+    assert "no language could be detected" in rows[2]["error"]
+    assert rows[3]["status"] == 0
+
+
+def test_flags_on_stderr_carry_their_line_number(tmp_path: Path) -> None:
+    config = write(tmp_path, 'engines = ["fake"]\n')
+    code, _, err = run("translate", "--config", config, "--from", "en", "--to", "es", "--lines",
+                       stdin="Thanks!\nOpen https://acme.example/billing now.\n")  # fmt: skip
+    assert code == 0
+    assert all(line.startswith(("line 1: ", "line 2: ")) for line in err.splitlines())
+
+
+def test_a_tsv_glossary_without_a_pair_in_its_name_takes_the_command_pair(tmp_path: Path) -> None:
+    glossary = tmp_path / "brand.tsv"
+    glossary.write_text("dashboard\tpanel de control\n", encoding="utf-8")
+    code, out, err = run("translate", "--engine", "fake", "--glossary", str(glossary),
+                         "--from", "en", "--to", "es", "Open the dashboard.")  # fmt: skip
+    assert code == 0, err
+    assert "panel de control" in out
+    code, _, err = run("translate", "--engine", "fake", "--glossary", str(glossary), "--to", "es",
+                       "Open the dashboard of your account today, please.")  # fmt: skip
+    assert code == 2
+    assert "give --from LANG" in err

@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from tl_loop._errors import ConfigurationError, UnsupportedLanguageError
+from tl_loop._errors import ConfigurationError, GlossaryError
+from tl_loop._glossary import Glossary
 from tl_loop._loop import Loop
-from tl_loop._models import Translation
+from tl_loop._models import Decision, Severity, Translation, same_language
 from tl_loop.cli._common import Commands, add_command, language_tag, load_config
 from tl_loop.text._language import LanguageDetector
 
@@ -45,6 +46,15 @@ def add_detect_parser(commands: Commands) -> None:
     detect.add_argument("text", help="text, or - for stdin")
 
 
+# The exit statuses of `tl-loop translate` (docs/cli.md): a script may act on each.
+TRANSLATED = 0  # the translation is on stdout, ready to send (flags, if any, on stderr)
+FAILED = 1  # the engines failed (down, timing out, over quota): nothing to send
+BAD_INPUT = 2  # bad input or configuration: empty, language unknown or unsure, pair unserved
+HELD = 3  # translated, but the review policy holds it for a person: do not send unreviewed
+# With --lines the status is the worst line's, in this order.
+_WORST_FIRST = (FAILED, BAD_INPUT, HELD, TRANSLATED)
+
+
 def _translation_json(translation: Translation) -> dict[str, Any]:
     return {
         "translation": translation.translated,
@@ -71,44 +81,145 @@ def _check_available(loop: Loop) -> None:
         raise ConfigurationError(f"no engine is available here ({hints})")
 
 
-def run_translate(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
-    """Run `tl-loop translate`; returns the exit status."""
+def _loop_options(args: argparse.Namespace) -> dict[str, Any]:
     config = load_config(args)
-    updates: dict[str, Any] = {}
     if args.engines:
-        updates["engines"] = args.engines
+        config = config.model_copy(update={"engines": args.engines})
+    options = config.loop_options()
     if args.glossary:
-        updates["glossary"] = args.glossary
-    config = config.model_copy(update=updates)
+        options["glossary"] = _glossary(args.glossary, args.source, args.target)
+    return options
+
+
+def _glossary(path: Path, source: str | None, target: str) -> Glossary:
+    """The glossary file; a TSV one takes the command's pair when its name does not say it."""
+    try:
+        return Glossary.load(path, source=source, target=target)
+    except GlossaryError as error:
+        if path.suffix.lower() == ".tsv" and source is None and error.line is None:
+            raise ConfigurationError(
+                f"{path}: a TSV glossary holds one language pair and its name does not say "
+                "which; give --from LANG (--to is its target) or name it like brand.en-es.tsv"
+            ) from error
+        raise
+
+
+class _Refused(Exception):
+    """A message that was not translated, with its exit status and why."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def run_translate(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    """Run `tl-loop translate`; returns the exit status (`TRANSLATED`, `FAILED`, ...).
+
+    With `--lines` every input line gives exactly one output line (or JSON object), blank
+    lines included; a line that cannot be translated gives an empty line (or a JSON object
+    with `error`) and its reason on stderr, prefixed with its line number.
+    """
     text = _read(args.text, stdin)
-    messages = text.splitlines() if args.lines else [text.rstrip("\n")]
-    with Loop.from_config(config) as loop:
+    messages = text.split("\n") if args.lines else [text.rstrip("\n")]
+    if args.lines and messages[-1] == "":
+        messages.pop()  # the newline that ends the last line starts no new one
+    if not args.lines and not text.strip():
+        raise ConfigurationError("the message is empty: there is nothing to translate")
+    statuses = []
+    with Loop(**_loop_options(args)) as loop:
         _check_available(loop)
-        if args.source and not loop.chain.supports(args.source, args.target):
-            raise UnsupportedLanguageError(
-                args.source,
-                args.target,
-                available=sorted(loop.chain.pairs()),
-                hint=_more_pairs_hint(loop),
-            )
-        for message in messages:
-            if args.lines and not message.strip():
+        source, target = args.source, args.target
+        if source and not same_language(source, target) and not loop.chain.supports(source, target):
+            raise loop.chain.unsupported(source, target)
+        for number, message in enumerate(messages, start=1):
+            where = f"line {number}: " if args.lines else ""
+            try:
+                translation = _translate_one(loop, args, message)
+            except _Refused as refused:
+                if not args.lines:
+                    raise ConfigurationError(str(refused)) from None
+                statuses.append(refused.status)
+                row = {"line": number, "original": message, "error": str(refused)}
+                print(json.dumps(row, ensure_ascii=False) if args.json else "", file=stdout)
+                print(f"tl-loop: {where}error: {refused}", file=stderr)
                 continue
-            translation = loop.translate(
-                message, source=args.source, target=args.target, content_type=args.content_type
+            status = _status(translation)
+            statuses.append(status)
+            _print(translation, status, number if args.lines else None, args.json, stdout)
+            _report(translation, status, where, stderr)
+    return next((s for s in _WORST_FIRST if s in statuses), TRANSLATED)
+
+
+def _translate_one(loop: Loop, args: argparse.Namespace, message: str) -> Translation:
+    """One message, its source language given or detected with confidence.
+
+    Raises:
+        _Refused: the message is empty, its language unknown, unsure or unserved.
+    """
+    if not message.strip():
+        if args.lines:  # a blank line stays a blank line
+            return loop.translate(message, source=args.target, target=args.target)
+        raise _Refused(BAD_INPUT, "the message is empty: there is nothing to translate")
+    source = args.source
+    if source is None:
+        detection = loop.detect(message)
+        minimum = loop.parts.sticky.min_confidence
+        if detection.language is None:
+            raise _Refused(
+                BAD_INPUT,
+                "no language could be detected (no letters of a configured language); "
+                "give --from LANG",
             )
-            if args.json:
-                print(json.dumps(_translation_json(translation), ensure_ascii=False), file=stdout)
-            else:
-                print(translation.translated, file=stdout)
-                for flag in translation.flags:
-                    print(f"flag {flag.code} ({flag.severity.value}): {flag.detail}", file=stderr)
-    return 0
+        if detection.confidence < minimum:
+            raise _Refused(
+                BAD_INPUT,
+                f"the language is uncertain ({detection.language} at "
+                f"{detection.confidence:.0%}, below {minimum:.0%}); give --from LANG",
+            )
+        source = detection.language
+    if not same_language(source, args.target) and not loop.chain.supports(source, args.target):
+        raise _Refused(BAD_INPUT, str(loop.chain.unsupported(source, args.target)))
+    return loop.translate(
+        message, source=source, target=args.target, content_type=args.content_type
+    )
 
 
-def _more_pairs_hint(loop: Loop) -> str:
-    hints = [engine.install_hint for engine in loop.chain.engines if engine.install_hint]
-    return "To add pairs: " + "; ".join(hints) if hints else ""
+def _status(translation: Translation) -> int:
+    codes = {flag.code for flag in translation.flags}
+    if "engine_failed" in codes:
+        return FAILED
+    if "unsupported_language" in codes:
+        return BAD_INPUT
+    if translation.decision is Decision.HOLD:
+        return HELD
+    return TRANSLATED
+
+
+def _print(
+    translation: Translation, status: int, line: int | None, as_json: bool, stdout: TextIO
+) -> None:
+    if as_json:
+        row = _translation_json(translation)
+        if line is not None:
+            row = {"line": line, **row}
+        print(json.dumps({**row, "status": status}, ensure_ascii=False), file=stdout)
+    elif status in (TRANSLATED, HELD):
+        print(translation.translated, file=stdout)
+    elif line is not None:
+        print("", file=stdout)  # keeps the output aligned with the input
+
+
+def _report(translation: Translation, status: int, where: str, stderr: TextIO) -> None:
+    if status in (FAILED, BAD_INPUT):
+        detail = next(f.detail for f in translation.flags if f.severity is Severity.ERROR)
+        print(f"tl-loop: {where}error: {detail.removesuffix('; the original text was kept')}",
+              file=stderr)  # fmt: skip
+        return
+    if status == HELD:
+        held = ", ".join(flag.code for flag in translation.flags) or "the review policy"
+        print(f"tl-loop: {where}held for review ({held}): do not send unreviewed", file=stderr)
+    for flag in translation.flags:
+        print(f"{where}flag {flag.code} ({flag.severity.value}): {flag.detail}", file=stderr)
 
 
 def run_detect(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:

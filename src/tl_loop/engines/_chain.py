@@ -24,6 +24,7 @@ from tl_loop._errors import (
     UnsupportedLanguageError,
 )
 from tl_loop.engines._base import NO_OPTIONS, Engine, SegmentResult, TranslateOptions
+from tl_loop.engines._coverage import pair_hint
 from tl_loop.engines._guard import BreakerPolicy, BreakerState, EngineGuard
 from tl_loop.engines._routing import RoutingRule, order_engines
 
@@ -207,16 +208,19 @@ class EngineChain:
         """Whether some route, direct or pivot, exists for the pair."""
         return bool(self.routes(source, target))
 
+    def unsupported(self, source: str, target: str) -> UnsupportedLanguageError:
+        """The error for a pair no route serves, naming what would serve it here."""
+        return UnsupportedLanguageError(
+            source,
+            target,
+            available=sorted(self.pairs()),
+            hint=pair_hint(source, target, [engine.name for engine in self.engines]),
+        )
+
     def _plan(self, source: str, target: str) -> list[Route]:
         routes = self.routes(source, target)
         if not routes:
-            raise UnsupportedLanguageError(
-                source,
-                target,
-                available=sorted(self.pairs()),
-                hint="add an engine or install a language pair that covers it "
-                "(see `tl-loop engines`)",
-            )
+            raise self.unsupported(source, target)
         return routes
 
     def translate_batch(

@@ -133,7 +133,7 @@ class FakeEngine(Engine):
     ) -> None:
         self.name = name  # type: ignore[misc]  # an instance may rename itself, for chains of fakes
         self._translations = dict(translations or {})
-        self._pairs = frozenset(pairs) if pairs is not None else None
+        self._pairs = frozenset((s, t) for s, t in pairs) if pairs is not None else None
         self._transform = transform
         self._fail_with = fail_with
         self._failures_left = failures
