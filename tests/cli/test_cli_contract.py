@@ -132,8 +132,11 @@ def test_an_engine_that_is_down_exits_1_and_prints_nothing(tmp_path: Path) -> No
     with socket.socket() as sock:  # a loopback port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    config = write(tmp_path, f'engines = ["libretranslate"]\n[engine.libretranslate]\n'
-                             f'base_url = "http://127.0.0.1:{port}"\nlanguages = ["en", "es"]\n')  # fmt: skip
+    config = write(
+        tmp_path,
+        f'engines = ["libretranslate"]\n[engine.libretranslate]\n'
+        f'base_url = "http://127.0.0.1:{port}"\nlanguages = ["en", "es"]\n',
+    )
     code, out, err = run("translate", "--config", config, "--from", "en", "--to", "es", "hello")
     assert (code, out) == (1, "")
     assert "libretranslate" in err
@@ -192,7 +195,10 @@ def test_loop_translate_into_the_same_language_calls_no_engine() -> None:
     assert engine.calls == []
 
 
-LINES = "Your order ships today and arrives on Monday.\n\n😀😀😀\nThank you for your patience while we look into it.\n"
+LINES = (
+    "Your order ships today and arrives on Monday.\n\n😀😀😀\n"
+    "Thank you for your patience while we look into it.\n"
+)
 
 
 def test_lines_keep_alignment_with_blank_and_bad_lines() -> None:

@@ -150,7 +150,8 @@ def test_unsupported_pair_names_the_installed_pairs(engine: ApertiumEngine) -> N
     with pytest.raises(UnsupportedLanguageError) as caught:
         engine.translate_batch(["Hallo"], source="de", target="en")
     message = str(caught.value)
-    assert "en→es" in message
+    assert "installed pairs:" in message  # many pairs: summarised as the languages they join
+    assert "en, en-US, es" in message
     assert "apertium-deu-eng" in message
     assert ("en", "es") in caught.value.available
 
