@@ -215,13 +215,11 @@ def translate_flow(
     """
     register = formality if formality is not None else parts.formality
     timings = dict(timings or {})
+    if same_language(source, target):  # en → en-US is the text itself; a pivot only damages it
+        kept = tuple(flags)
+        return _untranslated(message, direction, source, target, kept, Decision.SEND, detection,
+                             parts, timings)  # fmt: skip
     flags = list(flags)
-    if same_language(source, target):
-        # en → en-US is the text itself: a pivot through another language only damages it.
-        return _untranslated(
-            message, direction, source, target, tuple(flags), Decision.SEND, detection, parts,
-            timings,
-        )  # fmt: skip
     policy = parts.policy_for(message, source if direction == "inbound" else target)
     routes = parts.chain.routes(source, target)
     if not routes:
