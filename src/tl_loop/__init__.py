@@ -77,6 +77,7 @@ from tl_loop.text._language import (
     choose_customer_language,
 )
 from tl_loop.text._protect import ProtectedDocument, ProtectedTerm, protect
+from tl_loop.text._protection import Protection
 
 __all__ = [
     "DEFAULT_LANGUAGES",
@@ -116,6 +117,7 @@ __all__ = [
     "PolicyRule",
     "ProtectedDocument",
     "ProtectedTerm",
+    "Protection",
     "QuotaExceededError",
     "RateLimitError",
     "ReviewFlag",

@@ -38,6 +38,7 @@ from tl_loop.engines._base import Engine, SegmentResult
 from tl_loop.engines._chain import ChainResult, EngineChain
 from tl_loop.stores._memory import TranslationMemory
 from tl_loop.text._language import LanguageDetector, StickyPolicy
+from tl_loop.text._protection import Protection
 
 __all__ = ["AsyncLoop", "Loop"]
 
@@ -59,6 +60,7 @@ class _LoopBase:
         policy_rules: Sequence[PolicyRule] = (),
         round_trip: RoundTripCheck | None = None,
         hints: HintRules | None = None,
+        protection: Protection | None = None,
     ) -> None:
         self.agent_languages = tuple(agent_languages)
         if isinstance(engines, EngineChain):
@@ -79,6 +81,7 @@ class _LoopBase:
             policy_rules=tuple(policy_rules),
             round_trip=round_trip,
             hints=hints,
+            protection=protection,
         )
 
     @classmethod
@@ -162,6 +165,8 @@ class Loop(_LoopBase):
         memory: human-approved translations, looked up before the cache and the engines.
         policy_rules: review policies for particular channels (`Message.channel`) and customer
             languages; the first match wins over `policy`.
+        protection: span families to leave unmasked and patterns of your own to mask (see
+            docs/protection.md); by default every family is masked.
     """
 
     def inbound(self, message: Message | str, conversation: Conversation) -> Translation:

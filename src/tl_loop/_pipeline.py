@@ -41,6 +41,7 @@ from tl_loop.stores._memory import TranslationMemory, memory_key
 from tl_loop.text._fidelity import identifiers, missing_identifiers
 from tl_loop.text._language import LanguageDetector, StickyPolicy, choose_customer_language
 from tl_loop.text._protect import ProtectedDocument, ProtectedTerm, protect
+from tl_loop.text._protection import Protection
 
 __all__ = [
     "EngineCall",
@@ -92,6 +93,7 @@ class Parts:
     policy_rules: tuple[review.PolicyRule, ...] = ()
     round_trip: RoundTripCheck | None = None
     hints: HintRules | None = None
+    protection: Protection | None = None
 
     def policy_for(self, message: Message, customer_language: str | None) -> review.ReviewPolicy:
         """The review policy for this message's channel and the customer's language."""
@@ -355,6 +357,7 @@ def _protect(
         content_type=message.content_type,
         terms=terms,
         mask_pii=not parts.chain.trusted,
+        protection=parts.protection,
     )
 
 

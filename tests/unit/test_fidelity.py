@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tl_loop import Conversation, Decision, Glossary, Loop, Message, Severity
+from tl_loop import Conversation, Decision, Glossary, Loop, Message, Protection, Severity
 from tl_loop.testing import FakeEngine
 from tl_loop.text._fidelity import identifiers, missing_identifiers, prose_only
 
@@ -77,7 +77,8 @@ def test_html_is_compared_as_text_outside_tags() -> None:
 
 def test_damage_to_unmasked_text_holds_the_reply_and_names_the_token() -> None:
     # a careless cloud engine rewriting text that no span rule masked
-    loop = Loop(engines=[rewriting("Z999AA", "Z999-AA")])
+    unmasked = Protection(disabled=frozenset({"code"}))
+    loop = Loop(engines=[rewriting("Z999AA", "Z999-AA")], protection=unmasked)
     reply = loop.outbound(Message(text="Your parcel Z999AA10123456784 is on its way."), spanish())
     fidelity = [flag for flag in reply.flags if flag.code == "fidelity"]
     assert fidelity
@@ -97,7 +98,8 @@ def test_intact_replies_carry_no_fidelity_flag() -> None:
 
 
 def test_inbound_damage_is_flagged_but_never_held() -> None:
-    loop = Loop(engines=[rewriting("0x8007", "0x8O07")])
+    unmasked = Protection(disabled=frozenset({"code"}))
+    loop = Loop(engines=[rewriting("0x8007", "0x8O07")], protection=unmasked)
     note = loop.inbound(Message(text="Error 0x80070005 otra vez", language="es"), spanish())
     assert "fidelity" in note.flag_codes
     assert note.decision == Decision.SEND_FLAGGED

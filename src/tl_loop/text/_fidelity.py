@@ -143,9 +143,13 @@ def identifiers(text: str, *, content_type: str = "text") -> list[str]:
     return list(_tokens(_readable(text, content_type)))
 
 
+_GLUE = r"\w@#$%/\\+=~"  # characters that would make a token part of a longer one
+
+
 def _count(token: str, text: str) -> int:
-    left = r"(?<![^\W_])" if _ALNUM.match(token) else ""
-    right = r"(?![^\W_])" if _ALNUM.match(token[-1]) else ""
+    """How often `token` stands in `text` on its own (not as a piece of a longer token)."""
+    left = rf"(?<![{_GLUE}.:-])" if _ALNUM.match(token) else ""
+    right = rf"(?![{_GLUE}-])(?![.:,]\w)" if _ALNUM.match(token[-1]) else ""
     return len(re.findall(left + re.escape(token) + right, text))
 
 

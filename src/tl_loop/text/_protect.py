@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from tl_loop._errors import ConfigurationError
 from tl_loop._models import ContentType
 from tl_loop.text._markdown import markdown_pieces
+from tl_loop.text._protection import DEFAULT_PROTECTION, Protection
 from tl_loop.text._spans import ProtectedTerm, Terms, compile_terms, find_spans
+from tl_loop.text._structured import holes
 from tl_loop.text._token_markup import TOKEN_PATTERN
-from tl_loop.text._walkers import Encoding, Markup, Piece, Run, html_pieces, text_pieces
+from tl_loop.text._walkers import Encoding, Markup, Piece, Run, Text, html_pieces, text_pieces
 
-__all__ = ["ProtectedDocument", "ProtectedTerm", "Token", "protect"]
+__all__ = ["ProtectedDocument", "ProtectedTerm", "Protection", "Token", "protect"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +97,46 @@ class _Tok:
 _Atom = _Chunk | _Tok
 
 
-def _mask(run: Run, terms: Terms | None, mask_pii: bool) -> list[_Atom]:
+def _text(chunk: _Chunk) -> Text:
+    return Text(chunk.raw, chunk.text, chunk.cuts)
+
+
+def _hole(chunk: _Chunk, icu: bool) -> tuple[Text | Markup, ...]:
+    """The parts of a placeholder's prose; in an ICU message `#` (the number) is a token."""
+    if not icu or "#" not in chunk.text:
+        return (_text(chunk),)
+    parts: list[Text | Markup] = []
+    position = 0
+    for index, char in enumerate(chunk.text):
+        if char == "#":
+            if index > position:
+                parts.append(_text(chunk.slice(position, index)))
+            parts.append(Markup(chunk.raw_of(index, index + 1), kind="placeholder"))
+            position = index + 1
+    if position < len(chunk.text):
+        parts.append(_text(chunk.slice(position, len(chunk.text))))
+    return tuple(parts)
+
+
+def _inner(chunk: _Chunk, start: int, end: int, run: Run) -> tuple[Piece, ...] | None:
+    """A placeholder with prose inside (ICU messages, a fallback) as code and runs to translate."""
+    original = chunk.text[start:end]
+    found = holes(original)
+    if not found:
+        return None
+    icu = not original.startswith(("{{", "{%"))
+    pieces: list[Piece] = []
+    position = start
+    for hole_start, hole_end in found:
+        pieces.append(chunk.raw_of(position, start + hole_start))
+        hole = chunk.slice(start + hole_start, start + hole_end)
+        pieces.append(Run(_hole(hole, icu), encoding=run.encoding, syntax="text"))
+        position = start + hole_end
+    pieces.append(chunk.raw_of(position, end))
+    return tuple(pieces)
+
+
+def _mask(run: Run, terms: Terms | None, mask_pii: bool, protection: Protection) -> list[_Atom]:
     """The atoms of a run: text chunks and tokens, adjacent chunks merged."""
     atoms: list[_Atom] = []
 
@@ -111,12 +152,17 @@ def _mask(run: Run, terms: Terms | None, mask_pii: bool) -> list[_Atom]:
             continue
         chunk = _Chunk(part.text, part.raw, part.cuts)
         position = 0
-        for span in find_spans(part.text, syntax=run.syntax, terms=terms, mask_pii=mask_pii):
+        spans = find_spans(
+            part.text, syntax=run.syntax, terms=terms, mask_pii=mask_pii, protection=protection
+        )
+        for span in spans:
             original = part.text[span.start : span.end]
             restored = original if span.restored is None else span.restored
             if span.start > position:  # an empty chunk would be dropped anyway
                 add(chunk.slice(position, span.start))
-            add(_Tok(span.kind, original, restored, chunk.raw_of(span.start, span.end)))
+            raw = chunk.raw_of(span.start, span.end)
+            inner = _inner(chunk, span.start, span.end, run) if span.kind == "placeholder" else None
+            add(_Tok(span.kind, original, restored, raw, inner=inner))
             position = span.end
         if position < len(part.text):
             add(chunk if position == 0 else chunk.slice(position, len(part.text)))
@@ -255,9 +301,12 @@ def _translatable(atoms: Sequence[_Atom]) -> bool:
 class _Builder:
     """Collects the layout, segments and tokens of one document."""
 
-    def __init__(self, terms: Sequence[ProtectedTerm], mask_pii: bool) -> None:
+    def __init__(
+        self, terms: Sequence[ProtectedTerm], mask_pii: bool, protection: Protection
+    ) -> None:
         self.terms = compile_terms(tuple(terms))
         self.mask_pii = mask_pii
+        self.protection = protection
         self.layout: list[str | int] = []
         self.segments: list[str] = []
         self.plans: list[_Plan] = []
@@ -274,7 +323,7 @@ class _Builder:
         if isinstance(piece, str):
             self.literal(piece)
             return
-        atoms = _mask(piece, self.terms, self.mask_pii)
+        atoms = _mask(piece, self.terms, self.mask_pii, self.protection)
         for item in _cut(atoms, _gaps(atoms, piece.split_lines)):
             if isinstance(item, str):
                 self.literal(item)
@@ -484,6 +533,7 @@ def protect(
     content_type: ContentType = "text",
     terms: Sequence[ProtectedTerm] = (),
     mask_pii: bool = False,
+    protection: Protection | None = None,
 ) -> ProtectedDocument:
     """Split `text` into segments to translate, with protected spans replaced by tokens.
 
@@ -495,6 +545,7 @@ def protect(
         terms: glossary terms to keep as written or force to a translation.
         mask_pii: also mask phone, card and IBAN numbers (for engines outside the trust
             boundary); e-mail addresses are always masked.
+        protection: span families to turn off and patterns to add; by default every family.
 
     Returns:
         The protected document; `restore` puts translated segments back.
@@ -512,7 +563,7 @@ def protect(
         raise ConfigurationError(
             f"unknown content_type {content_type!r}; use 'text', 'html' or 'markdown'"
         )
-    builder = _Builder(terms, mask_pii)
+    builder = _Builder(terms, mask_pii, protection or DEFAULT_PROTECTION)
     for piece in pieces:
         builder.piece(piece)
     return builder.document()

@@ -1,7 +1,8 @@
 """Find the spans `protect` masks in one stretch of text.
 
-Span rules cover template placeholders, URLs, e-mail addresses, order numbers, amounts, inline
-code, Markdown inline markup, personal data (phone, card and IBAN numbers) and glossary terms.
+The span rules (`tl_loop.text._span_rules`) cover placeholders of every family, URLs, e-mail
+addresses, identifiers, paths, versions, codes, order numbers, amounts, inline code, Markdown
+inline markup and personal data (phone, card and IBAN numbers); glossary terms are matched here.
 `find_spans` runs them and returns the spans leftmost-longest, never overlapping; turning spans
 into tokens and segments is `tl_loop.text._protect`'s job.
 
@@ -16,12 +17,13 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-__all__ = ["ProtectedTerm", "Span", "Terms", "compile_terms", "find_spans"]
+from tl_loop.text._protection import DEFAULT_PROTECTION, Protection
+from tl_loop.text._span_rules import Rule, rules
 
-_Finder = Callable[[re.Match[str]], Iterable[tuple[int, int]]]
+__all__ = ["ProtectedTerm", "Span", "Terms", "compile_terms", "find_spans"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,246 +39,10 @@ class ProtectedTerm:
     case_sensitive: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    """A regex for one kind of span, an optional filter of its matches, and how to skip work.
-
-    `needles` (optional): every match contains one of these strings, so without any of them
-    in the text the rule is skipped. `anchor` (optional): every match contains a match of it
-    starting at most `reach` characters after the match's start (`reach` None: anywhere), so
-    only starts just before the anchor's matches are tried. An anchor holds no look-arounds
-    or boundaries: whether it matches depends only on the characters it covers.
-    """
-
-    kind: str
-    pattern: re.Pattern[str]
-    spans: _Finder | None = None
-    needles: tuple[str, ...] = ()
-    anchor: re.Pattern[str] | None = None
-    reach: int | None = 0
-
-
-def _whole(match: re.Match[str]) -> Iterable[tuple[int, int]]:
-    return ((match.start(), match.end()),)
-
-
-def _url(match: re.Match[str]) -> Iterable[tuple[int, int]]:
-    url = match.group(0)
-    while url and url[-1] in ".,;:!?'\"*_~>)]}":
-        closer = url[-1]
-        opener = {")": "(", "]": "[", "}": "{"}.get(closer)
-        if opener is not None and url.count(opener) >= url.count(closer):
-            break  # balanced: part of the URL, as in wiki/Foo_(bar) or /t/{{id}}
-        url = url[:-1]
-    return ((match.start(), match.start() + len(url)),) if len(url) > len("www.") else ()
-
-
-def _phone(match: re.Match[str]) -> Iterable[tuple[int, int]]:
-    count = sum(char.isdigit() for char in match.group(0))
-    return _whole(match) if 8 <= count <= 15 else ()
-
-
-def _luhn(match: re.Match[str]) -> Iterable[tuple[int, int]]:
-    digits = [int(char) for char in match.group(0) if char.isdigit()]
-    total = sum(
-        d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(digits[::-1])
-    )
-    return _whole(match) if total % 10 == 0 else ()
-
-
-def _iban(match: re.Match[str]) -> Iterable[tuple[int, int]]:
-    # the pattern may run into a following upper-case word: try the longest valid prefix
-    ends = [m.start() for m in re.finditer(" ", match.group(0))] + [len(match.group(0))]
-    for end in reversed(ends):
-        code = match.group(0)[:end].replace(" ", "")
-        if 15 <= len(code) <= 34:
-            number = "".join(str(int(c, 36)) for c in code[4:] + code[:4])
-            if int(number) % 97 == 1:
-                return ((match.start(), match.start() + end),)
-    return ()
-
-
-def _link(match: re.Match[str]) -> Iterable[tuple[int, int]]:
-    return ((match.start("open"), match.end("open")), (match.start("close"), match.end("close")))
-
-
-def _emphasis(match: re.Match[str]) -> Iterable[tuple[int, int]]:
-    text, start, end = match.string, match.start(), match.end()
-    before = text[start - 1] if start else " "
-    after = text[end] if end < len(text) else " "
-    if before.isspace() and after.isspace():
-        return ()  # "2 * 3": not emphasis
-    if match.group(0)[0] == "_" and before.isalnum() and after.isalnum():
-        return ()  # snake_case
-    return _whole(match)
-
-
-_FORMAT_SPEC = r"(?:![rsa])?(?::[^{}\n]{0,20})?\}"
-_SPACE = "[ \u00a0\u202f]?"
-_NUMBER = r"(?:\d{1,3}(?:[,.'\u00a0\u202f]\d{3})+(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,2})?(?!\d))"
-_SYMBOLS = "$€£¥₹₩₽₺₴₪฿₫₱"
-_SYMBOL = r"(?:US|CA|AU|NZ|HK|MX|R|C|A)?\$|[€£¥₹₩₽₺₴₪฿₫₱]"
-_CODES = (
-    "USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|MXN|BRL|ARS|CLP|COP|PEN|UYU|INR|CNY|RMB|HKD|SGD|SEK|NOK"
-    "|DKK|PLN|CZK|HUF|RON|TRY|RUB|UAH|ZAR|KRW|ILS|AED|SAR"
-)
-
-
-def _rule(
-    kind: str,
-    pattern: str,
-    spans: _Finder | None = None,
-    *,
-    flags: int = 0,
-    needles: Iterable[str] = (),
-    anchor: str | None = None,
-    reach: int | None = 0,
-) -> _Rule:
-    compiled_anchor = None if anchor is None else re.compile(anchor)
-    return _Rule(kind, re.compile(pattern, flags), spans, tuple(needles), compiled_anchor, reach)
-
-
-def _markdown_rules() -> list[_Rule]:
-    return [
-        _rule("url", r"<(?:https?|ftp|mailto):[^\s<>]+>", needles="<"),
-        _rule("email", r"<[^\s<>@]+@[^\s<>@]+>", needles="<"),
-        _rule(
-            "markup",
-            r"(?P<open>!?\[)(?:[^\[\]\\]|\\.)*(?P<close>\](?:\((?:[^()\s]|\([^()\s]*\))*"
-            r"""(?:\s+(?:"[^"]*"|'[^']*'|\([^)]*\)))?\s*\)|\[[^\]]*\]))""",
-            _link,
-            needles="[",
-            anchor=r"\[",
-            reach=len("!"),
-        ),
-        _rule("markup", r"<!--.*?-->|</?[A-Za-z][\w-]*(?:\s[^<>]*)?/?>", flags=re.S, needles="<"),
-        _rule("markup", r"\\[!-/:-@\[-`{-~]", needles="\\"),
-        _rule(
-            "markup",
-            r"(?<![\\*])\*{1,3}(?!\*)|(?<![\\_])_{1,3}(?!_)|~~",
-            _emphasis,
-            needles="*_~",
-            anchor="[*_~]",
-        ),
-    ]
-
-
-def _pii_rules() -> list[_Rule]:
-    return [
-        _rule("pii", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b", _iban, anchor=r"[A-Z][A-Z]\d\d"),
-        _rule(
-            "pii",
-            r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])",
-            _luhn,
-            anchor=r"\d[ -]?\d[ -]?\d[ -]?\d",
-        ),
-        _rule(
-            "pii",
-            r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,6}(?![\w-])",
-            _phone,
-            needles="+",
-            anchor=r"\+\d",
-        ),
-        _rule(
-            "pii",
-            r"(?<![\w(])\(\d{2,4}\)[ .-]?\d{3,4}[ .-]?\d{3,4}(?![\w-])",
-            needles="(",
-            anchor=r"\(\d\d",
-        ),
-        _rule(
-            "pii",
-            r"(?<![\w-])\d{3}[.-]\d{3}[.-]\d{4}(?![\w-])",
-            needles=".-",
-            anchor=r"\d\d\d[.-]\d\d\d[.-]\d\d\d\d",
-        ),
-    ]
-
-
-def _number_rules() -> list[_Rule]:
-    return [
-        _rule("order", r"(?<![\w#&])#\d+(?:-\d+)*(?!\w)", needles="#", anchor=r"#\d"),
-        _rule(
-            "order",
-            r"(?<![\w-])[A-Z]{2,}(?:-[A-Z0-9]+)*-\d{2,}(?:-[A-Z0-9]+)*(?![\w-])",
-            needles="-",
-            anchor=r"[A-Z][A-Z][A-Z0-9-]*-\d\d",
-        ),
-        _rule(
-            "amount",
-            rf"(?<![\w{_SYMBOLS}])(?:{_SYMBOL}){_SPACE}{_NUMBER}(?:{_SPACE}(?:{_CODES})\b)?",
-            needles=_SYMBOLS,
-            anchor=rf"[{_SYMBOLS}]{_SPACE}\d",
-            reach=len("US"),
-        ),
-        _rule(
-            "amount",
-            rf"(?<![\w.,]){_NUMBER}{_SPACE}(?:{_SYMBOL}|(?:{_CODES})\b)",
-            anchor=rf"\d{_SPACE}[A-Z{_SYMBOLS}]",  # a digit, then a symbol or code
-            reach=None,
-        ),
-        _rule("amount", rf"\b(?:{_CODES}){_SPACE}(?:{_NUMBER})", anchor=rf"(?:{_CODES}){_SPACE}\d"),
-    ]
-
-
-@functools.cache
-def _rules(syntax: str, mask_pii: bool) -> tuple[_Rule, ...]:
-    """The span rules for one syntax, most specific first (rank breaks ties)."""
-    rules = [_rule("placeholder", r"⟦\d+⟧", needles="⟦")]
-    if syntax in ("text", "markdown"):
-        rules.append(
-            _rule("code", r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)", flags=re.S, needles="`", anchor="`")
-        )
-    if syntax == "markdown":
-        rules += _markdown_rules()
-    rules += [
-        _rule(
-            "placeholder",
-            r"\{\{\{.{0,300}?\}\}\}|\{\{.{0,300}?\}\}|\{%.{0,300}?%\}",
-            flags=re.S,
-            needles=("{{", "{%"),
-        ),
-        _rule(
-            "url",
-            r"\b(?:(?:https?|ftp)://|www\.|mailto:)[^\s<>\"'`\[\]]+",
-            _url,
-            needles=("://", "www.", "mailto:"),
-            anchor=r"://|www\.|mailto:",
-            reach=len("https"),
-        ),
-        _rule(
-            "email",
-            r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])",
-            needles="@",
-        ),
-    ]
-    if mask_pii:
-        rules += _pii_rules()
-    rules += _number_rules()
-    rules += [
-        _rule(
-            "placeholder",
-            r"\$\{[\w.]+\}|%\{\w+\}|\{(?:[A-Za-z_][\w.]*|\d*)" + _FORMAT_SPEC,
-            needles="{",
-        ),
-        _rule(
-            "placeholder",
-            r"%(?:\(\w+\)|\d+\$)?[-+0#]*\d*(?:\.\d+)?(?:l{1,2}|h)?[sdifuxXoeEgGcr@](?![A-Za-z])",
-            needles="%",
-        ),
-        _rule(
-            "placeholder",
-            r"(?<![\w:]):[a-z0-9_+-]*[a-z][a-z0-9_+-]*:(?![\w:])",
-            needles=":",
-            anchor=r":[a-z0-9_+-]*[a-z][a-z0-9_+-]*:",
-        ),
-    ]
-    return tuple(rules)
-
-
 _TRIES = 16  # starts tried one by one before a plain scan is the cheaper way on
 
 
-def _matches(rule: _Rule, text: str, *, anchored: bool) -> Iterable[re.Match[str]]:
+def _matches(rule: Rule, text: str, *, anchored: bool) -> Iterable[re.Match[str]]:
     """The rule's matches in `text`, exactly as `finditer` finds them, faster with the anchor.
 
     The caller has checked the rule's needles.
@@ -286,9 +52,35 @@ def _matches(rule: _Rule, text: str, *, anchored: bool) -> Iterable[re.Match[str
     found = rule.anchor.search(text)
     if found is None:
         return ()
+    if rule.word:
+        return _word_matches(rule.pattern, rule.anchor, text, found)
     if rule.reach is None:
         return rule.pattern.finditer(text)
     return _anchored_matches(rule.pattern, rule.anchor, rule.reach, text, found)
+
+
+def _word_matches(
+    pattern: re.Pattern[str], anchor: re.Pattern[str], text: str, found: re.Match[str] | None
+) -> Iterator[re.Match[str]]:
+    """The matches of a pattern that never spans whitespace: searched only in the words
+    (runs without whitespace) that hold an anchor match, as `finditer` would find them.
+
+    Look-behinds still see the text before a word; the word's end is whitespace or the end
+    of the text, which look-aheads and \\b treat alike.
+    """
+    position = 0
+    while found is not None:
+        start = found.start()
+        while start > position and not text[start - 1].isspace():
+            start -= 1
+        end = found.end()
+        while end < len(text) and not text[end].isspace():
+            end += 1
+        while (match := pattern.search(text, start, end)) is not None:
+            yield match
+            start = match.end()  # never empty: the anchor lies inside it
+        position = end
+        found = anchor.search(text, end)
 
 
 def _anchored_matches(
@@ -401,7 +193,13 @@ _Candidate = tuple[int, int, int, str, "str | None"]  # start, -length, rank, ki
 
 
 def find_spans(
-    text: str, *, syntax: str, terms: Terms | None, mask_pii: bool, anchored: bool = True
+    text: str,
+    *,
+    syntax: str,
+    terms: Terms | None,
+    mask_pii: bool,
+    anchored: bool = True,
+    protection: Protection = DEFAULT_PROTECTION,
 ) -> list[Span]:
     """Protected spans in `text`, leftmost-longest first, never overlapping.
 
@@ -412,13 +210,14 @@ def find_spans(
         mask_pii: also find phone, card and IBAN numbers.
         anchored: skip work with each rule's anchor (the default); False runs every rule over
             the whole text, the reference the anchored search must agree with.
+        protection: which span families apply, and patterns of the user's own.
 
     Returns:
         The spans in text order. When spans overlap, the one that starts first wins, then the
         longer one, then the rule listed first; glossary terms come after every rule.
     """
     candidates: list[_Candidate] = []
-    for rank, rule in enumerate(_rules(syntax, mask_pii)):
+    for rank, rule in enumerate(rules(syntax, mask_pii, protection)):
         if anchored and rule.needles:
             for needle in rule.needles:  # a plain loop: `any` and a generator cost more
                 if needle in text:
