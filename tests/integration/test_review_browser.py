@@ -70,8 +70,9 @@ def write_config(directory: Path, helpdesk_url: str) -> Path:
 engines = ["fake"]
 agent_languages = ["en"]
 
-[engine.fake.translations]
-"{AGENT_TEXT}" = "{DRAFT}"
+[engine.fake.translations]  # the tags reach the engine as tokens, in a segment of their own
+"Your order ships in 3 days." = "Su pedido se envía en 5 días."
+"⟦0⟧alert(1)⟦1⟧" = "⟦0⟧alert(1)⟦1⟧"
 
 [detection]
 languages = ["en", "es"]

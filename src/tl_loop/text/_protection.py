@@ -35,6 +35,7 @@ FAMILIES: dict[str, str] = {
     "order": "order and ticket numbers: #48213, ORD-2024-0042",
     "amount": "amounts: $49.99, 20 €, 1.299,00 EUR",
     "inline_code": "`inline code` (text and Markdown)",
+    "tag": "tags typed in plain text: <bold>{firstName}</bold>, <br/>",
 }
 
 

@@ -359,7 +359,7 @@ def _identifier_rules() -> list[Rule]:
     return [
         rule(
             "identifier",
-            r"(?<![\w/.~:\\])(?:~|\.{1,2})?/[A-Za-z0-9._~@%+-][\w.@%+~-]*(?:/[\w.@%+~-]+)*/?"
+            r"(?<![\w/.~:\\<])(?:~|\.{1,2})?/[A-Za-z0-9._~@%+-][\w.@%+~-]*(?:/[\w.@%+~-]+)*/?"
             r"|(?<![\w\\])[A-Za-z]:\\[^\s<>:\"|?*]*|\\\\[\w.$-]+\\[^\s<>\"|?*]*"
             r"|%[A-Za-z_]\w*%\\[^\s<>\"|?*]+"
             r"|(?<![\w/.-])[\w.-]+(?:/[\w.@+-]+)+(?:/|\.[A-Za-z]\w{0,4})",
@@ -487,6 +487,16 @@ def rules(syntax: str, mask_pii: bool, protection: Protection) -> tuple[Rule, ..
         )
     if syntax == "markdown":
         found += _markdown_rules()
+    if syntax == "text":  # tags typed in plain text: <bold>{firstName}</bold>, <br/>
+        found.append(
+            rule(
+                "markup",
+                r"</?[A-Za-z][\w:-]*(?:\s+[^<>\n]*)?/?>",
+                needles="<",
+                anchor="<",
+                family="tag",
+            )
+        )
     found += [
         rule(
             "placeholder",
