@@ -22,9 +22,11 @@ from tl_loop import (
 )
 from tl_loop.helpdesk import (
     OWN_NOTE_MARKER,
+    AdapterSettings,
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
+    Setting,
     WebhookReply,
     as_id,
     as_mapping,
@@ -37,7 +39,6 @@ from tl_loop.helpdesk import (
     language_from_labels,
     language_hint,
     next_page_request,
-    require_env,
     response_object,
     seconds_until,
     text_to_html,
@@ -87,6 +88,22 @@ class FrontAdapter(HelpdeskAdapter):
     """
 
     name: ClassVar[str] = "front"
+    settings: ClassVar[AdapterSettings] = AdapterSettings(
+        "front",
+        Setting("api_token", required=True, secret=True,
+                where="Front → Settings → Developers → API tokens"),
+        Setting("webhook_secret", required=True, secret=True,
+                where="the API secret for rule webhooks, the app's signing secret for "
+                "application webhooks"),
+        Setting("webhook_kind", default="rule", choices=("rule", "app")),
+        Setting("base_url", default="https://api2.frontapp.com"),
+        Setting("timestamp_window", kind="float", default=300.0),
+        Setting("author_id"),
+        Setting("channel_id"),
+        Setting("language_field", default="Language"),
+        Setting("language_tag_prefix", default="lang-"),
+        Setting("language_tag_ids", kind="mapping"),
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -102,19 +119,9 @@ class FrontAdapter(HelpdeskAdapter):
         language_tag_prefix: str = "lang-",
         language_tag_ids: Mapping[str, str] | None = None,
     ) -> None:
-        if not api_token:
-            raise ConfigurationError(
-                "front: api_token is required (Front → Settings → Developers → API tokens)"
-            )
-        if not webhook_secret:
-            raise ConfigurationError(
-                "front: webhook_secret is required (the API secret for rule webhooks, the "
-                "app's signing secret for application webhooks)"
-            )
-        if webhook_kind not in ("rule", "app"):
-            raise ConfigurationError(
-                f'front: webhook_kind must be "rule" or "app", not {webhook_kind!r}'
-            )
+        self.settings.check(
+            api_token=api_token, webhook_secret=webhook_secret, webhook_kind=webhook_kind
+        )
         self.base_url = base_url.rstrip("/")
         self._token = api_token
         self._secret = webhook_secret
@@ -129,30 +136,6 @@ class FrontAdapter(HelpdeskAdapter):
         except ValueError as exc:
             raise ConfigurationError(f"front: language_tag_ids: {exc}") from None
         self._tag_ids = MappingProxyType(tag_ids)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> FrontAdapter:
-        """Build from `FRONT_API_TOKEN`, `FRONT_WEBHOOK_SECRET`, and optionally
-        `FRONT_WEBHOOK_KIND` (`rule` or `app`), `FRONT_BASE_URL`, `FRONT_AUTHOR_ID`,
-        `FRONT_CHANNEL_ID`.
-
-        Raises:
-            ConfigurationError: a required variable is missing (the message names it).
-        """
-        env = require_env(environ, "FRONT_API_TOKEN", "FRONT_WEBHOOK_SECRET", service="front")
-        kind = env.get("FRONT_WEBHOOK_KIND", "rule").strip().lower()
-        if kind not in ("rule", "app"):
-            raise ConfigurationError(
-                f'front: FRONT_WEBHOOK_KIND must be "rule" or "app", not {kind!r}'
-            )
-        return cls(
-            api_token=env["FRONT_API_TOKEN"],
-            webhook_secret=env["FRONT_WEBHOOK_SECRET"],
-            webhook_kind="app" if kind == "app" else "rule",
-            base_url=env.get("FRONT_BASE_URL") or "https://api2.frontapp.com",
-            author_id=env.get("FRONT_AUTHOR_ID") or None,
-            channel_id=env.get("FRONT_CHANNEL_ID") or None,
-        )
 
     # -- webhooks ----------------------------------------------------------------------------
 

@@ -21,21 +21,21 @@ from tl_loop import (
 from tl_loop.helpdesk import (
     OWN_NOTE_MARKER,
     AccessToken,
+    AdapterSettings,
     ClientCredentialsGrant,
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
+    Setting,
     TokenProvider,
     as_id,
     as_mapping,
-    env_int,
     header,
     hmac_digest,
     json_body,
     language_hint,
     next_page_request,
     numeric_id,
-    require_env,
     response_object,
     retry_after_from,
     text_to_html,
@@ -87,6 +87,15 @@ class HelpScoutAdapter(HelpdeskAdapter):
     """
 
     name: ClassVar[str] = "helpscout"
+    settings: ClassVar[AdapterSettings] = AdapterSettings(
+        "helpscout",
+        Setting("app_id", required=True, where="Help Scout → Your Profile → My Apps"),
+        Setting("app_secret", required=True, secret=True, where="Your Profile → My Apps"),
+        Setting("webhook_secret", required=True, secret=True, where="Manage → Apps → Webhooks"),
+        Setting("base_url", default="https://api.helpscout.net"),
+        Setting("user_id"),
+        Setting("language_field_id", kind="int"),
+    )
 
     def __init__(
         self,
@@ -100,16 +109,7 @@ class HelpScoutAdapter(HelpdeskAdapter):
         user_id: int | str | None = None,
         language_field_id: int | None = None,
     ) -> None:
-        for option, value in (
-            ("app_id", app_id),
-            ("app_secret", app_secret),
-            ("webhook_secret", webhook_secret),
-        ):
-            if not value:
-                raise ConfigurationError(
-                    f"helpscout: {option} is required (Help Scout → Your Profile → My Apps for "
-                    "the app, Manage → Apps → Webhooks for the webhook secret)"
-                )
+        self.settings.check(app_id=app_id, app_secret=app_secret, webhook_secret=webhook_secret)
         self.base_url = base_url.rstrip("/")
         self._secret = webhook_secret
         grant = ClientCredentialsGrant(
@@ -125,30 +125,6 @@ class HelpScoutAdapter(HelpdeskAdapter):
         self._language_field_id = language_field_id
         self._customers: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> HelpScoutAdapter:
-        """Build from `HELPSCOUT_APP_ID`, `HELPSCOUT_APP_SECRET`, `HELPSCOUT_WEBHOOK_SECRET`,
-        and optionally `HELPSCOUT_BASE_URL`, `HELPSCOUT_USER_ID`, `HELPSCOUT_LANGUAGE_FIELD_ID`.
-
-        Raises:
-            ConfigurationError: a required variable is missing (the message names it).
-        """
-        env = require_env(
-            environ,
-            "HELPSCOUT_APP_ID",
-            "HELPSCOUT_APP_SECRET",
-            "HELPSCOUT_WEBHOOK_SECRET",
-            service="helpscout",
-        )
-        return cls(
-            app_id=env["HELPSCOUT_APP_ID"],
-            app_secret=env["HELPSCOUT_APP_SECRET"],
-            webhook_secret=env["HELPSCOUT_WEBHOOK_SECRET"],
-            base_url=env.get("HELPSCOUT_BASE_URL") or "https://api.helpscout.net",
-            user_id=env.get("HELPSCOUT_USER_ID") or None,
-            language_field_id=env_int(env, "HELPSCOUT_LANGUAGE_FIELD_ID", service="helpscout"),
-        )
 
     # -- webhooks ----------------------------------------------------------------------------
 

@@ -10,17 +10,18 @@ import httpx
 
 from tl_loop import (
     Channel,
-    ConfigurationError,
     ContentType,
     InvalidRequestError,
     ServiceError,
 )
 from tl_loop.helpdesk import (
     OWN_NOTE_MARKER,
+    AdapterSettings,
     Article,
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
+    Setting,
     as_id,
     as_mapping,
     error_body,
@@ -31,7 +32,6 @@ from tl_loop.helpdesk import (
     language_hint,
     next_page_request,
     numeric_id,
-    require_env,
     response_object,
     seconds_until,
     verify_signature,
@@ -78,6 +78,18 @@ class IntercomAdapter(HelpdeskAdapter):
 
     name: ClassVar[str] = _SERVICE
     supports_kb: ClassVar[bool] = True
+    settings: ClassVar[AdapterSettings] = AdapterSettings(
+        _SERVICE,
+        Setting("access_token", required=True, secret=True,
+                where="Developer Hub → your app → Authentication"),
+        Setting("client_secret", required=True, secret=True,
+                where="Developer Hub → your app → Basic information"),
+        Setting("admin_id", required=True, where="the teammate tl_loop writes as"),
+        Setting("base_url", default="https://api.intercom.io"),
+        Setting("api_version", default="2.11"),
+        Setting("language_attribute"),
+        Setting("per_page", kind="int", default=50),
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -90,13 +102,9 @@ class IntercomAdapter(HelpdeskAdapter):
         language_attribute: str | None = None,
         per_page: int = 50,
     ) -> None:
-        for option, value in (
-            ("access_token", access_token),
-            ("client_secret", client_secret),
-            ("admin_id", admin_id),
-        ):
-            if not value:
-                raise ConfigurationError(f"intercom: give `{option}`")
+        self.settings.check(
+            access_token=access_token, client_secret=client_secret, admin_id=admin_id
+        )
         self.base_url = base_url.rstrip("/")
         self._access_token = access_token
         self._client_secret = client_secret
@@ -104,30 +112,6 @@ class IntercomAdapter(HelpdeskAdapter):
         self.api_version = api_version
         self.language_attribute = language_attribute
         self.per_page = per_page
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> IntercomAdapter:
-        """Configure from `INTERCOM_ACCESS_TOKEN`, `INTERCOM_CLIENT_SECRET`,
-        `INTERCOM_ADMIN_ID`, and the optional `INTERCOM_BASE_URL` and
-        `INTERCOM_LANGUAGE_ATTRIBUTE`.
-
-        Raises:
-            ConfigurationError: a required variable is missing.
-        """
-        env = require_env(
-            environ,
-            "INTERCOM_ACCESS_TOKEN",
-            "INTERCOM_CLIENT_SECRET",
-            "INTERCOM_ADMIN_ID",
-            service="intercom",
-        )
-        return cls(
-            access_token=env["INTERCOM_ACCESS_TOKEN"],
-            client_secret=env["INTERCOM_CLIENT_SECRET"],
-            admin_id=env["INTERCOM_ADMIN_ID"],
-            base_url=env.get("INTERCOM_BASE_URL") or "https://api.intercom.io",
-            language_attribute=env.get("INTERCOM_LANGUAGE_ATTRIBUTE"),
-        )
 
     # -- webhooks ----------------------------------------------------------------------------
 

@@ -59,12 +59,14 @@ from tl_loop.helpdesk._payload import (
     translation_target,
     with_detail,
 )
+from tl_loop.helpdesk._settings import AdapterSettings, Setting
 
 __all__ = [
     "OWN_NOTE_MARKER",
     "PATH_SECRET_HEADER",
     "PEER_HEADER",
     "AccessToken",
+    "AdapterSettings",
     "Article",
     "ClientCredentialsGrant",
     "EventKind",
@@ -73,6 +75,7 @@ __all__ = [
     "HelpdeskEvent",
     "HelpdeskMessage",
     "JwtBearerGrant",
+    "Setting",
     "TokenGrant",
     "TokenProvider",
     "WebhookReply",

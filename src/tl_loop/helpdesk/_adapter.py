@@ -25,7 +25,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 import httpx
 
@@ -36,6 +36,7 @@ from tl_loop._errors import (
 )
 from tl_loop._models import Channel, ContentType
 from tl_loop.helpdesk._oauth import TokenProvider
+from tl_loop.helpdesk._settings import AdapterSettings
 from tl_loop.http import error_for_status, retry_after_seconds
 
 __all__ = [
@@ -206,17 +207,25 @@ class HelpdeskAdapter(abc.ABC):
     every request (fetched on first use, renewed before expiry and after a 401), and the
     adapter's builders leave the `Authorization` header out."""
 
+    settings: ClassVar[AdapterSettings | None] = None
+    """The adapter's options, declared once (`AdapterSettings`): they give `from_env`, the
+    required-option check with where to find each value, and the documented variables."""
+
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> HelpdeskAdapter:
-        """Build the adapter from its documented environment variables.
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """Build the adapter from its environment variables, `<PLATFORM>_<OPTION>` for each of
+        its `settings` (unset ones keep the constructor's default).
 
         Raises:
-            ConfigurationError: a required variable is missing (the message names it).
+            ConfigurationError: a required variable is missing or a value is not of its
+                kind (the message names the variable).
         """
-        raise ConfigurationError(
-            f"the {cls.__name__} adapter cannot be configured from the environment; "
-            "construct it with keyword arguments"
-        )
+        if cls.settings is None:
+            raise ConfigurationError(
+                f"the {cls.__name__} adapter cannot be configured from the environment; "
+                "construct it with keyword arguments"
+            )
+        return cls(**cls.settings.from_env(environ))
 
     # -- webhooks ----------------------------------------------------------------------------
 
