@@ -10,7 +10,6 @@ import httpx
 
 from tl_loop import (
     Channel,
-    ConfigurationError,
     ContentType,
     InvalidRequestError,
     ServiceError,
@@ -19,9 +18,11 @@ from tl_loop import (
 )
 from tl_loop.helpdesk import (
     OWN_NOTE_MARKER,
+    AdapterSettings,
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
+    Setting,
     as_id,
     as_mapping,
     error_body,
@@ -33,7 +34,6 @@ from tl_loop.helpdesk import (
     language_from_labels,
     language_hint,
     next_page_request,
-    require_env,
     response_object,
     verify_signature,
     with_detail,
@@ -87,6 +87,19 @@ class ChatwootAdapter(HelpdeskAdapter):
     """
 
     name: ClassVar[str] = "chatwoot"
+    settings: ClassVar[AdapterSettings] = AdapterSettings(
+        "chatwoot",
+        Setting("base_url", required=True, where="e.g. https://app.chatwoot.com"),
+        Setting("account_id", required=True, where="the number in /app/accounts/N"),
+        Setting("api_access_token", required=True, secret=True,
+                where="Chatwoot → Profile settings → Access token"),
+        Setting("webhook_secret", secret=True, where="Settings → Integrations → Webhooks"),
+        Setting("allow_unsigned", kind="bool", default=False),
+        Setting("timestamp_window", kind="float", default=300.0),
+        Setting("language_attribute", default="language"),
+        Setting("language_label_prefix", default="lang-"),
+        Setting("write_language", kind="bool", default=False),
+    )  # fmt: skip
     max_note_chars = 150_000  # Message `content` length validation (422 above it)
 
     def __init__(
@@ -102,19 +115,9 @@ class ChatwootAdapter(HelpdeskAdapter):
         language_label_prefix: str = "lang-",
         write_language: bool = False,
     ) -> None:
-        if not base_url:
-            raise ConfigurationError(
-                "chatwoot: base_url is required, e.g. https://app.chatwoot.com"
-            )
-        if not api_access_token:
-            raise ConfigurationError(
-                "chatwoot: api_access_token is required "
-                "(Chatwoot → Profile settings → Access token)"
-            )
-        if as_id(account_id) is None:
-            raise ConfigurationError(
-                "chatwoot: account_id is required (the number in /app/accounts/N)"
-            )
+        self.settings.check(
+            base_url=base_url, api_access_token=api_access_token, account_id=as_id(account_id)
+        )
         self.base_url = base_url.rstrip("/")
         self._account_id = str(account_id)
         self._token = api_access_token
@@ -124,29 +127,6 @@ class ChatwootAdapter(HelpdeskAdapter):
         self._language_attribute = language_attribute
         self._label_prefix = language_label_prefix
         self._write_language = write_language
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ChatwootAdapter:
-        """Build from `CHATWOOT_BASE_URL`, `CHATWOOT_ACCOUNT_ID`, `CHATWOOT_API_ACCESS_TOKEN`
-        and `CHATWOOT_WEBHOOK_SECRET` (`CHATWOOT_ALLOW_UNSIGNED=1` for old versions).
-
-        Raises:
-            ConfigurationError: a required variable is missing (the message names it).
-        """
-        env = require_env(
-            environ,
-            "CHATWOOT_BASE_URL",
-            "CHATWOOT_ACCOUNT_ID",
-            "CHATWOOT_API_ACCESS_TOKEN",
-            service="chatwoot",
-        )
-        return cls(
-            base_url=env["CHATWOOT_BASE_URL"],
-            account_id=env["CHATWOOT_ACCOUNT_ID"],
-            api_access_token=env["CHATWOOT_API_ACCESS_TOKEN"],
-            webhook_secret=env.get("CHATWOOT_WEBHOOK_SECRET") or None,
-            allow_unsigned=env.get("CHATWOOT_ALLOW_UNSIGNED", "").lower() in {"1", "true", "yes"},
-        )
 
     # -- webhooks ----------------------------------------------------------------------------
 

@@ -19,10 +19,12 @@ from tl_loop import (
 )
 from tl_loop.helpdesk import (
     OWN_NOTE_MARKER,
+    AdapterSettings,
     Article,
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
+    Setting,
     article_from,
     as_id,
     body_event_id,
@@ -31,7 +33,6 @@ from tl_loop.helpdesk import (
     json_body,
     language_hint,
     next_page_request,
-    require_env,
     response_array,
     text_to_html,
     translation_target,
@@ -91,6 +92,21 @@ class FreshdeskAdapter(HelpdeskAdapter):
     """
 
     name: ClassVar[str] = _SERVICE
+    settings: ClassVar[AdapterSettings] = AdapterSettings(
+        _SERVICE,
+        Setting("domain", where="acme for https://acme.freshdesk.com"),
+        Setting("base_url"),
+        Setting("api_key", required=True, secret=True,
+                where="Freshdesk → Profile settings → View API key"),
+        Setting("webhook_secret", required=True, secret=True,
+                where="the shared secret your automation rules send"),
+        Setting("secret_header", default="X-TL-Loop-Secret"),
+        Setting("language_field"),
+        Setting("per_page", kind="int", default=100),
+        Setting("kb_folder_id"),
+        Setting("kb_primary_language", default="en"),
+        one_of=(("domain", "base_url"),),
+    )  # fmt: skip
     supports_kb: ClassVar[bool] = True
 
     def __init__(
@@ -106,12 +122,9 @@ class FreshdeskAdapter(HelpdeskAdapter):
         kb_folder_id: str | None = None,
         kb_primary_language: str = "en",
     ) -> None:
-        if base_url is None and not domain:
-            raise ConfigurationError("freshdesk: give `domain` (or `base_url`)")
-        if not api_key:
-            raise ConfigurationError("freshdesk: give `api_key`")
-        if not webhook_secret:
-            raise ConfigurationError("freshdesk: give `webhook_secret`, the shared secret")
+        self.settings.check(
+            api_key=api_key, webhook_secret=webhook_secret, domain=domain, base_url=base_url
+        )
         if not 1 <= per_page <= 100:
             raise ConfigurationError(f"freshdesk: per_page must be 1..100, not {per_page}")
         self.base_url = (base_url or f"https://{domain}.freshdesk.com").rstrip("/")
@@ -123,29 +136,6 @@ class FreshdeskAdapter(HelpdeskAdapter):
         self.per_page = per_page
         self.kb_folder_id = kb_folder_id
         self.kb_primary_language = kb_primary_language
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> FreshdeskAdapter:
-        """Configure from `FRESHDESK_DOMAIN` (or `FRESHDESK_BASE_URL`), `FRESHDESK_API_KEY`,
-        `FRESHDESK_WEBHOOK_SECRET`, and the optional `FRESHDESK_LANGUAGE_FIELD` and
-        `FRESHDESK_KB_FOLDER_ID`.
-
-        Raises:
-            ConfigurationError: a required variable is missing.
-        """
-        env = require_env(
-            environ, "FRESHDESK_API_KEY", "FRESHDESK_WEBHOOK_SECRET", service="freshdesk"
-        )
-        if not env.get("FRESHDESK_DOMAIN") and not env.get("FRESHDESK_BASE_URL"):
-            raise ConfigurationError("freshdesk: set FRESHDESK_DOMAIN (or FRESHDESK_BASE_URL)")
-        return cls(
-            domain=env.get("FRESHDESK_DOMAIN"),
-            base_url=env.get("FRESHDESK_BASE_URL"),
-            api_key=env["FRESHDESK_API_KEY"],
-            webhook_secret=env["FRESHDESK_WEBHOOK_SECRET"],
-            language_field=env.get("FRESHDESK_LANGUAGE_FIELD"),
-            kb_folder_id=env.get("FRESHDESK_KB_FOLDER_ID"),
-        )
 
     # -- webhooks ----------------------------------------------------------------------------
 

@@ -18,21 +18,21 @@ from tl_loop import (
 )
 from tl_loop.helpdesk import (
     OWN_NOTE_MARKER,
+    AdapterSettings,
     Article,
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
+    Setting,
     as_id,
     as_mapping,
     body_event_id,
-    env_int,
     error_body,
     header,
     hmac_digest,
     json_body,
     language_hint,
     numeric_id,
-    require_env,
     response_array,
     response_object,
     verify_signature,
@@ -75,6 +75,19 @@ class ZammadAdapter(HelpdeskAdapter):
     """
 
     name: ClassVar[str] = _SERVICE
+    settings: ClassVar[AdapterSettings] = AdapterSettings(
+        _SERVICE,
+        Setting("base_url", required=True, where="e.g. https://support.example.com"),
+        Setting("token", required=True, secret=True,
+                where="Zammad → Profile → Token Access"),
+        Setting("webhook_secret", required=True, secret=True,
+                where="Settings → Webhook → HMAC SHA1 Signature Token"),
+        Setting("reply_type", default="email"),
+        Setting("language_attribute"),
+        Setting("language_tag_prefix", default="lang_"),
+        Setting("kb_id", kind="int", default=1),
+        Setting("kb_locale_ids", kind="mapping"),
+    )  # fmt: skip
     # Zammad caps an article body at 1.5 MB: in characters, whatever the script (≤ 3 bytes).
     max_note_chars = 500_000
     supports_kb: ClassVar[bool] = True
@@ -91,13 +104,7 @@ class ZammadAdapter(HelpdeskAdapter):
         kb_id: int = 1,
         kb_locale_ids: Mapping[str, int] | None = None,
     ) -> None:
-        for option, value in (
-            ("base_url", base_url),
-            ("token", token),
-            ("webhook_secret", webhook_secret),
-        ):
-            if not value:
-                raise ConfigurationError(f"zammad: give `{option}`")
+        self.settings.check(base_url=base_url, token=token, webhook_secret=webhook_secret)
         self.base_url = base_url.rstrip("/")
         self._token = token
         self._webhook_secret = webhook_secret
@@ -108,37 +115,6 @@ class ZammadAdapter(HelpdeskAdapter):
         self.kb_locale_ids = {
             normalize_tag(tag): int(i) for tag, i in (kb_locale_ids or {}).items()
         }
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ZammadAdapter:
-        """Configure from `ZAMMAD_BASE_URL`, `ZAMMAD_TOKEN`, `ZAMMAD_WEBHOOK_SECRET`, and the
-        optional `ZAMMAD_REPLY_TYPE`, `ZAMMAD_LANGUAGE_ATTRIBUTE`, `ZAMMAD_KB_ID` and
-        `ZAMMAD_KB_LOCALE_IDS` (`en=1,es=2`).
-
-        Raises:
-            ConfigurationError: a required variable is missing or malformed.
-        """
-        env = require_env(
-            environ, "ZAMMAD_BASE_URL", "ZAMMAD_TOKEN", "ZAMMAD_WEBHOOK_SECRET", service="zammad"
-        )
-        kb_id = env_int(env, "ZAMMAD_KB_ID", service="zammad")
-        locales: dict[str, int] = {}
-        for pair in filter(None, env.get("ZAMMAD_KB_LOCALE_IDS", "").split(",")):
-            tag, _, number = pair.partition("=")
-            if not number.strip().isdigit():
-                raise ConfigurationError(
-                    f"zammad: ZAMMAD_KB_LOCALE_IDS takes pairs like en=1,es=2, not {pair!r}"
-                )
-            locales[tag.strip()] = int(number)
-        return cls(
-            base_url=env["ZAMMAD_BASE_URL"],
-            token=env["ZAMMAD_TOKEN"],
-            webhook_secret=env["ZAMMAD_WEBHOOK_SECRET"],
-            reply_type=env.get("ZAMMAD_REPLY_TYPE") or "email",
-            language_attribute=env.get("ZAMMAD_LANGUAGE_ATTRIBUTE"),
-            kb_id=1 if kb_id is None else kb_id,
-            kb_locale_ids=locales,
-        )
 
     # -- webhooks ----------------------------------------------------------------------------
 

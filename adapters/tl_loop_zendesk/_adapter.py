@@ -18,20 +18,20 @@ from tl_loop import (
     WebhookAuthError,
 )
 from tl_loop.helpdesk import (
+    AdapterSettings,
     Article,
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
+    Setting,
     article_from,
     as_mapping,
-    env_int,
     error_body,
     header,
     hmac_digest,
     json_body,
     language_from_labels,
     next_page_request,
-    require_env,
     response_object,
     translation_target,
     verify_signature,
@@ -66,6 +66,23 @@ class ZendeskAdapter(HelpdeskAdapter):
     """
 
     name: ClassVar[str] = SERVICE
+    settings: ClassVar[AdapterSettings] = AdapterSettings(
+        SERVICE,
+        Setting("subdomain", where="acme for https://acme.zendesk.com"),
+        Setting("base_url"),
+        Setting("email", where="the agent the API token belongs to"),
+        Setting("api_token", secret=True,
+                where="Admin Center → Apps and integrations → Zendesk API"),
+        Setting("oauth_token", secret=True),
+        Setting("webhook_secret", required=True, secret=True,
+                where="Admin Center → Webhooks → the webhook → Reveal secret"),
+        Setting("replay_window", kind="float", default=300.0),
+        Setting("language_field_id", kind="int"),
+        Setting("language_tag_prefix", default="lang_"),
+        Setting("author_id", kind="int"),
+        Setting("page_size", kind="int", default=100),
+        one_of=(("subdomain", "base_url"), ("oauth_token", "email+api_token")),
+    )  # fmt: skip
     # Zendesk caps a comment at "roughly ~65,000 characters, depending on encoding/markup".
     max_note_chars = 64_000
     supports_kb: ClassVar[bool] = True
@@ -85,12 +102,10 @@ class ZendeskAdapter(HelpdeskAdapter):
         author_id: int | None = None,
         page_size: int = 100,
     ) -> None:
-        if base_url is None and not subdomain:
-            raise ConfigurationError("zendesk: give `subdomain` (or `base_url`)")
-        if not oauth_token and not (email and api_token):
-            raise ConfigurationError("zendesk: give `email` and `api_token`, or `oauth_token`")
-        if not webhook_secret:
-            raise ConfigurationError("zendesk: give `webhook_secret`, the webhook signing secret")
+        self.settings.check(
+            webhook_secret=webhook_secret, subdomain=subdomain, base_url=base_url,
+            email=email, api_token=api_token, oauth_token=oauth_token,
+        )  # fmt: skip
         if not 1 <= page_size <= 100:
             raise ConfigurationError(f"zendesk: page_size must be 1..100, not {page_size}")
         self.base_url = (base_url or f"https://{subdomain}.zendesk.com").rstrip("/")
@@ -105,35 +120,6 @@ class ZendeskAdapter(HelpdeskAdapter):
         self.language_tag_prefix = language_tag_prefix
         self.author_id = author_id
         self.page_size = page_size
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ZendeskAdapter:
-        """Configure from `ZENDESK_SUBDOMAIN` (or `ZENDESK_BASE_URL`), `ZENDESK_EMAIL`,
-        `ZENDESK_API_TOKEN` (or `ZENDESK_OAUTH_TOKEN`), `ZENDESK_WEBHOOK_SECRET` and the
-        optional `ZENDESK_LANGUAGE_FIELD_ID`.
-
-        Raises:
-            ConfigurationError: a required variable is missing or malformed.
-        """
-        env = require_env(environ, "ZENDESK_WEBHOOK_SECRET", service="zendesk")
-        field_id = env_int(env, "ZENDESK_LANGUAGE_FIELD_ID", service="zendesk")
-        if not env.get("ZENDESK_SUBDOMAIN") and not env.get("ZENDESK_BASE_URL"):
-            raise ConfigurationError("zendesk: set ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL)")
-        if not env.get("ZENDESK_OAUTH_TOKEN") and not (
-            env.get("ZENDESK_EMAIL") and env.get("ZENDESK_API_TOKEN")
-        ):
-            raise ConfigurationError(
-                "zendesk: set ZENDESK_EMAIL and ZENDESK_API_TOKEN (or ZENDESK_OAUTH_TOKEN)"
-            )
-        return cls(
-            subdomain=env.get("ZENDESK_SUBDOMAIN"),
-            base_url=env.get("ZENDESK_BASE_URL"),
-            email=env.get("ZENDESK_EMAIL"),
-            api_token=env.get("ZENDESK_API_TOKEN"),
-            oauth_token=env.get("ZENDESK_OAUTH_TOKEN"),
-            webhook_secret=env["ZENDESK_WEBHOOK_SECRET"],
-            language_field_id=field_id,
-        )
 
     # -- webhooks ----------------------------------------------------------------------------
 

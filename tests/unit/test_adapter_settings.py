@@ -101,6 +101,27 @@ def test_the_constructor_check_says_where_to_find_a_missing_value() -> None:
             {"INTERCOM_ACCESS_TOKEN": "t", "INTERCOM_CLIENT_SECRET": "s", "INTERCOM_ADMIN_ID": "7",
              "INTERCOM_PER_PAGE": "20"},
         ),
+        (
+            "zendesk",
+            {"ZENDESK_SUBDOMAIN": "acme", "ZENDESK_EMAIL": "a@b.c", "ZENDESK_API_TOKEN": "t",
+             "ZENDESK_WEBHOOK_SECRET": "s", "ZENDESK_AUTHOR_ID": "42"},
+        ),
+        (
+            "chatwoot",
+            {"CHATWOOT_BASE_URL": "https://chat.test", "CHATWOOT_ACCOUNT_ID": "3",
+             "CHATWOOT_API_ACCESS_TOKEN": "t", "CHATWOOT_WEBHOOK_SECRET": "s",
+             "CHATWOOT_WRITE_LANGUAGE": "true"},
+        ),
+        (
+            "freshdesk",
+            {"FRESHDESK_DOMAIN": "acme", "FRESHDESK_API_KEY": "k",
+             "FRESHDESK_WEBHOOK_SECRET": "s"},
+        ),
+        (
+            "zammad",
+            {"ZAMMAD_BASE_URL": "https://z.test", "ZAMMAD_TOKEN": "t",
+             "ZAMMAD_WEBHOOK_SECRET": "s", "ZAMMAD_KB_LOCALE_IDS": "en=1,es=2"},
+        ),
     ],
 )  # fmt: skip
 def test_declared_adapters_are_built_from_the_environment(
@@ -113,4 +134,18 @@ def test_declared_adapters_are_built_from_the_environment(
     incomplete = {k: v for k, v in env.items() if not k.endswith(("_SECRET", "_TOKEN"))}
     with pytest.raises(ConfigurationError, match=f"{platform.upper()}_") as missing:
         adapter_class.from_env(incomplete)
-    assert "_SECRET" in str(missing.value)  # every missing variable is named at once
+    required = [
+        adapter_class.settings.variable(o.name) for o in adapter_class.settings if o.required
+    ]
+    for variable in required:  # every missing variable is named at once
+        assert (variable in str(missing.value)) == (variable not in incomplete)
+
+
+def test_zendesk_needs_a_token_one_way_or_the_other() -> None:
+    zendesk = load_adapter_class("zendesk")
+    base = {"ZENDESK_SUBDOMAIN": "acme", "ZENDESK_WEBHOOK_SECRET": "s"}
+    with pytest.raises(
+        ConfigurationError, match="ZENDESK_OAUTH_TOKEN or ZENDESK_EMAIL with ZENDESK_API_TOKEN"
+    ):
+        zendesk.from_env({**base, "ZENDESK_EMAIL": "a@b.c"})
+    assert zendesk.from_env({**base, "ZENDESK_OAUTH_TOKEN": "o"}).name == "zendesk"
