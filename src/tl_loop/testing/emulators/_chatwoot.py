@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any, ClassVar
@@ -321,7 +320,7 @@ class ChatwootEmulator(EmulatorServer):
             "source_id": None,
             "event": "message_created",
         }
-        return self.signed("message_created", payload)
+        return self.webhook(payload, event="message_created")
 
     def conversation_event(
         self, conversation: EmulatedConversation, event: str = "conversation_status_changed"
@@ -333,11 +332,10 @@ class ChatwootEmulator(EmulatorServer):
             "event": event,
             "changed_attributes": None,
         }
-        return self.signed(event, payload)
+        return self.webhook(payload, event=event)
 
-    def signed(self, event: str, payload: Any) -> Webhook:
-        """A webhook body with Chatwoot's signature headers."""
-        body = json.dumps(payload).encode()
+    def sign(self, body: bytes, *, event: str = "") -> dict[str, str]:
+        """Chatwoot's (v4.12+) signature: hex HMAC-SHA256 of `"<timestamp>.<body>"`."""
         stamp = str(int(time.time()))
         digest = hmac_digest(
             self.webhook_secret, stamp.encode() + b"." + body, algorithm="sha256", encoding="hex"
@@ -348,4 +346,4 @@ class ChatwootEmulator(EmulatorServer):
             "x-chatwoot-timestamp": stamp,
             "x-chatwoot-delivery": str(uuid.uuid4()),
         }
-        return Webhook(event, body, headers)
+        return headers

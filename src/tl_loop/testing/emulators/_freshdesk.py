@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import time
 from html import escape
 from typing import Any, ClassVar
@@ -345,6 +344,10 @@ class FreshdeskEmulator(EmulatorServer):
 
     # -- webhooks ----------------------------------------------------------------------------
 
+    def sign(self, body: bytes, *, event: str = "") -> dict[str, str]:
+        """Freshdesk signs nothing: the automation rule sends the shared secret in a header."""
+        return {"content-type": "application/json", "x-tl-loop-secret": self.webhook_secret}
+
     def customer_webhook(
         self, conversation: EmulatedConversation, message: EmulatedMessage
     ) -> Webhook:
@@ -385,5 +388,4 @@ class FreshdeskEmulator(EmulatorServer):
                 "requester_email": ticket.customer_email,
             }
         }
-        headers = {"content-type": "application/json", "x-tl-loop-secret": self.webhook_secret}
-        return Webhook(event, json.dumps(payload).encode(), headers)
+        return self.webhook(payload, event=event)

@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import time
 from typing import Any, ClassVar, Literal
@@ -387,38 +386,31 @@ class FrontEmulator(EmulatorServer):
             "target": target,
         }
         if self.webhook_kind == "rule":
-            return self.sign_rule(kind, event)
+            return self.webhook(event, event=kind)
         envelope = {"type": app_type, "authorization": {"id": self.company_id}, "payload": event}
-        return self.sign_app(app_type, envelope)
+        return self.webhook(envelope, event=app_type)
 
     def challenge(self) -> Webhook:
         """The validation request Front sends when an application webhook is saved; the
         receiver must answer 200 with the `X-Front-Challenge` value in its body."""
-        webhook = self.sign_app("sync", {"type": "sync", "authorization": {"id": self.company_id}})
+        sync = {"type": "sync", "authorization": {"id": self.company_id}}
+        webhook = self.webhook(sync, event="sync")
         webhook.headers["x-front-challenge"] = secrets.token_urlsafe(9)
         return webhook
 
-    def sign_app(self, event: str, payload: Any) -> Webhook:
-        """An application webhook: base64 HMAC-SHA256 of `"<ms timestamp>:<body>"`."""
-        body = json.dumps(payload).encode()
+    def sign(self, body: bytes, *, event: str = "") -> dict[str, str]:
+        """Front's signature for `webhook_kind`: app webhooks base64 HMAC-SHA256 of
+        `"<ms timestamp>:<body>"` with the signing key; rule webhooks base64 HMAC-SHA1 of the
+        body with the API secret."""
+        if self.webhook_kind == "rule":
+            signature = hmac_digest(self.webhook_secret, body, algorithm="sha1", encoding="base64")
+            return {"content-type": "application/json", "x-front-signature": signature}
         stamp = str(int(time.time() * 1000))
-        signature = hmac_digest(
-            self.webhook_secret,
-            stamp.encode() + b":" + body,
-            algorithm="sha256",
-            encoding="base64",
-        )
-        headers = {
+        signed = stamp.encode() + b":" + body
+        return {
             "content-type": "application/json",
-            "x-front-signature": signature,
+            "x-front-signature": hmac_digest(
+                self.webhook_secret, signed, algorithm="sha256", encoding="base64"
+            ),
             "x-front-request-timestamp": stamp,
         }
-        return Webhook(event, body, headers)
-
-    def sign_rule(self, event: str, payload: Any) -> Webhook:
-        """A rule webhook: base64 HMAC-SHA1 of the body with the company's API secret."""
-        body = json.dumps(payload).encode()
-        signature = hmac_digest(self.webhook_secret, body, algorithm="sha1", encoding="base64")
-        return Webhook(
-            event, body, {"content-type": "application/json", "x-front-signature": signature}
-        )

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, ClassVar
 
@@ -403,11 +402,13 @@ class HelpScoutEmulator(EmulatorServer):
         """A webhook: the conversation with the new thread embedded, signed with the secret."""
         payload = self.conversation_json(conversation)
         payload["_embedded"] = {"threads": [self.thread_json(conversation, message)]}
-        body = json.dumps(payload).encode()
+        return self.webhook(payload, event=event)
+
+    def sign(self, body: bytes, *, event: str = "") -> dict[str, str]:
+        """Help Scout's signature: base64 HMAC-SHA1 of the body; the event in a header."""
         signature = hmac_digest(self.webhook_secret, body, algorithm="sha1", encoding="base64")
-        headers = {
+        return {
             "content-type": "application/json",
             "x-helpscout-event": event,
             "x-helpscout-signature": signature,
         }
-        return Webhook(event, body, headers)

@@ -286,7 +286,18 @@ class EmulatorServer:
         """The signed webhook the platform sends when an agent adds the internal note."""
         raise NotImplementedError
 
+    def sign(self, body: bytes, *, event: str = "") -> dict[str, str]:
+        """The headers the platform sends with webhook `body`: its signature, timestamp and
+        delivery headers (`event` names the event where the platform says it in a header)."""
+        raise NotImplementedError
+
     # -- using it ----------------------------------------------------------------------------
+
+    def webhook(self, payload: Any, *, event: str = "") -> Webhook:
+        """Any webhook body (bytes, or JSON to encode) with the platform's signature headers,
+        e.g. a payload captured from the real platform."""
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        return Webhook(event, body, self.sign(body, event=event))
 
     def adapter(self, **overrides: Any) -> HelpdeskAdapter:
         """The platform's installed adapter, configured for this emulator."""

@@ -140,13 +140,18 @@ class EmulatorStore:
         customer_name: str = "Lucía Pérez",
         customer_email: str = "lucia@example.com",
         channel: Literal["email", "chat"] = "email",
+        id: int | None = None,
+        customer_id: int | None = None,
     ) -> EmulatedConversation:
-        """A new open conversation with no messages yet."""
+        """A new open conversation with no messages yet; `id` and `customer_id` pick the ids
+        (to replay a captured webhook about conversation 71447), else fresh ones are used."""
         with self.lock:
+            if id is not None and id in self.conversations:
+                raise ValueError(f"conversation {id} already exists")
             conversation = EmulatedConversation(
-                id=self.next_id(),
+                id=self.next_id() if id is None else id,
                 subject=subject,
-                customer_id=self.next_id(),
+                customer_id=self.next_id() if customer_id is None else customer_id,
                 customer_name=customer_name,
                 customer_email=customer_email,
                 agent_id=self.next_id(),

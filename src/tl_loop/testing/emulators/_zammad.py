@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any, ClassVar
@@ -412,7 +411,10 @@ class ZammadEmulator(EmulatorServer):
             created_by=author, updated_by=author, origin_by=author["login"], accounted_time=0
         )
         payload = {"ticket": self.trigger_ticket(ticket), "article": article}
-        body = json.dumps(payload).encode()
+        return self.webhook(payload, event="trigger")
+
+    def sign(self, body: bytes, *, event: str = "") -> dict[str, str]:
+        """Zammad's signature: `sha1=` hex HMAC-SHA1 of the body, with trigger and delivery."""
         signature = hmac_digest(self.webhook_secret, body, algorithm="sha1", encoding="hex")
         headers = {
             "content-type": "application/json; charset=utf-8",
@@ -421,4 +423,4 @@ class ZammadEmulator(EmulatorServer):
             "x-zammad-delivery": str(uuid.uuid4()),
             "x-hub-signature": f"sha1={signature}",
         }
-        return Webhook("trigger", body, headers)
+        return headers

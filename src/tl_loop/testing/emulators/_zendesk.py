@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import time
 import uuid
 from html import escape
@@ -554,23 +553,18 @@ class ZendeskEmulator(EmulatorServer):
             "type": "zen:event-type:ticket.comment_added",
             "zendesk_event_version": "2022-11-06",
         }
-        return self.signed("ticket.comment_added", payload)
+        return self.webhook(payload, event="ticket.comment_added")
 
-    def signed(self, event: str, payload: Any) -> Webhook:
-        """A webhook body signed as Zendesk signs it (timestamp + body, no separator)."""
-        body = json.dumps(payload).encode()
+    def sign(self, body: bytes, *, event: str = "") -> dict[str, str]:
+        """Zendesk's signature: base64 HMAC-SHA256 of timestamp + body, no separator."""
         stamp = iso(time.time())
         signature = hmac_digest(
             self.webhook_secret, stamp.encode() + body, algorithm="sha256", encoding="base64"
         )
-        return Webhook(
-            event,
-            body,
-            {
-                "content-type": "application/json",
-                "x-zendesk-webhook-id": "01HANAHHBNJDDW768TX5J4YFX7",
-                "x-zendesk-webhook-invocation-id": str(uuid.uuid4().int)[:19],
-                "x-zendesk-webhook-signature": signature,
-                "x-zendesk-webhook-signature-timestamp": stamp,
-            },
-        )
+        return {
+            "content-type": "application/json",
+            "x-zendesk-webhook-id": "01HANAHHBNJDDW768TX5J4YFX7",
+            "x-zendesk-webhook-invocation-id": str(uuid.uuid4().int)[:19],
+            "x-zendesk-webhook-signature": signature,
+            "x-zendesk-webhook-signature-timestamp": stamp,
+        }
