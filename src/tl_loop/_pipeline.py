@@ -450,7 +450,13 @@ def _check(
     source_text = TOKEN_PATTERN.sub(" ", "\n".join(document.segments))
     output_text = TOKEN_PATTERN.sub(" ", "\n".join(result.text for result in results))
     flags = review.check_token_parity(missing, extra)
-    flags += review.check_fidelity(_damaged(message, document, translated, missing))
+    flags += review.check_fidelity(
+        missing_identifiers(
+            message.text, translated, content_type=message.content_type,
+            allowed=[t.original for t in document.tokens.values() if t.restored != t.original],
+            reported=[original for _, original in missing],
+        )
+    )  # fmt: skip
     flags += review.check_numbers(source_text, output_text)
     if parts.glossary is not None:
         violations = parts.glossary.check(message.text, translated, source=source, target=target)
@@ -476,25 +482,6 @@ def _check(
         thresholds,
     )
     return flags
-
-
-def _damaged(
-    message: Message,
-    document: ProtectedDocument,
-    translated: str,
-    lost: Sequence[tuple[str, str]],
-) -> list[str]:
-    """Source tokens missing from the output, except forced terms and tokens already reported
-    as lost by the token parity check (one flag per problem)."""
-    forced = [t.original for t in document.tokens.values() if t.restored != t.original]
-    reported = [original for _, original in lost]
-    return [
-        token
-        for token in missing_identifiers(
-            message.text, translated, content_type=message.content_type, allowed=forced
-        )
-        if not any(token in original or original in token for original in reported)
-    ]
 
 
 def _shown(document: ProtectedDocument, placeholder: str) -> tuple[str, str]:

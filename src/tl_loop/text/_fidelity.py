@@ -159,11 +159,14 @@ def missing_identifiers(
     *,
     content_type: str = "text",
     allowed: Collection[str] = (),
+    reported: Collection[str] = (),
 ) -> list[str]:
     """Non-prose tokens of `source` that `translated` does not carry byte-exact, in order.
 
     A token written twice in the source must be there twice. `allowed` holds source text the
     translation may change (forced glossary terms): tokens inside it are not checked.
+    `reported` holds masked spans already reported lost (by the token parity check): tokens
+    overlapping one are left out, so each problem is named once.
     """
     wanted = Counter(
         token
@@ -173,7 +176,12 @@ def missing_identifiers(
     if not wanted:
         return []
     output = _readable(translated, content_type)
-    return [token for token, count in wanted.items() if _count(token, output) < count]
+    return [
+        token
+        for token, count in wanted.items()
+        if _count(token, output) < count
+        and not any(token in lost or lost in token for lost in reported)
+    ]
 
 
 def prose_only(text: str) -> str:
