@@ -8,12 +8,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from test_relay_e2e import RelayProcess
 
 from tl_loop.testing import SalesforceEmulator
+from tl_loop_salesforce import SECRET_HEADER
 
-SECRET = "s3cret-for-the-salesforce-relay"
 SPANISH = "Hola, mi pedido no ha llegado todavía."
 TRANSLATIONS = {
     SPANISH: "Hello, my order has not arrived yet.",
@@ -53,14 +54,7 @@ poll_seconds = 0.1
 http_timeout = 3
 lease_seconds = 12
 
-[adapters.salesforce]
-instance_url = "{org.url}"
-organization_id = "{org.org.organization_id}"
-webhook_secret = "{SECRET}"
-client_id = "{org.client_id}"
-client_secret = "{org.client_secret}"
-language_field = "Customer_Language__c"
-integration_user_id = "{org.org.integration_user}"
+{org.relay_table()}
 """,
         encoding="utf-8",
     )
@@ -78,7 +72,8 @@ def relay(tmp_path: Path, org: SalesforceEmulator) -> Iterator[RelayProcess]:
     process = RelayProcess(write_config(tmp_path, org))
     try:
         process.start()
-        endpoint = f"{process.url}/webhooks/salesforce/{SECRET}"
+        org.webhook_url = f"{process.url}/webhooks/salesforce"
+        endpoint = f"{process.url}/webhooks/salesforce/{org.webhook_secret}"
         org.add_outbound_rule("EmailMessage", endpoint, fields=EMAIL_FIELDS)
         org.add_outbound_rule("CaseComment", endpoint, fields=COMMENT_FIELDS)
         yield process
@@ -132,7 +127,7 @@ def test_a_delivery_from_another_org_is_refused_and_never_acknowledged(
     with SalesforceEmulator(
         organization_id="00D7x000000ABCDEAA", retry_base=0.1, retry_for=1.5
     ) as stranger:
-        endpoint = f"{relay.url}/webhooks/salesforce/{SECRET}"
+        endpoint = f"{relay.url}/webhooks/salesforce/{org.webhook_secret}"
         stranger.add_outbound_rule("EmailMessage", endpoint, fields=EMAIL_FIELDS)
         stranger.customer_email(stranger.add_case(subject="x"), SPANISH)
         delivery = stranger.wait_for(lambda: stranger.deliveries and stranger.deliveries[0])
@@ -141,3 +136,41 @@ def test_a_delivery_from_another_org_is_refused_and_never_acknowledged(
         assert set(delivery.statuses) == {401}
     assert relay.metric('tl_loop_webhooks_total{adapter="salesforce",outcome="unauthorized"}') >= 2
     assert org.records("CaseComment") == []
+
+
+def test_the_generic_emulator_interface_runs_email_and_chat_through_the_relay(
+    relay: RelayProcess, org: SalesforceEmulator
+) -> None:
+    ticket = org.open_conversation()
+    answer = org.send(org.customer_message(ticket, SPANISH))
+    assert answer.status_code == 200
+    assert b"<Ack>true</Ack>" in answer.content
+    [note] = org.wait_for(lambda: org.notes(ticket.id), timeout=20)
+    assert "Hello, my order has not arrived yet." in note.body
+    org.send(org.agent_note(ticket, "#tl Your order ships today."))
+    [reply] = org.wait_for(lambda: org.replies(ticket.id), timeout=20)
+    assert reply.body == "<p>Su pedido se envía hoy.</p>"
+
+    chat = org.open_conversation(channel="chat")
+    org.send(org.customer_message(chat, SPANISH))
+    [chat_note] = org.wait_for(lambda: org.notes(chat.id), timeout=20)
+    assert chat_note.content_type == "html"  # an internal feed post on the session
+    org.send(org.agent_note(chat, "#tl Your order ships today."))
+    [chat_reply] = org.wait_for(lambda: org.replies(chat.id), timeout=20)
+    assert chat_reply.body == "Su pedido se envía hoy."
+
+
+def test_a_flow_callout_with_the_secret_header_is_queued(
+    relay: RelayProcess, org: SalesforceEmulator
+) -> None:
+    case = org.add_case(subject="Pedido", email="ana@example.com")
+    record = org.customer_email(case, SPANISH, from_address="ana@example.com", fire=False)
+    body = {"organizationId": org.org.organization_id, "object": "EmailMessage",
+            "record": {k: v for k, v in org.org.get("EmailMessage", record).items()}}  # fmt: skip
+    url = f"{relay.url}/webhooks/salesforce"
+    answer = httpx.post(url, json=body, headers={SECRET_HEADER: org.webhook_secret}, timeout=5)
+    assert answer.status_code == 202
+    assert answer.json()["status"] == "queued"
+    org.wait_for(lambda: notes(org, case), timeout=20)
+    forged = httpx.post(url, json=body, headers={SECRET_HEADER: "guessed-" * 3}, timeout=5)
+    assert forged.status_code == 401

@@ -163,17 +163,21 @@ def test_a_chat_reply_goes_into_the_messaging_session(org: SalesforceEmulator) -
     assert entry["Message"] == "Su pedido se envía **hoy**."
 
 
-def test_the_daily_limit_is_a_rate_limit_and_usage_is_tracked(org: SalesforceEmulator) -> None:
-    adapter = adapter_for(org)
-    case = org.add_case(subject="x")
-    with HelpdeskClient(adapter, sleep=lambda seconds: None) as client:
-        client.get_messages(case)
-        used, allowed = adapter.api_usage or (0, 0)
-        assert (used, allowed) == (1, org.org.api_limit)
-        org.org.api_used = org.org.api_limit
-        with pytest.raises(RateLimitError, match="REQUEST_LIMIT_EXCEEDED"):
-            client.post_note(case, "x", content_type="text")
-    assert org.records("CaseComment") == []
+def test_the_daily_limit_is_a_rate_limit_and_the_ceiling_stops_us_first() -> None:
+    with SalesforceEmulator(rate_limit=2) as org:
+        case = org.add_case(subject="x")
+        polite, greedy = org.adapter(), org.adapter(api_usage_ceiling=1.0)
+        with HelpdeskClient(polite, sleep=lambda seconds: None) as client:
+            client.get_messages(case)
+            assert polite.api_usage == (1, 2)
+            client.get_messages(case)  # 2 of 2 used: over the 90 % ceiling, nothing is sent
+            with pytest.raises(RateLimitError, match="api_usage_ceiling"):
+                client.post_note(case, "x", content_type="text")
+        with HelpdeskClient(greedy, sleep=lambda seconds: None) as client:
+            with pytest.raises(RateLimitError, match="REQUEST_LIMIT_EXCEEDED") as refused:
+                client.post_note(case, "x", content_type="text")
+            assert refused.value.retryable
+        assert org.records("CaseComment") == []
 
 
 def test_knowledge_pull_translate_and_publish_as_draft_translation(

@@ -41,7 +41,6 @@ from tl_loop.engines._base import (
 if TYPE_CHECKING:
     from tl_loop.testing._contracts import AdapterContract, EngineContract
     from tl_loop.testing._memory_helpdesk import MemoryHelpdesk, MemoryHelpdeskServer
-    from tl_loop.testing._salesforce import SalesforceEmulator
     from tl_loop.testing.emulators import (
         ChatwootEmulator,
         EmulatorServer,
@@ -49,6 +48,7 @@ if TYPE_CHECKING:
         FrontEmulator,
         HelpScoutEmulator,
         IntercomEmulator,
+        SalesforceEmulator,
         Webhook,
         Write,
         ZammadEmulator,
@@ -85,6 +85,7 @@ _EMULATOR_NAMES = frozenset(
         "FrontEmulator",
         "HelpScoutEmulator",
         "IntercomEmulator",
+        "SalesforceEmulator",
         "Webhook",
         "Write",
         "ZammadEmulator",
@@ -210,10 +211,6 @@ def __getattr__(name: str) -> object:
         from tl_loop.testing import _memory_helpdesk
 
         return getattr(_memory_helpdesk, name)
-    if name == "SalesforceEmulator":
-        from tl_loop.testing._salesforce import SalesforceEmulator
-
-        return SalesforceEmulator
     if name in _EMULATOR_NAMES:
         from tl_loop.testing import emulators
 

@@ -32,6 +32,7 @@ from tl_loop.testing.emulators._front import FrontEmulator
 from tl_loop.testing.emulators._helpscout import HelpScoutEmulator
 from tl_loop.testing.emulators._intercom import IntercomEmulator
 from tl_loop.testing.emulators._oauth import TokenIssuer
+from tl_loop.testing.emulators._salesforce import SalesforceEmulator
 from tl_loop.testing.emulators._server import (
     EmulatorRequest,
     EmulatorResponse,
@@ -66,6 +67,7 @@ __all__ = [
     "IntercomEmulator",
     "Rating",
     "Refusal",
+    "SalesforceEmulator",
     "TokenIssuer",
     "Webhook",
     "Write",
@@ -84,6 +86,7 @@ EMULATORS: dict[str, type[EmulatorServer]] = {
         ChatwootEmulator,
         HelpScoutEmulator,
         FrontEmulator,
+        SalesforceEmulator,
     )
 }
 """Every built-in emulator by its adapter's name."""

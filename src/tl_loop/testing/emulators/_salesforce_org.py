@@ -1,9 +1,8 @@
 """The Salesforce org behind `SalesforceEmulator`: records, users, workflow rules, limits.
 
 Pure state and rules, no HTTP: records live in one dict per object, ids are 18 characters with
-each object's real key prefix, a record created here (by a test or through the API) fires the
-Outbound Message rules that match it, and every API call counts against a daily allowance that
-`Sforce-Limit-Info` reports.
+each object's real key prefix, and a record created here (by a test or through the API) fires
+the Outbound Message rules that match it.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tl_loop.testing._soql import Query, SoqlError, parse_soql
+from tl_loop.testing.emulators._soql import Query, SoqlError, parse_soql
 
 __all__ = ["OutboundRule", "SalesforceOrg"]
 
@@ -80,20 +79,13 @@ class SalesforceOrg:
 
     Args:
         organization_id: the org's id (18 characters).
-        api_limit: the daily API allowance reported in `Sforce-Limit-Info`.
         batch_size: records per query page (Salesforce: up to 2,000).
     """
 
     def __init__(
-        self,
-        *,
-        organization_id: str = "00D000000000001AAA",
-        api_limit: int = 15000,
-        batch_size: int = 2000,
+        self, *, organization_id: str = "00D000000000001AAA", batch_size: int = 2000
     ) -> None:
         self.organization_id = organization_id
-        self.api_limit = api_limit
-        self.api_used = 0
         self.batch_size = batch_size
         self.records: dict[str, dict[str, dict[str, Any]]] = {}
         self.rules: list[OutboundRule] = []
@@ -314,6 +306,35 @@ class SalesforceOrg:
 
     # -- standard actions and Knowledge ---------------------------------------------------
 
+    def run_action(self, name: str, body: Mapping[str, Any], user: str) -> tuple[int, Any]:
+        """`POST actions/standard/<name>`: one result per input, `isSuccess` each; HTTP 400
+        when any failed.
+
+        Raises:
+            ApiError: no `inputs` list.
+        """
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list) or not inputs:
+            raise ApiError(400, "JSON_PARSER_ERROR", "the action needs an inputs list")
+        actions = {
+            "emailSimple": self.email_simple,
+            "sendConversationMessages": self.send_conversation_message,
+        }
+        results: list[dict[str, Any]] = []
+        for item in inputs:
+            result: dict[str, Any] = {"actionName": name, "outputValues": None}
+            try:
+                action = actions.get(name)
+                if action is None:
+                    raise ApiError(404, "NOT_FOUND", f"no standard action {name}")
+                action(item, user)
+                result |= {"errors": None, "isSuccess": True}
+            except ApiError as error:
+                problem = {"statusCode": error.code, "message": error.message, "fields": []}
+                result |= {"errors": [problem], "isSuccess": False}
+            results.append(result)
+        return (200 if all(r["isSuccess"] for r in results) else 400), results
+
     def email_simple(self, item: Mapping[str, Any], user: str) -> None:
         address, subject, body = (
             item.get("emailAddresses"),
@@ -403,24 +424,6 @@ class SalesforceOrg:
             )
         url = f"/services/data/v62.0/knowledgeManagement/articleVersions/translations/{draft}"
         return 201, {"id": draft, "url": url}
-
-    # -- limits --------------------------------------------------------------------------
-
-    def count_call(self) -> None:
-        """Count one API call against the daily allowance.
-
-        Raises:
-            ApiError: 403 `REQUEST_LIMIT_EXCEEDED` once the allowance is used up.
-        """
-        with self.lock:
-            if self.api_used >= self.api_limit:
-                raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-            self.api_used += 1
-
-    def limit_info(self) -> str:
-        """The `Sforce-Limit-Info` header value."""
-        with self.lock:
-            return f"api-usage={self.api_used}/{self.api_limit}"
 
 
 def _attributes(object_type: str, record_id: str) -> dict[str, str]:
