@@ -36,12 +36,13 @@ from urllib.parse import parse_qs
 
 import httpx
 
+from tl_loop.helpdesk._adapter import PATH_SECRET_HEADER
 from tl_loop.testing.emulators._salesforce_org import (
     ApiError,
     OutboundRule,
     SalesforceOrg,
-    now_iso,
 )
+from tl_loop.testing.emulators._salesforce_script import OrgScripting
 from tl_loop.testing.emulators._salesforce_wire import (
     Delivery,
     OutboundSender,
@@ -84,7 +85,7 @@ FEED_FIELDS = ("Id", "ParentId", "Body", "Type", "Visibility", "IsRichText", "Cr
 ENTRY_FIELDS = ("Id", "ConversationId", "ActorType", "EntryType", "Message", "CreatedById")
 
 
-class SalesforceEmulator(EmulatorServer):
+class SalesforceEmulator(OrgScripting, EmulatorServer):
     """A Salesforce org on loopback; see the module docstring for what it serves.
 
     Args:
@@ -135,6 +136,7 @@ class SalesforceEmulator(EmulatorServer):
         self._conversations: dict[str, int] = {}  # Case or session id → store conversation id
         self._records: dict[int, str] = {}
         self._articles: dict[str, int] = {}  # KnowledgeArticleId → store article id
+        self._synced: set[int] = set()  # store messages that exist as records
         super().__init__(
             webhook_url=webhook_url,
             rate_limit=rate_limit,
@@ -143,9 +145,11 @@ class SalesforceEmulator(EmulatorServer):
             port=port,
         )
         self.sender = OutboundSender(
-            organization_id=self.org.organization_id, instance_url=self.url,
-            retry_base=retry_base, retry_for=retry_for,
-        )  # fmt: skip
+            organization_id=self.org.organization_id,
+            instance_url=self.url,
+            retry_base=retry_base,
+            retry_for=retry_for,
+        )
         self.org.on_create = self.sender.queue
 
     def close(self) -> None:
@@ -227,6 +231,7 @@ class SalesforceEmulator(EmulatorServer):
         self, conversation: EmulatedConversation, message: EmulatedMessage
     ) -> Webhook:
         parent = self.conversation_key(conversation)
+        self._synced.add(message.id)
         if conversation.channel == "chat":
             record = self.customer_chat(parent, message.body, fire=False)
             return self.outbound("ConversationEntry", record, ENTRY_FIELDS)
@@ -240,6 +245,7 @@ class SalesforceEmulator(EmulatorServer):
         self, conversation: EmulatedConversation, message: EmulatedMessage
     ) -> Webhook:
         parent = self.conversation_key(conversation)
+        self._synced.add(message.id)
         if conversation.channel == "chat":
             fields = {
                 "ParentId": parent,
@@ -268,7 +274,14 @@ class SalesforceEmulator(EmulatorServer):
                 )
             ],
         )
-        headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
+        # Salesforce sends no header of its own: the secret is the endpoint URL's last segment
+        # (`send` appends it), which the relay hands the adapter as PATH_SECRET_HEADER. The
+        # relay drops that header when a sender sets it, so it authenticates nothing in transit.
+        headers = {
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": '""',
+            PATH_SECRET_HEADER: self.webhook_secret,
+        }
         return Webhook(object_type, body, headers)
 
     def send(
@@ -293,99 +306,10 @@ class SalesforceEmulator(EmulatorServer):
         """A workflow rule: records of `object_type` matching `when` go to `endpoint`."""
         self.org.rules.append(OutboundRule(object_type, endpoint, tuple(fields), when))
 
-    def add_case(
-        self,
-        *,
-        subject: str,
-        email: str | None = None,
-        origin: str = "Email",
-        description: str | None = None,
-    ) -> str:
-        """A case as Email-to-Case or Web-to-Case makes it; returns its id."""
-        fields = {
-            "Subject": subject,
-            "SuppliedEmail": email,
-            "ContactEmail": None,
-            "Origin": origin,
-            "Description": description,
-            "Status": "New",
-        }
-        return self.org.create("Case", fields, by=self.org.automated)
-
-    def customer_email(
-        self,
-        case_id: str,
-        text: str,
-        *,
-        html: str | None = None,
-        from_address: str = "customer@example.com",
-        fire: bool = True,
-    ) -> str:
-        """An incoming e-mail on a case (Email-to-Case); returns the EmailMessage id."""
-        case = self.org.get("Case", case_id) or {}
-        fields = {
-            "ParentId": case_id,
-            "Incoming": True,
-            "TextBody": text,
-            "HtmlBody": html,
-            "FromAddress": from_address,
-            "Subject": case.get("Subject"),
-            "MessageDate": now_iso(),
-            "Status": "0",
-        }
-        return self.org.create("EmailMessage", fields, by=self.org.automated, fire=fire)
-
-    def agent_comment(
-        self, case_id: str, text: str, *, published: bool = False, fire: bool = True
-    ) -> str:
-        """A case comment typed by the agent; returns its id."""
-        fields = {"ParentId": case_id, "CommentBody": text, "IsPublished": published}
-        return self.org.create("CaseComment", fields, by=self.org.agent, fire=fire)
-
-    def add_messaging_session(self, *, name: str = "Ana") -> str:
-        """A Messaging for In-App and Web session with its messaging user; returns its id."""
-        user = self.org.create("MessagingEndUser", {"Name": name}, fire=False)
-        return self.org.create(
-            "MessagingSession",
-            {"MessagingEndUserId": user, "Status": "Active"},
-            by=self.org.automated,
-        )
-
-    def customer_chat(self, session_id: str, text: str, *, fire: bool = True) -> str:
-        """A message from the end user in a Messaging session; returns the entry id."""
-        fields = {
-            "ConversationId": session_id,
-            "ActorType": "EndUser",
-            "EntryType": "Text",
-            "Message": text,
-            "EntryTime": now_iso(),
-        }
-        return self.org.create("ConversationEntry", fields, by=self.org.automated, fire=fire)
-
-    def add_article(self, *, title: str, body: str, language: str = "en_US") -> str:
-        """A published Knowledge article in its master language; returns its article id."""
-        article = self.org.new_id("KnowledgeArticle")
-        fields = {
-            "KnowledgeArticleId": article,
-            "Title": title,
-            "Answer__c": body,
-            "Language": language,
-            "PublishStatus": "Online",
-            "IsMasterLanguage": True,
-            "UrlName": title.lower().replace(" ", "-"),
-            "LastModifiedDate": now_iso(),
-        }
-        self.org.create("Knowledge__kav", fields, fire=False)
-        return article
-
     def expire_tokens(self) -> None:
         """Revoke every access token (the next call answers `INVALID_SESSION_ID`)."""
         with self.store.lock:
             self.tokens.clear()
-
-    def records(self, object_type: str, **equal: Any) -> list[dict[str, Any]]:
-        """The records of an object whose fields equal `equal`, in creation order."""
-        return self.org.rows(object_type, **equal)
 
     def redeliver(self, delivery: Delivery) -> None:
         """Send a message once more (Salesforce may deliver one more than once)."""
@@ -449,41 +373,10 @@ class SalesforceEmulator(EmulatorServer):
 
     def _query(self, request: EmulatorRequest, groups: dict[str, str]) -> EmulatorResponse:
         soql = request.param("q") or ""
+        self._sync_store_messages()
         if "Knowledge__kav" in soql:
             self._publish_store_articles()
         return _api(lambda: (200, self.org.query(soql)))
-
-    def _publish_store_articles(self) -> None:
-        # Articles added to the generic store (`store.add_article`) are Online versions here.
-        with self.store.lock:
-            fresh = [
-                a
-                for a in self.store.articles.values()
-                if a.source_id is None and a.id not in self._articles.values()
-            ]
-        for article in fresh:
-            knowledge_id = self.add_article(
-                title=article.title,
-                body=article.body,
-                language=_salesforce_language(article.locale),
-            )
-            with self.store.lock:
-                self._articles[knowledge_id] = article.id
-
-    def _translated(self, version_id: str, fields: Mapping[str, Any]) -> None:
-        version = self.org.get("Knowledge__kav", version_id) or {}
-        source = self._articles.get(str(version.get("KnowledgeArticleId")))
-        if source is None:
-            return
-        locale = str(version.get("Language") or "").replace("_", "-")
-        title, body = str(version.get("Title") or ""), str(version.get("Answer__c") or "")
-        translation = self.store.translation(source, locale)
-        with self.store.lock:
-            if translation is None:
-                translation = self.store.add_article(title, body, locale=locale, source_id=source)
-            translation.title, translation.body, translation.draft = title, body, True
-            translation.updated_at = time.time()
-        self.store.record(Write("article", str(source), body, "html", dict(fields)))
 
     def _more(self, request: EmulatorRequest, groups: dict[str, str]) -> EmulatorResponse:
         return _api(lambda: (200, self.org.more(groups["locator"])))
@@ -562,12 +455,6 @@ class SalesforceEmulator(EmulatorServer):
             conversation = self._conversations.get(parent)
         key = str(conversation) if conversation is not None else parent
         self.store.record(Write(kind, key, body, content_type, payload))
-
-
-def _salesforce_language(tag: str) -> str:
-    # Salesforce's codes: its English is en_US, regional variants use an underscore.
-    code = tag.replace("-", "_")
-    return {"en": "en_US", "pt": "pt_BR", "zh": "zh_CN"}.get(code, code)
 
 
 def _api(call: Callable[[], tuple[int, Any]]) -> EmulatorResponse:

@@ -38,6 +38,41 @@ CHILDREN = {
     ("Case", "EmailMessages"): ("EmailMessage", "ParentId"),
     ("Case", "Feeds"): ("FeedItem", "ParentId"),
 }
+# The fields each emulated object has (a query naming another is refused, as Salesforce does).
+_COMMON = frozenset({"Id", "CreatedDate", "CreatedById", "LastModifiedDate"})
+SCHEMA: dict[str, frozenset[str]] = {
+    "Case": frozenset(
+        {
+            "Subject",
+            "Description",
+            "Status",
+            "Origin",
+            "SuppliedEmail",
+            "ContactEmail",
+            "ContactId",
+            "Customer_Language__c",
+        }
+    ),
+    "CaseComment": frozenset({"ParentId", "CommentBody", "IsPublished"}),
+    "EmailMessage": frozenset(
+        {
+            "ParentId",
+            "Incoming",
+            "TextBody",
+            "HtmlBody",
+            "FromAddress",
+            "ToAddress",
+            "Subject",
+            "MessageDate",
+            "Status",
+        }
+    ),
+    "FeedItem": frozenset({"ParentId", "Body", "Type", "Visibility", "IsRichText"}),
+    "ConversationEntry": frozenset(
+        {"ConversationId", "ActorType", "EntryType", "Message", "EntryTime"}
+    ),
+    "MessagingSession": frozenset({"MessagingEndUserId", "Status", "CaseId"}),
+}
 _CREATABLE = {"Case", "CaseComment", "EmailMessage", "FeedItem", "ConversationEntry"}
 _UPDATABLE = {"Case", "MessagingSession", "Knowledge__kav"}
 
@@ -286,7 +321,7 @@ class SalesforceOrg:
                     if found
                     else None
                 )
-            elif name in row or name == "Id":
+            elif name in row or name in _COMMON or name in SCHEMA.get(object_type, ()):
                 shaped[name] = row.get(name)
             else:
                 raise ApiError(
