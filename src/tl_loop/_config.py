@@ -71,7 +71,7 @@ from tl_loop._relay_settings import RelaySettings, problems
 from tl_loop.engines._base import SegmentResult
 from tl_loop.engines._chain import EngineChain
 from tl_loop.engines._guard import BreakerPolicy
-from tl_loop.engines._registry import create_engine
+from tl_loop.engines._registry import build_engine
 from tl_loop.engines._routing import RoutingRule
 from tl_loop.stores import (
     PostgresTranslationMemory,
@@ -302,7 +302,7 @@ class TlLoopConfig(_Section):
             for rule in self.routing
         ]
         return EngineChain(
-            [create_engine(name, **self.engine.get(name, {})) for name in self.engines],
+            [build_engine(name, self.engine.get(name, {})) for name in self.engines],
             pivots=self.pivots,
             rules=rules,
             breaker=BreakerPolicy(self.breaker.failure_threshold, self.breaker.cooldown_seconds),

@@ -242,7 +242,7 @@ class DeepLEngine(HTTPEngine):
         self._glossary_lock = threading.Lock()
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> DeepLEngine:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> DeepLEngine:
         """Build from `DEEPL_AUTH_KEY` (required) and `DEEPL_SERVER_URL` (optional).
 
         Raises:
@@ -252,7 +252,8 @@ class DeepLEngine(HTTPEngine):
         key = env.get(_ENV_KEY, "").strip()
         if not key:
             raise ConfigurationError(f"{_ENV_KEY} is not set; {cls.install_hint}")
-        return cls(api_key=key, base_url=env.get(_ENV_URL) or None)
+        options.setdefault("base_url", env.get(_ENV_URL) or None)
+        return cls(api_key=key, **options)
 
     @property
     def version(self) -> str:

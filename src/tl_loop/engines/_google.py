@@ -324,7 +324,9 @@ class GoogleTranslateEngine(GoogleEngineBase):
         self._model = model
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> GoogleTranslateEngine:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> GoogleTranslateEngine:
         """Build from `GOOGLE_TRANSLATE_API_KEY`.
 
         Raises:
@@ -334,7 +336,7 @@ class GoogleTranslateEngine(GoogleEngineBase):
         key = env.get("GOOGLE_TRANSLATE_API_KEY", "").strip()
         if not key:
             raise ConfigurationError(f"GOOGLE_TRANSLATE_API_KEY is not set; {cls.install_hint}")
-        return cls(api_key=key)
+        return cls(api_key=key, **options)
 
     @property
     def version(self) -> str:

@@ -134,7 +134,9 @@ class GoogleTranslateV3Engine(GoogleEngineBase):
         return f"{self._parent}/glossaries/{glossary}"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> GoogleTranslateV3Engine:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> GoogleTranslateV3Engine:
         """Build from `GOOGLE_CLOUD_PROJECT`, `GOOGLE_OAUTH_ACCESS_TOKEN` (both required) and
         `GOOGLE_TRANSLATE_LOCATION` (optional, default `global`).
 
@@ -150,6 +152,7 @@ class GoogleTranslateV3Engine(GoogleEngineBase):
             project=values[_ENV_PROJECT],
             location=env.get(_ENV_LOCATION, "").strip() or "global",
             access_token=values[_ENV_TOKEN],
+            **options,
         )
 
     @property
