@@ -62,7 +62,7 @@ def _run(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO
     if command == "engines":
         return run_engines(args, stdout)
     if command == "models":
-        return run_models(args, stdout)
+        return run_models(args, stdout, stderr)
     if command == "serve":
         return run_serve(args)
     if command == "review":

@@ -15,15 +15,15 @@ import json
 import os
 import sys
 import threading
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from tl_loop._errors import ConfigurationError, MissingDependencyError, ServiceUnavailableError
 from tl_loop._models import normalize_tag
+from tl_loop.engines._argos_archive import extract_package
 
 __all__ = [
     "INSTALL",
@@ -31,6 +31,7 @@ __all__ = [
     "LoadedModel",
     "argos_code_candidates",
     "argos_to_bcp47",
+    "default_packages_dir",
     "import_argos",
     "install_model",
     "list_models",
@@ -175,49 +176,53 @@ def list_models(*, packages_dir: str | os.PathLike[str] | None = None) -> list[A
 def install_model(
     path: str | os.PathLike[str], *, packages_dir: str | os.PathLike[str] | None = None
 ) -> ArgosModel:
-    """Install a `.argosmodel` file with argostranslate's own `install_from_path`, offline.
+    """Install a `.argosmodel` file, offline: checked, extracted aside, renamed into place.
 
-    The archive is checked first: a zip whose files are not under one top-level folder would be
-    extracted loose into the packages folder and break every later scan.
+    Needs no argostranslate: the archive is checked against size, file-count and ratio limits
+    (zip bombs, symlinks and paths out of the folder are refused) and must hold one top-level
+    folder, since argostranslate would take loose files for broken packages.
 
     Args:
         path: the `.argosmodel` file.
-        packages_dir: where to install; None means argostranslate's own folder.
+        packages_dir: where to install; None means argostranslate's own folder
+            (`ARGOS_PACKAGES_DIR`, else `~/.local/share/argos-translate/packages`).
 
     Returns:
         The installed package.
 
     Raises:
-        MissingDependencyError: argostranslate is not installed.
-        ConfigurationError: the file is missing or is not a valid Argos translation package.
+        ConfigurationError: the file is missing or is not a valid, safe Argos translation package.
     """
     archive = Path(path)
-    folder_name, metadata = _check_archive(archive)
-    argos_package, _, _ = import_argos()
-    from argostranslate import settings
-
-    target_dir = Path(packages_dir) if packages_dir is not None else settings.package_data_dir
-    target_dir.mkdir(parents=True, exist_ok=True)
+    target_dir = Path(packages_dir) if packages_dir is not None else default_packages_dir()
     with _install_lock():
-        saved = settings.package_data_dir
-        settings.package_data_dir = target_dir
-        try:
-            argos_package.install_from_path(archive)
-        except ImportError:
-            # install_from_path clears argostranslate.translate's cache after extracting; without
-            # stanza that import fails, and there is no cache to clear.
-            if not (target_dir / folder_name / "metadata.json").is_file():
-                raise
-        finally:
-            settings.package_data_dir = saved
+        folder = extract_package(archive, target_dir)
     _forget_argos_translations()
-    model = _describe(argos_package.Package(target_dir / folder_name))
-    if model is None:
+    metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    source, target = argos_to_bcp47(metadata["from_code"]), argos_to_bcp47(metadata["to_code"])
+    if source is None or target is None:
         raise ConfigurationError(
             f"{archive}: metadata.json names languages {metadata.get('from_code')!r} → "
             f"{metadata.get('to_code')!r}, which are not language codes"
         )
-    return model
+    return ArgosModel(
+        code=f"translate-{metadata['from_code']}_{metadata['to_code']}",
+        source=source, target=target, from_code=metadata["from_code"],
+        to_code=metadata["to_code"], version=str(metadata.get("package_version", "")),
+        path=folder,
+    )  # fmt: skip
+
+
+def default_packages_dir() -> Path:
+    """argostranslate's packages folder, found as argostranslate finds it (without importing it:
+    the folder it fixed at import wins when it is loaded)."""
+    settings = sys.modules.get("argostranslate.settings")
+    if settings is not None:
+        return Path(settings.package_data_dir)
+    if os.environ.get("ARGOS_PACKAGES_DIR"):
+        return Path(os.environ["ARGOS_PACKAGES_DIR"])
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "argos-translate" / "packages"
 
 
 def load_model(
@@ -290,34 +295,6 @@ def _broken(model: ArgosModel, problem: str) -> ServiceUnavailableError:
 def _install_lock() -> threading.Lock:
     """One lock for the temporary change of argostranslate's install folder."""
     return threading.Lock()
-
-
-def _check_archive(archive: Path) -> tuple[str, dict[str, Any]]:
-    if not archive.is_file():
-        raise ConfigurationError(f"{archive}: no such file; give the path of a .argosmodel file")
-    if not zipfile.is_zipfile(archive):
-        raise ConfigurationError(f"{archive}: not an Argos model (a .argosmodel is a zip archive)")
-    with zipfile.ZipFile(archive) as zipped:
-        names = zipped.namelist()
-        tops = {PurePosixPath(name).parts[0] for name in names if name.strip("/")}
-        loose = [name for name in names if "/" not in name]  # a file at the archive's root
-        if len(tops) != 1 or loose:
-            raise ConfigurationError(
-                f"{archive}: an .argosmodel must hold exactly one top-level folder, found "
-                f"{sorted(tops)[:5]}; rebuild the archive from the package folder's parent"
-            )
-        (top,) = tops
-        try:
-            metadata = json.loads(zipped.read(f"{top}/metadata.json"))
-        except KeyError:
-            raise ConfigurationError(f"{archive}: {top}/metadata.json is missing") from None
-        except ValueError as error:
-            raise ConfigurationError(f"{archive}: metadata.json is not JSON: {error}") from None
-    if not isinstance(metadata, dict) or metadata.get("type", "translate") != "translate":
-        raise ConfigurationError(f"{archive}: not a translation package (metadata type)")
-    if not metadata.get("from_code") or not metadata.get("to_code"):
-        raise ConfigurationError(f"{archive}: metadata.json lacks from_code or to_code")
-    return top, metadata
 
 
 def _describe(package: Any) -> ArgosModel | None:
