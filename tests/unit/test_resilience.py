@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -167,3 +168,74 @@ def test_concurrency_per_engine_is_limited() -> None:
 
     assert peak == 2
     assert chain.guard(chain.engines[0]).status().in_flight == 0
+
+
+class _HangingEngine(FakeEngine):
+    """Answers synchronously, but its async calls wait until `release` is set."""
+
+    def __init__(self, **options: object) -> None:
+        super().__init__(**options)  # type: ignore[arg-type]
+        self.release = asyncio.Event()
+        self.started = asyncio.Event()
+
+    async def atranslate_batch(self, segments, *, source, target, options=None):  # type: ignore[no-untyped-def, override]
+        self.started.set()
+        await self.release.wait()
+        return self.translate_batch(segments, source=source, target=target, options=options)
+
+
+def test_a_cancelled_probe_leaves_the_breaker_half_open_not_open_forever() -> None:
+    async def scenario() -> None:
+        engine = _HangingEngine(name="primary")
+        chain = EngineChain([engine], breaker=BreakerPolicy(failure_threshold=1, cooldown=0.01))
+        guard = chain.guard(engine)
+        guard.record(ServiceUnavailableError("down", service="primary"))  # opens it
+        await asyncio.sleep(0.02)
+        assert guard.state is BreakerState.HALF_OPEN
+
+        probe = asyncio.create_task(chain.atranslate_batch(["a"], source="en", target="es"))
+        await engine.started.wait()
+        probe.cancel()  # e.g. a timeout around the caller
+        with pytest.raises(asyncio.CancelledError):
+            await probe
+
+        engine.release.set()
+        result = await chain.atranslate_batch(["a"], source="en", target="es")
+        assert result.route.engine_name == "primary"  # a new probe went through
+        assert guard.state is BreakerState.CLOSED
+
+    asyncio.run(scenario())
+
+
+def test_async_callers_wait_for_a_slot_freed_by_a_thread_and_cancelled_waiters_leak_none() -> None:
+    async def scenario() -> None:
+        engine = _HangingEngine(name="slow")
+        chain = EngineChain([engine], max_concurrency={"slow": 1})
+        guard = chain.guard(engine)
+        held = threading.Event()
+        freed = threading.Event()
+
+        def hold_the_slot() -> None:
+            with guard.slot():
+                held.set()
+                freed.wait()
+
+        thread = threading.Thread(target=hold_the_slot)
+        thread.start()
+        held.wait()
+        waiters = [
+            asyncio.create_task(chain.atranslate_batch(["a"], source="en", target="es"))
+            for _ in range(3)
+        ]
+        await asyncio.sleep(0.05)
+        assert guard.status().in_flight == 1
+        assert not engine.started.is_set()
+        waiters[0].cancel()  # a waiter given up on must not take the slot with it
+        freed.set()
+        engine.release.set()
+        results = await asyncio.gather(*waiters[1:])
+        thread.join()
+        assert [r.route.engine_name for r in results] == ["slow", "slow"]
+        assert guard.status().in_flight == 0
+
+    asyncio.run(scenario())

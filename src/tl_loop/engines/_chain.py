@@ -278,9 +278,8 @@ class EngineChain:
         texts = list(segments)
         for hop in route.hops:
             guard = self.guard(hop.engine)
-            guard.admit(hop.engine.name)
             hop_results: list[SegmentResult] = []
-            with guard.slot(), _recorded(guard, hop.engine.name):
+            with guard.admission(hop.engine.name), guard.slot(), _recorded(guard, hop.engine.name):
                 for batch in _batches(texts, hop.engine):
                     hop_results += hop.engine.translate_batch(
                         batch, source=hop.source, target=hop.target, options=_for(hop, options)
@@ -297,14 +296,17 @@ class EngineChain:
         texts = list(segments)
         for hop in route.hops:
             guard = self.guard(hop.engine)
-            guard.admit(hop.engine.name)
             hop_results: list[SegmentResult] = []
-            async with guard.aslot():
-                with _recorded(guard, hop.engine.name):
-                    for batch in _batches(texts, hop.engine):
-                        hop_results += await hop.engine.atranslate_batch(
-                            batch, source=hop.source, target=hop.target, options=_for(hop, options)
-                        )
+            with guard.admission(hop.engine.name):
+                async with guard.aslot():
+                    with _recorded(guard, hop.engine.name):
+                        for batch in _batches(texts, hop.engine):
+                            hop_results += await hop.engine.atranslate_batch(
+                                batch,
+                                source=hop.source,
+                                target=hop.target,
+                                options=_for(hop, options),
+                            )
             results = _combine(results, hop_results, hop, len(texts))
             texts = [result.text for result in hop_results]
         assert results is not None  # a route has at least one hop

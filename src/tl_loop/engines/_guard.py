@@ -7,19 +7,24 @@ it again. Only failures another engine might not have count (`ServiceError.failo
 says nothing about the engine's health.
 
 The concurrency limit keeps a fleet of workers from overrunning an engine (LibreTranslate bans
-clients that do). It is a plain semaphore so one guard serves threads and event loops alike.
+clients that do). One counter under one lock serves threads and asyncio event loops alike:
+threads wait on a condition, coroutines on a future the releasing side resolves, so nobody polls.
+
+The half-open probe is released when its call ends however it ends: a probe cancelled mid-call
+(a timeout around `AsyncLoop`, a worker shutting down) must not leave the breaker waiting for
+an outcome that never comes, which would keep it open forever.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-
-import anyio
 
 from tl_loop._errors import ServiceError, ServiceUnavailableError
 
@@ -75,9 +80,11 @@ class EngineGuard:
         self._failures = 0
         self._opened_at: float | None = None
         self._probing = False
+        self._probe_number = 0  # which probe `_probing` refers to (see `admission`)
         self._in_flight = 0
         self._last_error: str | None = None
-        self._slots = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
+        self._slot_freed = threading.Condition(self._lock)
+        self._async_waiters: list[Callable[[], None]] = []
 
     def _state(self) -> BreakerState:
         if self._opened_at is None:
@@ -103,8 +110,11 @@ class EngineGuard:
                 self._last_error,
             )
 
-    def admit(self, service: str) -> None:
+    def admit(self, service: str) -> bool:
         """Let a call through, or raise if the breaker is open (or a probe is already out).
+
+        Returns True when this call is the half-open probe; its outcome must then be
+        `record`ed, or the probe freed: prefer `admission`, which does that in `finally`.
 
         Raises:
             ServiceUnavailableError: the breaker is open; the chain fails over at once.
@@ -112,10 +122,11 @@ class EngineGuard:
         with self._lock:
             state = self._state()
             if state is BreakerState.CLOSED:
-                return
+                return False
             if state is BreakerState.HALF_OPEN and not self._probing:
                 self._probing = True
-                return
+                self._probe_number += 1
+                return True
             assert self._opened_at is not None  # open or probing means it was opened
             wait = max(0.0, self.policy.cooldown - (self._clock() - self._opened_at))
         raise ServiceUnavailableError(
@@ -124,6 +135,25 @@ class EngineGuard:
             service=service,
             retryable=False,
         )
+
+    @contextmanager
+    def admission(self, service: str) -> Iterator[None]:
+        """`admit` for the length of a call; a probe that ends without an outcome (cancelled,
+        interrupted) is freed on the way out, so the next call probes instead.
+
+        Raises:
+            ServiceUnavailableError: the breaker is open; the chain fails over at once.
+        """
+        probe = self.admit(service)
+        with self._lock:
+            number = self._probe_number
+        try:
+            yield
+        finally:
+            if probe:
+                with self._lock:
+                    if self._probing and self._probe_number == number:
+                        self._probing = False  # no outcome was recorded: half-open again
 
     def record(self, error: BaseException | None) -> None:
         """Record a call's outcome: None for success, else the error it raised."""
@@ -140,35 +170,59 @@ class EngineGuard:
             if self._failures >= self.policy.failure_threshold:
                 self._opened_at = self._clock()
 
+    def _free(self) -> bool:
+        return self.max_concurrency is None or self._in_flight < self.max_concurrency
+
     @contextmanager
     def slot(self) -> Iterator[None]:
         """Hold one of the engine's concurrency slots (blocking)."""
-        if self._slots is not None:
-            self._slots.acquire()
-        with self._lock:
+        with self._slot_freed:
+            self._slot_freed.wait_for(self._free)
             self._in_flight += 1
         try:
             yield
         finally:
-            with self._lock:
-                self._in_flight -= 1
-            if self._slots is not None:
-                self._slots.release()
+            self._release()
 
     @asynccontextmanager
     async def aslot(self) -> AsyncIterator[None]:
-        """Hold a concurrency slot without blocking the event loop."""
-        if self._slots is not None:
-            # A threading semaphore serves every event loop and thread alike; polling it keeps
-            # cancellation safe (a thread blocked in acquire() could not be called back).
-            while not self._slots.acquire(blocking=False):  # noqa: ASYNC110
-                await anyio.sleep(0.005)
-        with self._lock:
-            self._in_flight += 1
+        """Hold a concurrency slot without blocking the event loop (asyncio)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._lock:
+                if self._free():
+                    self._in_flight += 1
+                    break
+                woken: asyncio.Future[None] = loop.create_future()
+
+                def wake(woken: asyncio.Future[None] = woken) -> None:
+                    loop.call_soon_threadsafe(_resolve, woken)
+
+                self._async_waiters.append(wake)
+            try:
+                await woken
+            finally:
+                with self._lock:
+                    if wake in self._async_waiters:
+                        self._async_waiters.remove(wake)
         try:
             yield
         finally:
-            with self._lock:
-                self._in_flight -= 1
-            if self._slots is not None:
-                self._slots.release()
+            self._release()
+
+    def _release(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._slot_freed.notify()
+            # Every coroutine waiting re-checks: waking all keeps a cancelled waiter from
+            # swallowing the only wake-up.
+            wakers, self._async_waiters = self._async_waiters, []
+        for wake in wakers:
+            # A closed event loop raises: nobody is waiting there any more.
+            with contextlib.suppress(RuntimeError):
+                wake()
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
