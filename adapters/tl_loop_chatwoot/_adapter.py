@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
-from urllib.parse import quote
 
 import httpx
 
@@ -34,6 +33,7 @@ from tl_loop.helpdesk import (
     language_from_labels,
     language_hint,
     next_page_request,
+    path_segment,
     response_object,
     verify_signature,
     with_detail,
@@ -255,7 +255,7 @@ class ChatwootAdapter(HelpdeskAdapter):
 
     def build_get_messages(self, conversation_id: str) -> httpx.Request:
         """`GET …/conversations/{id}/messages`: the newest 20 messages, oldest first."""
-        return self._request("GET", f"conversations/{quote(conversation_id, safe='')}/messages")
+        return self._request("GET", f"conversations/{path_segment(conversation_id)}/messages")
 
     def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
         """The messages in a messages response (`payload`), oldest first.
@@ -319,7 +319,7 @@ class ChatwootAdapter(HelpdeskAdapter):
             "private": private,
             "content_type": "text",
         }
-        path = f"conversations/{quote(conversation_id, safe='')}/messages"
+        path = f"conversations/{path_segment(conversation_id)}/messages"
         return self._request("POST", path, json=body)
 
     def build_set_language(
@@ -338,7 +338,7 @@ class ChatwootAdapter(HelpdeskAdapter):
         if not self._write_language:
             return None
         attributes = {**(custom_attributes or {}), self._language_attribute: language}
-        path = f"conversations/{quote(conversation_id, safe='')}/custom_attributes"
+        path = f"conversations/{path_segment(conversation_id)}/custom_attributes"
         return self._request("POST", path, json={"custom_attributes": attributes})
 
     def language_help(self) -> str:
@@ -354,7 +354,7 @@ class ChatwootAdapter(HelpdeskAdapter):
         (when `write_language` is on, else None)."""
         if not self._write_language:
             return None
-        return self._request("GET", f"conversations/{quote(conversation_id, safe='')}")
+        return self._request("GET", f"conversations/{path_segment(conversation_id)}")
 
     def build_set_language_from(
         self, conversation_id: str, language: str, current: httpx.Response
@@ -389,7 +389,7 @@ class ChatwootAdapter(HelpdeskAdapter):
     def _request(
         self, method: str, path: str, *, json: Mapping[str, Any] | None = None
     ) -> httpx.Request:
-        url = f"{self.base_url}/api/v1/accounts/{quote(self._account_id, safe='')}/{path}"
+        url = f"{self.base_url}/api/v1/accounts/{path_segment(self._account_id)}/{path}"
         return httpx.Request(method, url, json=json, headers=self._headers())
 
     def _payload(self, response: httpx.Response) -> Sequence[Mapping[str, Any]]:

@@ -33,6 +33,7 @@ from tl_loop.helpdesk import (
     json_body,
     language_hint,
     next_page_request,
+    path_segment,
     response_array,
     text_to_html,
     translation_target,
@@ -235,7 +236,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
         ticket's first message is its `description`, not a conversation)."""
         return self._request(
             "GET",
-            f"/api/v2/tickets/{conversation_id}/conversations",
+            f"/api/v2/tickets/{path_segment(conversation_id)}/conversations",
             params={"page": 1, "per_page": self.per_page},
         )
 
@@ -262,7 +263,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
         """`POST /api/v2/tickets/{id}/notes` with `private: true`."""
         return self._request(
             "POST",
-            f"/api/v2/tickets/{conversation_id}/notes",
+            f"/api/v2/tickets/{path_segment(conversation_id)}/notes",
             json={"body": text_to_html(text, content_type), "private": True},
         )
 
@@ -272,7 +273,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
         """`POST /api/v2/tickets/{id}/reply`, emailed to the requester."""
         return self._request(
             "POST",
-            f"/api/v2/tickets/{conversation_id}/reply",
+            f"/api/v2/tickets/{path_segment(conversation_id)}/reply",
             json={"body": text_to_html(text, content_type)},
         )
 
@@ -282,7 +283,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
             return None
         return self._request(
             "PUT",
-            f"/api/v2/tickets/{conversation_id}",
+            f"/api/v2/tickets/{path_segment(conversation_id)}",
             json={"custom_fields": {self.language_field: language}},
         )
 
@@ -300,9 +301,9 @@ class FreshdeskAdapter(HelpdeskAdapter):
                 "freshdesk: solution articles are listed per folder; pass folder_id= or "
                 "configure kb_folder_id"
             )
-        path = f"/api/v2/solutions/folders/{folder}/articles"
+        path = f"/api/v2/solutions/folders/{path_segment(folder)}/articles"
         if locale.lower() != self.kb_primary_language.lower():
-            path += f"/{locale}"
+            path += f"/{path_segment(locale)}"
         return self._request("GET", path, params={"page": 1, "per_page": self.per_page})
 
     def parse_articles(self, response: httpx.Response) -> list[Article]:
@@ -326,7 +327,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
         status = _DRAFT if draft else _PUBLISHED
         return self._request(
             method,
-            f"/api/v2/solutions/articles/{article_id}/{locale}",
+            f"/api/v2/solutions/articles/{path_segment(article_id)}/{path_segment(locale)}",
             json={"title": title, "description": body, "status": status},
         )
 

@@ -30,6 +30,7 @@ from tl_loop.helpdesk import (
     WebhookReply,
     as_id,
     as_mapping,
+    epoch_seconds,
     error_body,
     header,
     hmac_digest,
@@ -39,6 +40,7 @@ from tl_loop.helpdesk import (
     language_from_labels,
     language_hint,
     next_page_request,
+    path_segment,
     response_object,
     seconds_until,
     text_to_html,
@@ -250,11 +252,23 @@ class FrontAdapter(HelpdeskAdapter):
         names = [as_mapping(item).get("name") for item in tags] if isinstance(tags, list) else []
         return language_from_labels(names, prefix=self._tag_prefix)
 
+    def replay_key(self, event: HelpdeskEvent, body: bytes, headers: Mapping[str, str]) -> str:
+        """The event's `id`, from the signed body."""
+        return f"event:{event.event_id}"
+
+    def signed_at(
+        self, event: HelpdeskEvent, body: bytes, headers: Mapping[str, str]
+    ) -> float | None:
+        """The event's `emitted_at` (rule webhooks sign no timestamp header)."""
+        envelope = json_body(body, service=self.name)
+        event_body = as_mapping(envelope.get("payload")) or envelope
+        return epoch_seconds(event_body.get("emitted_at"))
+
     # -- conversations -----------------------------------------------------------------------
 
     def build_get_messages(self, conversation_id: str) -> httpx.Request:
         """`GET /conversations/{id}/messages?limit=100` (messages only; comments are apart)."""
-        path = f"/conversations/{quote(conversation_id, safe='')}/messages"
+        path = f"/conversations/{path_segment(conversation_id)}/messages"
         return self._request("GET", path, params={"limit": "100"})
 
     def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
@@ -296,7 +310,7 @@ class FrontAdapter(HelpdeskAdapter):
         body: dict[str, Any] = {"body": html_to_markdown(text) if content_type == "html" else text}
         if self._author_id:
             body["author_id"] = self._author_id
-        path = f"/conversations/{quote(conversation_id, safe='')}/comments"
+        path = f"/conversations/{path_segment(conversation_id)}/comments"
         return self._request("POST", path, json=body)
 
     def build_post_reply(
@@ -312,7 +326,7 @@ class FrontAdapter(HelpdeskAdapter):
             body["author_id"] = self._author_id
         if self._channel_id:
             body["channel_id"] = self._channel_id
-        path = f"/conversations/{quote(conversation_id, safe='')}/messages"
+        path = f"/conversations/{path_segment(conversation_id)}/messages"
         return self._request("POST", path, json=body)
 
     def accepted_message_uid(self, response: httpx.Response) -> str:
@@ -338,7 +352,7 @@ class FrontAdapter(HelpdeskAdapter):
             return None
         if tag_id is None:
             return None
-        path = f"/conversations/{quote(conversation_id, safe='')}/tags"
+        path = f"/conversations/{path_segment(conversation_id)}/tags"
         return self._request("POST", path, json={"tag_ids": [tag_id]})
 
     def merged_into(self, response: httpx.Response) -> str | None:

@@ -7,7 +7,6 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal
-from urllib.parse import quote
 
 import httpx
 
@@ -30,12 +29,15 @@ from tl_loop.helpdesk import (
     TokenProvider,
     as_id,
     as_mapping,
+    body_event_id,
+    epoch_seconds,
     header,
     hmac_digest,
     json_body,
     language_hint,
     next_page_request,
     numeric_id,
+    path_segment,
     response_object,
     retry_after_from,
     text_to_html,
@@ -229,11 +231,27 @@ class HelpScoutAdapter(HelpdeskAdapter):
             while len(self._customers) > _CUSTOMER_MEMORY:
                 self._customers.popitem(last=False)
 
+    def replay_key(self, event: HelpdeskEvent, body: bytes, headers: Mapping[str, str]) -> str:
+        """The thread's id, without the event kind: `X-HelpScout-Event` is not signed, so a
+        replay naming another event must still find the same key."""
+        if event.message_id:
+            return f"thread:{event.conversation_id}:{event.message_id}"
+        return body_event_id(body)
+
+    def signed_at(
+        self, event: HelpdeskEvent, body: bytes, headers: Mapping[str, str]
+    ) -> float | None:
+        """The thread's `createdAt`, else the conversation's `userUpdatedAt`."""
+        for thread in embedded_threads(event.raw):
+            if as_id(thread.get("id")) == event.message_id:
+                return epoch_seconds(thread.get("createdAt"))
+        return epoch_seconds(event.raw.get("userUpdatedAt"))
+
     # -- conversations -----------------------------------------------------------------------
 
     def build_get_messages(self, conversation_id: str) -> httpx.Request:
         """`GET /v2/conversations/{id}/threads` (first page; Help Scout lists newest first)."""
-        return self._request("GET", f"/v2/conversations/{quote(conversation_id, safe='')}/threads")
+        return self._request("GET", f"/v2/conversations/{path_segment(conversation_id)}/threads")
 
     def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
         """The threads of one page, oldest first.
@@ -285,7 +303,7 @@ class HelpScoutAdapter(HelpdeskAdapter):
         body: dict[str, Any] = {"text": text_to_html(text, content_type)}
         if self._user_id is not None:
             body["user"] = numeric_id(self._user_id)
-        path = f"/v2/conversations/{quote(conversation_id, safe='')}/notes"
+        path = f"/v2/conversations/{path_segment(conversation_id)}/notes"
         return self._request("POST", path, json=body)
 
     def build_post_reply(
@@ -322,7 +340,7 @@ class HelpScoutAdapter(HelpdeskAdapter):
             body["draft"] = True
         if self._user_id is not None:
             body["user"] = numeric_id(self._user_id)
-        path = f"/v2/conversations/{quote(conversation_id, safe='')}/reply"
+        path = f"/v2/conversations/{path_segment(conversation_id)}/reply"
         return self._request("POST", path, json=body)
 
     def build_set_language(self, conversation_id: str, language: str) -> httpx.Request | None:
@@ -330,7 +348,7 @@ class HelpScoutAdapter(HelpdeskAdapter):
         if self._language_field_id is None:
             return None
         body = {"fields": [{"id": self._language_field_id, "value": language}]}
-        path = f"/v2/conversations/{quote(conversation_id, safe='')}/fields"
+        path = f"/v2/conversations/{path_segment(conversation_id)}/fields"
         return self._request("PUT", path, json=body)
 
     # -- errors ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from tl_loop.helpdesk import (
     Setting,
     as_id,
     as_mapping,
+    epoch_seconds,
     error_body,
     header,
     hmac_digest,
@@ -32,6 +33,7 @@ from tl_loop.helpdesk import (
     language_hint,
     next_page_request,
     numeric_id,
+    path_segment,
     response_object,
     seconds_until,
     verify_signature,
@@ -216,12 +218,23 @@ class IntercomAdapter(HelpdeskAdapter):
             return tag
         return f"{tag}, or set the conversation attribute “{self.language_attribute}” to that code"
 
+    def replay_key(self, event: HelpdeskEvent, body: bytes, headers: Mapping[str, str]) -> str:
+        """The notification's `id`: inside the signed body, the same on every delivery attempt
+        (the body itself is not: `delivery_attempts` counts up)."""
+        return f"notification:{event.event_id}"
+
+    def signed_at(
+        self, event: HelpdeskEvent, body: bytes, headers: Mapping[str, str]
+    ) -> float | None:
+        """The notification's `created_at` (the body is signed; no timestamp header is)."""
+        return epoch_seconds(json_body(body, service=_SERVICE).get("created_at"))
+
     # -- conversations -----------------------------------------------------------------------
 
     def build_get_messages(self, conversation_id: str) -> httpx.Request:
         """`GET /conversations/{id}`: the first message (`source`) and up to 500 parts, in one
         response (Intercom does not paginate parts, so `next_page` is None)."""
-        return self._request("GET", f"/conversations/{conversation_id}")
+        return self._request("GET", f"/conversations/{path_segment(conversation_id)}")
 
     def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
         """The first message (`source`; `conversation_message` on the 1.x shape), then every
@@ -253,7 +266,7 @@ class IntercomAdapter(HelpdeskAdapter):
             return None
         return self._request(
             "PUT",
-            f"/conversations/{conversation_id}",
+            f"/conversations/{path_segment(conversation_id)}",
             json={"custom_attributes": {self.language_attribute: language}},
         )
 
@@ -305,7 +318,7 @@ class IntercomAdapter(HelpdeskAdapter):
         }
         return self._request(
             "PUT",
-            f"/articles/{article.source_id or article.id}",
+            f"/articles/{path_segment(article.source_id or article.id)}",
             json={"translated_content": {locale: content}},
         )
 
@@ -354,7 +367,7 @@ class IntercomAdapter(HelpdeskAdapter):
         body = text if content_type == "html" else _paragraphs(text)
         return self._request(
             "POST",
-            f"/conversations/{conversation_id}/reply",
+            f"/conversations/{path_segment(conversation_id)}/reply",
             json={
                 "message_type": message_type,
                 "type": "admin",

@@ -27,12 +27,14 @@ from tl_loop.helpdesk import (
     as_id,
     as_mapping,
     body_event_id,
+    epoch_seconds,
     error_body,
     header,
     hmac_digest,
     json_body,
     language_hint,
     numeric_id,
+    path_segment,
     response_array,
     response_object,
     verify_signature,
@@ -168,11 +170,21 @@ class ZammadAdapter(HelpdeskAdapter):
             "code (e.g. es for Spanish)"
         )
 
+    def signed_at(
+        self, event: HelpdeskEvent, body: bytes, headers: Mapping[str, str]
+    ) -> float | None:
+        """The article's `created_at` (Zammad signs the body and no timestamp)."""
+        payload = json_body(body, service=_SERVICE)
+        article = as_mapping(payload.get("article"))
+        return epoch_seconds(article.get("created_at") or payload.get("created_at"))
+
     # -- conversations -----------------------------------------------------------------------
 
     def build_get_messages(self, conversation_id: str) -> httpx.Request:
         """`GET /api/v1/ticket_articles/by_ticket/{id}`: every article in one response."""
-        return self._request("GET", f"/api/v1/ticket_articles/by_ticket/{conversation_id}")
+        return self._request(
+            "GET", f"/api/v1/ticket_articles/by_ticket/{path_segment(conversation_id)}"
+        )
 
     def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
         """The articles: `sender` says who wrote each, `internal` who may see it."""
@@ -205,7 +217,7 @@ class ZammadAdapter(HelpdeskAdapter):
         if self.language_attribute is not None:
             return self._request(
                 "PUT",
-                f"/api/v1/tickets/{conversation_id}",
+                f"/api/v1/tickets/{path_segment(conversation_id)}",
                 json={self.language_attribute: language},
             )
         return self._request(
@@ -237,7 +249,7 @@ class ZammadAdapter(HelpdeskAdapter):
         asset map `parse_articles` reads with the bodies."""
         return self._request(
             "GET",
-            f"/api/v1/knowledge_bases/{self.kb_id}/answers/{answer_id}",
+            f"{self._answers()}/{path_segment(answer_id)}",
             params={"full": 1, "include_contents": 1},
         )
 
@@ -294,7 +306,7 @@ class ZammadAdapter(HelpdeskAdapter):
         answer = article.source_id or article.id
         return self._request(
             "PATCH",
-            f"/api/v1/knowledge_bases/{self.kb_id}/answers/{answer}",
+            f"{self._answers()}/{path_segment(answer)}",
             json={"translations_attributes": [attributes]},
         )
 
@@ -316,6 +328,9 @@ class ZammadAdapter(HelpdeskAdapter):
                 "kb_locale_ids (ZAMMAD_KB_LOCALE_IDS), from the KnowledgeBaseLocale assets"
             )
         return number
+
+    def _answers(self) -> str:
+        return f"/api/v1/knowledge_bases/{path_segment(self.kb_id)}/answers"
 
     def _request(
         self,

@@ -32,6 +32,7 @@ from tl_loop.helpdesk import (
     json_body,
     language_from_labels,
     next_page_request,
+    path_segment,
     response_object,
     translation_target,
     verify_signature,
@@ -175,13 +176,21 @@ class ZendeskAdapter(HelpdeskAdapter):
             f"customer's language code (e.g. {self.language_tag_prefix}es for Spanish)"
         )
 
+    def replay_key(self, event: HelpdeskEvent, body: bytes, headers: Mapping[str, str]) -> str:
+        """An event webhook's `id` (signed, in the body); for a trigger body, whose only id is
+        the unsigned invocation header, the default (the body's hash)."""
+        payload = json_body(body, service=self.name)
+        if str(payload.get("type", "")).startswith("zen:event-type:") and payload.get("id"):
+            return f"event:{payload['id']}"
+        return super().replay_key(event, body, headers)
+
     # -- conversations -----------------------------------------------------------------------
 
     def build_get_messages(self, conversation_id: str) -> httpx.Request:
         """`GET /api/v2/tickets/{id}/comments.json`, with the authors sideloaded."""
         return self._request(
             "GET",
-            f"/api/v2/tickets/{conversation_id}/comments.json",
+            f"/api/v2/tickets/{path_segment(conversation_id)}/comments.json",
             params={"include": "users", "page[size]": self.page_size},
         )
 
@@ -228,7 +237,7 @@ class ZendeskAdapter(HelpdeskAdapter):
         else:
             ticket = {"additional_tags": [f"{self.language_tag_prefix}{language.lower()}"]}
         return self._request(
-            "PUT", f"/api/v2/tickets/{conversation_id}.json", json={"ticket": ticket}
+            "PUT", f"/api/v2/tickets/{path_segment(conversation_id)}.json", json={"ticket": ticket}
         )
 
     # -- knowledge base ----------------------------------------------------------------------
@@ -237,7 +246,7 @@ class ZendeskAdapter(HelpdeskAdapter):
         """`GET /api/v2/help_center/{locale}/articles.json`, cursor-paginated."""
         return self._request(
             "GET",
-            f"/api/v2/help_center/{locale.lower()}/articles.json",
+            f"/api/v2/help_center/{path_segment(locale.lower())}/articles.json",
             params={"page[size]": self.page_size},
         )
 
@@ -259,9 +268,10 @@ class ZendeskAdapter(HelpdeskAdapter):
         article_id, update = translation_target(article, locale)
         translation = {"locale": locale.lower(), "title": title, "body": body, "draft": draft}
         if update:
-            path = f"/api/v2/help_center/articles/{article_id}/translations/{locale.lower()}.json"
+            translations = f"/api/v2/help_center/articles/{path_segment(article_id)}/translations"
+            path = f"{translations}/{path_segment(locale.lower())}.json"
             return self._request("PUT", path, json={"translation": translation})
-        path = f"/api/v2/help_center/articles/{article_id}/translations.json"
+        path = f"/api/v2/help_center/articles/{path_segment(article_id)}/translations.json"
         return self._request("POST", path, json={"translation": translation})
 
     # -- errors ------------------------------------------------------------------------------
@@ -329,7 +339,9 @@ class ZendeskAdapter(HelpdeskAdapter):
         if self.author_id is not None:
             comment["author_id"] = self.author_id
         return self._request(
-            "PUT", f"/api/v2/tickets/{conversation_id}.json", json={"ticket": {"comment": comment}}
+            "PUT",
+            f"/api/v2/tickets/{path_segment(conversation_id)}.json",
+            json={"ticket": {"comment": comment}},
         )
 
 

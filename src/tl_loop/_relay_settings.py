@@ -53,7 +53,27 @@ class RelaySettings(BaseModel):
         flag_note: after a reply sent with review flags, post a note listing them.
         agent_languages: what agents read; by default the loop's `agent_languages`.
         http_timeout: seconds for one helpdesk API request.
-        max_body_bytes: largest webhook body accepted.
+        max_body_bytes: largest webhook body accepted (counted as it streams in, with or
+            without a Content-Length).
+        body_timeout: seconds a webhook body may take to arrive in all (408 after).
+        header_timeout: seconds a connection may take to send a request's headers, and may
+            stay idle between requests, before it is closed.
+        max_connections: open connections at most; over it the longest-idle one is closed.
+            The process's open-files limit is raised to fit, or this is lowered to fit it.
+        max_requests_in_flight: webhooks handled at once; more are answered 503 with
+            Retry-After (helpdesks redeliver) while `/healthz` keeps answering.
+        replay_window_hours: refuse (200 `stale`, one log line) a webhook whose signed event
+            time (`HelpdeskAdapter.signed_at`) is older than this many hours. Off by default:
+            redeliveries are recognised for `retention_days` by keys a replay cannot vary, and
+            platforms that sign a timestamp (Zendesk, Chatwoot, Front apps) refuse stale
+            requests anyway. Set it (e.g. 72) where replays of old captured webhooks matter for
+            platforms that sign none (Intercom, Zammad, Help Scout); at most `retention_days`.
+        readiness_probe_seconds: how often `/readyz` re-checks the queue file (SQLite's
+            quick_check) and has each engine translate a short sentence; results in between
+            are cached.
+        forwarded_allow_ips: proxies trusted to say the client's address in
+            `X-Forwarded-For` (uvicorn's `forwarded_allow_ips`), for `allow_from` lists
+            behind a load balancer.
         review_path: the SQLite review queue; default `<queue_path stem>-review.sqlite3`
             beside the queue. Held replies wait here for a reviewer.
         review_url: a PostgreSQL connection string for a review queue shared by several
@@ -93,6 +113,13 @@ class RelaySettings(BaseModel):
     agent_languages: list[LanguageTag] | None = None
     http_timeout: float = Field(default=10.0, gt=0)
     max_body_bytes: int = Field(default=1_000_000, gt=0)
+    body_timeout: float = Field(default=30.0, gt=0)
+    header_timeout: float = Field(default=10.0, gt=0)
+    max_connections: int = Field(default=1000, ge=1)
+    max_requests_in_flight: int = Field(default=256, ge=1)
+    replay_window_hours: float | None = Field(default=None, gt=0)
+    forwarded_allow_ips: list[str] = Field(default_factory=list)
+    readiness_probe_seconds: float = Field(default=30.0, ge=0)
     review_path: Path | None = None
     review_url: str | None = None
     review_flagged: bool = True
@@ -110,6 +137,13 @@ class RelaySettings(BaseModel):
             raise ValueError(
                 f"relay.trigger {self.trigger!r} starts with preview_trigger "
                 f"{self.preview_trigger!r}; every note would be a preview. Pick distinct ones"
+            )
+        window = self.replay_window_hours
+        if window is not None and window > self.retention_days * 24:
+            raise ValueError(
+                f"relay.replay_window_hours ({window:g}) is longer than relay.retention_days "
+                f"({self.retention_days:g} days): a replay after the duplicates are forgotten "
+                "would be posted again. Shorten the window or keep finished jobs longer"
             )
         for kind in ("review", "audit"):
             if getattr(self, f"{kind}_path") is not None and getattr(self, f"{kind}_url"):

@@ -168,3 +168,25 @@ def test_the_contract_fails_an_adapter_whose_repr_shows_its_secret() -> None:
     suite.test_errors_reveal_no_secret(LaxAdapter(check=True), _signed, CUSTOMER, "X-Signature", ())
     with pytest.raises(AssertionError):
         suite.test_errors_reveal_no_secret(Leaky(check=True), _signed, CUSTOMER, "X-Signature", ())
+
+
+def test_the_contract_fails_an_adapter_keyed_by_an_unsigned_delivery_header() -> None:
+    class Replayable(LaxAdapter):
+        def replay_key(self, event: HelpdeskEvent, body: bytes, headers: Mapping[str, str]) -> str:
+            lowered = {key.lower(): value for key, value in headers.items()}
+            return lowered.get("x-zammad-delivery") or "body"
+
+    suite = AdapterContract()
+    suite.test_a_replay_with_new_delivery_headers_has_the_same_replay_key(
+        LaxAdapter(check=True), _signed, CUSTOMER
+    )
+    with pytest.raises(AssertionError):
+        suite.test_a_replay_with_new_delivery_headers_has_the_same_replay_key(
+            Replayable(check=True), _signed, CUSTOMER
+        )
+
+
+def test_the_contract_fails_an_adapter_that_puts_raw_ids_in_paths() -> None:
+    suite = AdapterContract()
+    with pytest.raises(AssertionError):
+        suite.test_ids_stay_inside_their_path_segment(LaxAdapter(check=True), _signed, CUSTOMER)

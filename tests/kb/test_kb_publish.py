@@ -107,6 +107,30 @@ def test_pull_writes_a_folder_the_job_translates(tmp_path: Path, httpx_mock: HTT
     assert "<p>[es] Pay by card.</p>" in text
 
 
+def test_pull_keeps_every_file_inside_its_folder_whatever_the_ids(
+    tmp_path: Path, httpx_mock: HTTPXMock
+) -> None:
+    dest = tmp_path / "pulled" / "src"
+    dest.mkdir(parents=True)
+    outside = tmp_path / "pulled" / "victim.html"
+    outside.write_text("untouched")
+    (dest / "link.html").symlink_to(outside)  # planted: must be replaced, not written through
+    hostile = ["../../x", "..", "../victim", "/etc/passwd", "a/b", "link"]
+    articles = [{"id": i, "title": i, "body": "<p>x</p>", "locale": "en"} for i in hostile]
+    httpx_mock.add_response(url=f"{BASE}/en/articles", json={"articles": articles})
+
+    assert kb_pull(TinyAdapter(), locale="en", dest=dest) == len(hostile)
+
+    written = sorted(path.name for path in dest.iterdir())
+    assert len(written) == len(hostile)
+    assert all(path.parent == dest and not path.is_symlink() for path in dest.iterdir())
+    assert outside.read_text() == "untouched"
+    assert not (tmp_path / "x.html").exists()
+    assert not (tmp_path / "pulled" / "x.html").exists()
+    # The front matter keeps the real id, so translations publish back to the same article.
+    assert 'id: "../../x"' in (dest / "..%2F..%2Fx.html").read_text()
+
+
 # The fake engine and lenient checks of `fake_config`, as a user writes them in the file.
 FAKE_TOML = """
 engines = ["fake"]

@@ -38,6 +38,7 @@ from tl_loop._models import Channel, ContentType
 from tl_loop.helpdesk._oauth import TokenProvider
 from tl_loop.helpdesk._settings import AdapterSettings
 from tl_loop.http import error_for_status, retry_after_seconds
+from tl_loop.text._repair import repair_text
 
 __all__ = [
     "OWN_NOTE_MARKER",
@@ -50,6 +51,7 @@ __all__ = [
     "HelpdeskMessage",
     "WebhookReply",
     "adapter_names",
+    "body_event_id",
     "hmac_digest",
     "load_adapter_class",
     "verify_signature",
@@ -93,6 +95,9 @@ class HelpdeskEvent:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
     channel: Channel | None = None
 
+    def __post_init__(self) -> None:
+        _repair_fields(self)
+
 
 @dataclass(frozen=True, slots=True)
 class WebhookReply:
@@ -135,6 +140,9 @@ class HelpdeskMessage:
     public: bool
     created_at: str | None = None
 
+    def __post_init__(self) -> None:
+        _repair_fields(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Article:
@@ -148,6 +156,20 @@ class Article:
     updated_at: str | None = None
     source_id: str | None = None
 
+    def __post_init__(self) -> None:
+        _repair_fields(self)
+
+
+def _repair_fields(record: object) -> None:
+    """Repair every text field of a frozen record where text enters tl_loop (see
+    `text/_repair.py`): a broken emoji in a message must not stop its note."""
+    for name in getattr(record, "__slots__", ()):
+        value = getattr(record, name)
+        if isinstance(value, str):
+            repaired = repair_text(value)
+            if repaired is not value:
+                object.__setattr__(record, name, repaired)
+
 
 def hmac_digest(secret: str | bytes, message: bytes, *, algorithm: str, encoding: str) -> str:
     """HMAC of `message` as `hex` or `base64`, the two encodings helpdesks use."""
@@ -156,6 +178,12 @@ def hmac_digest(secret: str | bytes, message: bytes, *, algorithm: str, encoding
     if encoding == "hex":
         return digest.hexdigest()
     return base64.b64encode(digest.digest()).decode()
+
+
+def body_event_id(body: bytes) -> str:
+    """A dedupe key from the raw (signed) body: `body:` and 32 hex digits of its SHA-256. A
+    retried delivery resends the same body, so it gets the same key; a replay cannot vary it."""
+    return "body:" + hashlib.sha256(body).hexdigest()[:32]
 
 
 def verify_signature(
@@ -266,6 +294,34 @@ class HelpdeskAdapter(abc.ABC):
             InvalidRequestError: the body is not a payload this adapter understands.
         """
         return [self.parse_event(body, headers)]
+
+    def replay_key(self, event: HelpdeskEvent, body: bytes, headers: Mapping[str, str]) -> str:
+        """The dedupe key of a verified webhook, built from what its signature covers only.
+
+        The relay handles each key once. A delivery header the signature does not cover
+        (`X-Zammad-Delivery`, `X-Chatwoot-Delivery`, Zendesk's invocation id) is no key: anyone
+        who captured one signed webhook could replay it with a new header and post again.
+
+        The default: the message's id (from the signed body) with the event's kind and
+        conversation, so a message is handled once however often it is delivered; without a
+        message id, a hash of the signed body. Override where the platform signs an event id,
+        or where the event's kind comes from an unsigned header.
+        """
+        if event.message_id:
+            return f"{event.kind}:{event.conversation_id}:{event.message_id}"
+        return body_event_id(body)
+
+    def signed_at(
+        self, event: HelpdeskEvent, body: bytes, headers: Mapping[str, str]
+    ) -> float | None:
+        """When the event happened, in seconds since the epoch, from signed material only;
+        None when the payload does not say.
+
+        The relay refuses events older than its replay window (`replay_window_hours`), so a
+        webhook captured long ago cannot be replayed after its dedupe key is forgotten.
+        Platforms that sign a timestamp header check it in `verify_webhook` already.
+        """
+        return None
 
     # -- conversations -----------------------------------------------------------------------
 

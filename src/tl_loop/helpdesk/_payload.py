@@ -25,7 +25,6 @@ None of them does network or file I/O or keeps anything between calls.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -35,6 +34,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from html import escape
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from markdownify import MarkdownConverter
@@ -46,7 +46,7 @@ from tl_loop._errors import (
     ServiceResponseError,
 )
 from tl_loop._models import ContentType, normalize_tag
-from tl_loop.helpdesk._adapter import Article
+from tl_loop.helpdesk._adapter import Article, body_event_id
 from tl_loop.http import clamp_wait, retry_after_seconds
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "as_mapping",
     "body_event_id",
     "env_int",
+    "epoch_seconds",
     "error_body",
     "header",
     "html_to_markdown",
@@ -64,6 +65,7 @@ __all__ = [
     "language_hint",
     "next_page_request",
     "numeric_id",
+    "path_segment",
     "require_env",
     "response_array",
     "response_object",
@@ -106,11 +108,20 @@ def json_body(body: bytes, *, service: str, hint: str | None = None) -> dict[str
         InvalidRequestError: the body is not JSON, or JSON but not an object.
     """
     try:
-        payload = json.loads(body)
-    except ValueError:  # a UnicodeDecodeError is a ValueError too
+        try:
+            payload = json.loads(body)
+        except UnicodeDecodeError:
+            # Invalid UTF-8 is repaired like lone surrogates are (text/_repair.py): the
+            # signature covered the raw bytes, and the message must still reach the agent.
+            payload = json.loads(body.decode("utf-8", "replace"))
+    except ValueError:
         problem = "the webhook body is not JSON"
         message = f"{problem}; {hint}" if hint else problem
         raise InvalidRequestError(message, service=service) from None
+    except RecursionError:
+        raise InvalidRequestError(
+            "the webhook body is nested too deeply to be a helpdesk payload", service=service
+        ) from None
     if not isinstance(payload, dict):
         raise InvalidRequestError("the webhook body is not a JSON object", service=service)
     return payload
@@ -161,18 +172,45 @@ def numeric_id(value: str) -> int | str:
     return int(value) if value.isascii() and value.isdigit() else value
 
 
-def body_event_id(body: bytes) -> str:
-    """A dedupe key for webhooks that carry no delivery id: `body:` and 32 hex digits of the
-    body's SHA-256. A retried delivery resends the same body, so it gets the same key."""
-    return "body:" + hashlib.sha256(body).hexdigest()[:32]
-
-
 def iso_timestamp(value: object) -> str | None:
     """A payload time as ISO 8601: epoch seconds become UTC (`2023-11-14T22:13:20Z`), strings
     pass through as they are, anything else is None."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, tz=UTC).isoformat().replace("+00:00", "Z")
     return value if isinstance(value, str) else None
+
+
+def epoch_seconds(value: object) -> float | None:
+    """A payload time as seconds since the epoch: numbers pass through (milliseconds are
+    recognised by size), ISO 8601 strings are parsed (naive ones taken as UTC); else None."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+        return seconds / 1000 if seconds > 1e11 else seconds
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def path_segment(value: object) -> str:
+    """An id made safe to put in a URL path: every reserved character percent-encoded, so
+    `1/../../users/me` stays one segment, and `.` / `..` (which URL normalisation would
+    resolve) encoded too. Use it for every id that came from a webhook or a response.
+
+    ```python
+    assert path_segment("1/../x") == "1%2F..%2Fx"
+    assert path_segment("..") == "%2E%2E"
+    ```
+    """
+    text = str(value)
+    if text in (".", ".."):
+        return text.replace(".", "%2E")
+    return quote(text, safe="")
 
 
 # -- languages -------------------------------------------------------------------------------

@@ -12,9 +12,10 @@ from typing import Literal
 import httpx
 
 from tl_loop._config import TlLoopConfig
-from tl_loop._errors import ConfigurationError, ServiceError
+from tl_loop._errors import ConfigurationError, ServiceError, ServiceResponseError
 from tl_loop.helpdesk._adapter import Article, HelpdeskAdapter
 from tl_loop.helpdesk._client import HelpdeskClient
+from tl_loop.helpdesk._payload import path_segment
 from tl_loop.kb._articles import (
     ARTICLE_SUFFIXES,
     ArticleError,
@@ -265,7 +266,12 @@ def kb_pull(
     """Download a help center's articles in `locale` into a folder `translate_folder` reads.
 
     Each article becomes `<id>.html` with front matter (`id`, `title`, `updated_at`), so the
-    translations publish back to the same article.
+    translations publish back to the same article. The file name is the id percent-encoded
+    (`../../x` becomes `..%2F..%2Fx.html`): whatever the helpdesk answers, every file lands
+    inside `dest`, and a symlink already there is replaced, never written through.
+
+    Raises:
+        ServiceResponseError: an article without an id.
 
     Returns:
         How many articles were written.
@@ -288,12 +294,24 @@ def kb_pull(
                     "---",
                     "",
                 ]
-                (folder / f"{article.id}.html").write_text(
-                    "\n".join(front) + article.body, encoding="utf-8"
-                )
+                _write_confined(folder, article.id, "\n".join(front) + article.body)
                 count += 1
             request = adapter.next_page(response)
     return count
+
+
+def _write_confined(folder: Path, article_id: str, text: str) -> None:
+    """Write `<article_id>.html` inside `folder` and nowhere else, atomically."""
+    if not article_id:
+        raise ServiceResponseError("the help center listed an article without an id", service="kb")
+    root = folder.resolve()
+    target = root / f"{path_segment(article_id)}.html"
+    if target.parent != root:  # cannot happen after path_segment; checked because it must not
+        raise ServiceResponseError(f"article id {article_id!r} names a path outside {folder}",
+                                   service="kb")  # fmt: skip
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, target)  # replaces a symlink itself, never the file it points to
 
 
 def kb_export_xliff(

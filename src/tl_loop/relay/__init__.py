@@ -35,7 +35,13 @@ if TYPE_CHECKING:
     from tl_loop.relay._notes import NoteComposer, Trigger, parse_trigger
     from tl_loop.relay._queue import JobQueue
     from tl_loop.relay._relay import Accepted, Relay
-    from tl_loop.relay._serve import configure_logging, run_relay, run_serve, serve
+    from tl_loop.relay._serve import (
+        configure_logging,
+        run_relay,
+        run_serve,
+        serve,
+        uvicorn_config,
+    )
     from tl_loop.relay._settings import RelaySettings, build_adapters, load_config_file
 
 __all__ = [
@@ -55,6 +61,7 @@ __all__ = [
     "run_relay",
     "run_serve",
     "serve",
+    "uvicorn_config",
 ]
 
 _LAZY = {
@@ -73,6 +80,7 @@ _LAZY = {
     "run_relay": "_serve",
     "run_serve": "_serve",
     "serve": "_serve",
+    "uvicorn_config": "_serve",
 }
 
 _SERVE_PACKAGES = ("starlette", "uvicorn", "prometheus_client", "nh3")

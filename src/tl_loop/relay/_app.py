@@ -2,9 +2,11 @@
 
 - `POST /webhooks/{adapter}` (or `/webhooks/{adapter}/{secret}` for platforms that can only put
   a shared secret in the URL): 202 queued; 200 duplicate or ignored; 401 forged or stale;
-  404 unknown adapter; 400 a payload the adapter does not understand; 413 too large. A
-  platform's verification request (Front's `X-Front-Challenge`) is answered as the adapter
-  says (`HelpdeskAdapter.webhook_reply`).
+  403 a client address the adapter does not allow; 404 unknown adapter; 400 a payload the
+  adapter does not understand; 408 a body too slow to arrive; 413 too large; 503 too many
+  webhooks in flight (see `_edge.py` for every limit at the edge). A platform's verification
+  request (Front's `X-Front-Challenge`) is answered as the adapter says
+  (`HelpdeskAdapter.webhook_reply`).
 - `GET /healthz`: 200 while the process serves requests.
 - `GET /readyz`: 200 when the queue is writable and an engine is available, else 503 with the
   reasons.
@@ -20,12 +22,14 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator, Mapping
+from functools import partial
 from typing import TYPE_CHECKING
 
 import httpx
 
 from tl_loop._loop import Loop
 from tl_loop.helpdesk._adapter import PATH_SECRET_HEADER, PEER_HEADER, HelpdeskAdapter
+from tl_loop.relay._edge import BodyRefused, ClientGone, EdgeMiddleware, read_body, set_reason
 from tl_loop.relay._relay import Relay
 from tl_loop.relay._settings import RelaySettings
 
@@ -67,6 +71,7 @@ def create_app(
         ConfigurationError: neither a relay nor a loop and adapters were given.
     """
     from starlette.applications import Starlette
+    from starlette.middleware import Middleware
     from starlette.routing import Route
 
     if relay is None:
@@ -106,6 +111,9 @@ def create_app(
             Route("/metrics", _metrics, methods=["GET"]),
         ],
         lifespan=lifespan,
+        middleware=[
+            Middleware(EdgeMiddleware, max_requests_in_flight=relay.settings.max_requests_in_flight)
+        ],
     )
     app.state.relay = relay
     from tl_loop.relay._review_page import ReviewPage, mount_review_page
@@ -120,13 +128,20 @@ async def _webhook(request: Request) -> Response:
 
     started = time.perf_counter()
     relay: Relay = request.app.state.relay
-    declared = request.headers.get("content-length")
-    limit = relay.settings.max_body_bytes
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return JSONResponse({"error": f"body over {limit} bytes"}, status_code=413)
-    body = await request.body()
-    if len(body) > limit:
-        return JSONResponse({"error": f"body over {limit} bytes"}, status_code=413)
+    settings = relay.settings
+    try:
+        body = await read_body(
+            request, limit=settings.max_body_bytes, seconds=settings.body_timeout
+        )
+    except BodyRefused as refused:
+        set_reason(request, refused.reason)
+        # Close: the rest of the body is never read, so the connection cannot be reused.
+        return JSONResponse(
+            {"error": refused.reason}, status_code=refused.status, headers={"Connection": "close"}
+        )
+    except ClientGone:
+        set_reason(request, "client closed the connection before its body arrived")
+        return JSONResponse({"error": "incomplete body"}, status_code=400)
     # The relay's own headers are set here, never taken from the sender.
     headers = {
         name: value
@@ -137,10 +152,13 @@ async def _webhook(request: Request) -> Response:
         headers[PEER_HEADER] = request.client.host
     if "secret" in request.path_params:
         headers[PATH_SECRET_HEADER] = request.path_params["secret"]
+    client = request.client.host if request.client else None
     accepted = await anyio.to_thread.run_sync(
-        relay.accept, request.path_params["adapter"], body, headers
+        partial(relay.accept, request.path_params["adapter"], body, headers, client=client)
     )
     relay.acknowledged(time.perf_counter() - started)
+    if accepted.status >= 400:
+        set_reason(request, str(accepted.body.get("error", "")))
     if accepted.reply is not None:  # the platform's own answer: a challenge, an acknowledgement
         reply = accepted.reply
         return Response(reply.body, status_code=reply.status, media_type=reply.content_type)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import socket
@@ -17,11 +18,16 @@ import httpx
 
 from tl_loop._errors import ConfigurationError, InvalidRequestError, WebhookAuthError
 from tl_loop._loop import Loop
-from tl_loop.helpdesk._adapter import HelpdeskAdapter, WebhookReply
+from tl_loop.helpdesk._adapter import HelpdeskAdapter, HelpdeskEvent, WebhookReply
 from tl_loop.helpdesk._client import HelpdeskClient
 from tl_loop.relay._metrics import RelayMetrics
 from tl_loop.relay._queue import JobQueue
-from tl_loop.relay._settings import RelaySettings, adapter_agent_languages
+from tl_loop.relay._readiness import Readiness
+from tl_loop.relay._settings import (
+    RelaySettings,
+    adapter_agent_languages,
+    adapter_allow_from,
+)
 from tl_loop.relay._worker import JobRunner
 from tl_loop.review import (
     AuditLog,
@@ -131,6 +137,17 @@ class Relay:
             review=self.review,
             audit=self.audit,
         )
+        self._allow_from = {
+            name: _networks(name, entries)
+            for name in self.adapters
+            if (entries := adapter_allow_from(self.settings, name)) is not None
+        }
+        self._readiness = Readiness(
+            queue_path=self.queue.path,
+            engines=loop.chain.engines,
+            guard=loop.chain.guard,
+            probe_seconds=self.settings.readiness_probe_seconds,
+        )
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -140,53 +157,92 @@ class Relay:
 
     # -- webhooks ------------------------------------------------------------------------
 
-    def accept(self, adapter_name: str, body: bytes, headers: Mapping[str, str]) -> Accepted:
+    def accept(
+        self,
+        adapter_name: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        client: str | None = None,
+        now: float | None = None,
+    ) -> Accepted:
         """Verify, parse and queue one webhook; never translates inline.
 
-        Returns 202 (queued), 200 (duplicate or ignored), 401 (verification failed), 404
-        (no such adapter) or 400 (a payload the adapter does not understand). A verified
-        verification request (Front's challenge) gets the adapter's `WebhookReply`, and so
-        does an accepted webhook whose platform wants an acknowledgement.
+        Returns 202 (queued), 200 (duplicate, replayed too late, or ignored), 401
+        (verification failed), 403 (`client` is not in the adapter's `allow_from`), 404 (no
+        such adapter) or 400 (a payload the adapter does not understand, with a one-line
+        reason); 503 when the queue cannot store it. The dedupe key is the adapter's
+        `replay_key`, which a replay cannot vary. A verified verification request (Front's
+        challenge) gets the adapter's `WebhookReply`, and so does an accepted webhook whose
+        platform wants an acknowledgement.
         """
         adapter = self.adapters.get(adapter_name)
         if adapter is None:
             self.metrics.webhooks.labels("unknown", "unknown_adapter").inc()
             known = ", ".join(sorted(self.adapters))
             return Accepted(404, {"error": f"no adapter {adapter_name!r}; configured: {known}"})
+        allowed = self._allow_from.get(adapter_name)
+        if allowed is not None and not _allowed(client, allowed):
+            self.metrics.webhooks.labels(adapter_name, "forbidden").inc()
+            return Accepted(403, {"error": f"client address {client} is not allowed"})
         try:
             adapter.verify_webhook(body, headers)
-        except WebhookAuthError as error:
-            log.warning("webhook for %s refused: %s", adapter_name, error)
+        except (WebhookAuthError, ValueError, TypeError) as error:
+            log.warning("webhook for %s refused: %s", adapter_name, _one_line(error))
             self.metrics.webhooks.labels(adapter_name, "unauthorized").inc()
             return Accepted(401, {"error": "webhook verification failed"})
         reply = adapter.webhook_reply(body, headers)
         if reply is not None and not reply.process:
             self.metrics.webhooks.labels(adapter_name, "challenge").inc()
             return Accepted(reply.status, {"status": "challenge answered"}, reply=reply)
-        accepted = self._queue_event(adapter_name, adapter, body, headers)
+        accepted = self._queue_event(adapter_name, adapter, body, headers, now)
         if reply is not None and accepted.status < 300:
             return replace(accepted, reply=reply)
         return accepted
 
     def _queue_event(
-        self, adapter_name: str, adapter: HelpdeskAdapter, body: bytes, headers: Mapping[str, str]
+        self,
+        adapter_name: str,
+        adapter: HelpdeskAdapter,
+        body: bytes,
+        headers: Mapping[str, str],
+        now: float | None,
     ) -> Accepted:
         try:
             events = adapter.parse_events(body, headers)
+            keyed = _keyed(adapter, events, body, headers)
+            for event, _, _ in keyed:
+                _check_shape(event, adapter_name)
         except InvalidRequestError as error:
             self.metrics.webhooks.labels(adapter_name, "bad_request").inc()
-            return Accepted(400, {"error": str(error)})
+            return Accepted(400, {"error": _one_line(error)})
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as e:
+            # A signed body of a shape the adapter did not expect (a number where an object
+            # belongs, nesting 100,000 deep): the sender's mistake, not the relay's.
+            self.metrics.webhooks.labels(adapter_name, "bad_request").inc()
+            reason = f"unexpected webhook body ({type(e).__name__}: {_one_line(e)})"
+            return Accepted(400, {"error": reason})
         # A platform may batch events (Salesforce: up to 100 notifications in one call); each
         # is queued, or dropped as a duplicate, on its own.
         outcomes: list[str] = []
         jobs: list[int] = []
-        for event in events:
-            job_id = None if event.kind == "ignored" else self.queue.enqueue(adapter_name, event)
+        for event, key, signed_at in keyed:
+            if event.kind == "ignored":
+                outcomes.append("ignored")
+                continue
+            if self._stale(adapter_name, key, signed_at, now):
+                outcomes.append("stale")
+                continue
+            try:
+                job_id = self.queue.enqueue(adapter_name, replace(event, event_id=key))
+            except Exception as error:  # the queue is broken: say so, and let the sender retry
+                log.error("cannot queue a webhook for %s: %s", adapter_name, _one_line(error))
+                self._readiness.invalidate()
+                self.metrics.webhooks.labels(adapter_name, "queue_error").inc()
+                return Accepted(503, {"error": "the relay cannot queue webhooks now; retry later"})
             if job_id is not None:
                 jobs.append(job_id)
-            outcomes.append(
-                "ignored" if event.kind == "ignored" else "queued" if job_id else "duplicate"
-            )
+            outcomes.append("queued" if job_id is not None else "duplicate")
         for outcome in outcomes:
             self.metrics.webhooks.labels(adapter_name, outcome).inc()
         if jobs:
@@ -195,7 +251,25 @@ class Relay:
             if len(events) > 1:
                 body_out["jobs"] = jobs
             return Accepted(202, body_out)
-        return Accepted(200, {"status": "duplicate" if "duplicate" in outcomes else "ignored"})
+        for status in ("duplicate", "stale"):
+            if status in outcomes:
+                return Accepted(200, {"status": status})
+        return Accepted(200, {"status": "ignored"})
+
+    def _stale(
+        self, adapter_name: str, key: str, signed_at: float | None, now: float | None
+    ) -> bool:
+        """Whether the event is older than the replay window (when one is set)."""
+        window = self.settings.replay_window_hours
+        if window is None or signed_at is None:
+            return False
+        if (time.time() if now is None else now) - signed_at <= window * 3600:
+            return False
+        log.warning(
+            "webhook for %s refused as a replay: event %s is older than the %g h window",
+            adapter_name, key, window,
+        )  # fmt: skip
+        return True
 
     def acknowledged(self, seconds: float) -> None:
         """Record how long a webhook took to acknowledge; slow ones make workers yield."""
@@ -238,14 +312,16 @@ class Relay:
     # -- health --------------------------------------------------------------------------
 
     def readiness(self) -> dict[str, str]:
-        """What is not ready (empty when ready): the queue file and the engines."""
+        """What is not ready (empty when ready): the queue (writable and sound), an engine
+        that translates, the worker threads. The slow checks run at most every
+        `readiness_probe_seconds`."""
         problems: dict[str, str] = {}
         try:
             self.queue.check_writable()
         except Exception as error:  # any failure of the queue file means not ready
             problems["queue"] = f"not writable: {error}"
-        if not any(engine.is_available() for engine in self.loop.chain.engines):
-            problems["engines"] = "no engine is available"
+        for name, problem in self._readiness.problems().items():
+            problems.setdefault(name, problem)
         if self._threads and not any(thread.is_alive() for thread in self._threads):
             problems["workers"] = "no worker thread is running"
         return problems
@@ -354,3 +430,65 @@ class Relay:
         path = self.queue.path
         shown = path.name if isinstance(path, Path) else path
         return f"<Relay adapters={sorted(self.adapters)} queue={shown!r}>"
+
+
+def _networks(
+    adapter: str, entries: list[str]
+) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    try:
+        return [ipaddress.ip_network(entry.strip(), strict=False) for entry in entries]
+    except ValueError as error:
+        raise ConfigurationError(
+            f"adapters.{adapter}.allow_from: {error}; list addresses or networks such as "
+            '"203.0.113.7" or "203.0.113.0/24"'
+        ) from error
+
+
+def _allowed(
+    client: str | None, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]
+) -> bool:
+    try:
+        address = ipaddress.ip_address(client or "")
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
+
+
+def _keyed(
+    adapter: HelpdeskAdapter,
+    events: list[HelpdeskEvent],
+    body: bytes,
+    headers: Mapping[str, str],
+) -> list[tuple[HelpdeskEvent, str, float | None]]:
+    """Each event with its replay key and signed time. Events of one batch that share a key
+    (a body hash) are told apart by their place in the batch, which a replay cannot change."""
+    keyed = []
+    seen: set[str] = set()
+    for index, event in enumerate(events):
+        key = adapter.replay_key(event, body, headers)
+        if key in seen:
+            key = f"{key}#{index}"
+        seen.add(key)
+        keyed.append((event, key, adapter.signed_at(event, body, headers)))
+    return keyed
+
+
+def _check_shape(event: HelpdeskEvent, service: str) -> None:
+    """Refuse an event whose fields are not the types the queue and workers rely on."""
+    for name in ("event_id", "conversation_id"):
+        if not isinstance(getattr(event, name), str):
+            raise InvalidRequestError(f"the webhook's {name} is not text", service=service)
+    if event.kind != "ignored" and not event.conversation_id:
+        raise InvalidRequestError("the webhook names no conversation", service=service)
+    for name in ("message_id", "text", "author_id", "customer_language"):
+        value = getattr(event, name)
+        if value is not None and not isinstance(value, str):
+            raise InvalidRequestError(f"the webhook's {name} is not text", service=service)
+
+
+def _one_line(error: BaseException) -> str:
+    """An error's message as one line of at most 300 characters, for responses and logs."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= 300 else text[:297] + "..."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 
@@ -12,9 +13,13 @@ from tl_loop._config import TlLoopConfig
 from tl_loop._errors import ConfigurationError
 from tl_loop._loop import Loop
 from tl_loop.relay._app import create_app
+from tl_loop.relay._edge import ACCEPT_BACKLOG, EdgeLimits, raise_open_files_limit
 from tl_loop.relay._settings import RelaySettings, build_adapters, load_config_file
 
-__all__ = ["configure_logging", "run_relay", "run_serve", "serve"]
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = ["configure_logging", "run_relay", "run_serve", "serve", "uvicorn_config"]
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -32,14 +37,43 @@ def serve(
 ) -> None:
     """Run an app from `create_app` under uvicorn until interrupted (SIGINT/SIGTERM).
 
-    One process: the relay's workers are threads inside it, and the SQLite queue belongs to
-    it. Scale out with more relays on separate queue files, not uvicorn workers on one file.
+    The edge limits of the app's `RelaySettings` apply (connections, header and body time,
+    body size, webhooks in flight; see docs/relay.md "Security"). One process: the relay's
+    workers are threads inside it, and the SQLite queue belongs to it. Scale out with more
+    relays on separate queue files, not uvicorn workers on one file.
     """
     import uvicorn  # imported here: uvicorn starts slowly and only serve() needs it
 
-    uvicorn.run(
+    uvicorn.Server(uvicorn_config(app, host=host, port=port, log_level=log_level)).run()
+
+
+def uvicorn_config(
+    app: Starlette, *, host: str = "127.0.0.1", port: int = 8080, log_level: str = "info"
+) -> uvicorn.Config:
+    """The uvicorn configuration `serve` runs: the app behind the relay's edge limits.
+
+    Raises the process's open-files limit to fit `max_connections` (or lowers the cap to fit
+    the limit, with a warning).
+    """
+    import uvicorn
+
+    relay = getattr(app.state, "relay", None)
+    settings = relay.settings if relay is not None else RelaySettings()
+    connections = raise_open_files_limit(settings.max_connections)
+    if connections < settings.max_connections:
+        logging.getLogger("tl_loop.relay").warning(
+            "the open-files limit allows %d connections, not relay.max_connections = %d; "
+            "raise it (ulimit -n, LimitNOFILE=) to serve more",
+            connections,
+            settings.max_connections,
+        )
+    limits = EdgeLimits(max_connections=connections, header_timeout=settings.header_timeout)
+    return uvicorn.Config(
         app, host=host, port=port, log_level=log_level, access_log=False,
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=30, http=limits.protocol(), backlog=ACCEPT_BACKLOG,
+        timeout_keep_alive=max(1, int(settings.header_timeout)),
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )  # fmt: skip
 
 

@@ -20,6 +20,10 @@ api_token_env = "ZENDESK_API_TOKEN" # `<option>_env`: read the option from this 
 webhook_secret_env = "ZENDESK_WEBHOOK_SECRET"
 ```
 
+An adapter table may list the client addresses allowed to post its webhooks, as addresses or
+networks: `allow_from = ["203.0.113.0/24"]` (others get 403). Use it for platforms whose webhooks
+carry a shared secret instead of a signature (Freshdesk).
+
 An adapter table may name its class with `type = "<entry point>"` (default: the table name) or
 `class = "package.module:ClassName"`, or say `from_env = true` to build it with the adapter's own
 `from_env()`. Secrets belong in the environment, never in the file.
@@ -39,7 +43,7 @@ from tl_loop.helpdesk._adapter import HelpdeskAdapter, load_adapter_class
 
 __all__ = ["RelaySettings", "build_adapters", "load_config_file"]
 
-_RESERVED = frozenset({"type", "class", "from_env", "agent_languages"})
+_RESERVED = frozenset({"type", "class", "from_env", "agent_languages", "allow_from"})
 
 
 def load_config_file(path: str | os.PathLike[str]) -> tuple[TlLoopConfig, RelaySettings]:
@@ -123,3 +127,19 @@ def adapter_agent_languages(settings: RelaySettings, name: str) -> list[str] | N
     table = settings.adapters.get(name, {})
     value = table.get("agent_languages")
     return list(value) if value else settings.agent_languages
+
+
+def adapter_allow_from(settings: RelaySettings, name: str) -> list[str] | None:
+    """The networks allowed to post this adapter's webhooks (`allow_from`), or None for any.
+
+    Raises:
+        ConfigurationError: `allow_from` is not a list of addresses or networks.
+    """
+    value = settings.adapters.get(name, {}).get("allow_from")
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, list):
+        raise ConfigurationError(
+            f'adapters.{name}.allow_from must be a list, e.g. ["203.0.113.0/24"]'
+        )
+    return [str(entry) for entry in value]

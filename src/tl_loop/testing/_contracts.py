@@ -20,6 +20,7 @@ from tl_loop._errors import (
     RateLimitError,
     ServiceError,
     ServiceUnavailableError,
+    TlLoopError,
     WebhookAuthError,
 )
 from tl_loop.engines._base import TOKEN_PATTERN, Engine, SegmentResult
@@ -128,6 +129,28 @@ def _mutate(value: str) -> str:
     elif value[index].islower():
         replacement = "b" if value[index] == "a" else "a"
     return value[:index] + replacement + value[index + 1 :]
+
+
+_DELIVERY_HEADERS = (
+    "X-Zammad-Delivery",
+    "X-Chatwoot-Delivery",
+    "X-Zendesk-Webhook-Invocation-Id",
+    "X-Request-Id",
+    "X-Delivery-Id",
+    "X-Webhook-Id",
+)
+
+
+def _replays(headers: dict[str, str]) -> list[dict[str, str]]:
+    """The headers of replays an attacker could send: each header changed in turn, then new
+    delivery ids added, twice over (two replays must not get two keys either)."""
+    replays = []
+    for name, value in headers.items():
+        if value:
+            replays.append({**headers, name: _mutate(value)})
+    for round_ in ("1", "2"):
+        replays.append({**headers, **{name: f"replay-{round_}" for name in _DELIVERY_HEADERS}})
+    return replays
 
 
 def _secret_values(adapter: HelpdeskAdapter) -> list[str]:
@@ -326,6 +349,31 @@ class AdapterContract:
         second = contract_adapter.parse_event(customer_message_body, dict(headers))
         assert first.event_id == second.event_id
 
+    def test_a_replay_with_new_delivery_headers_has_the_same_replay_key(
+        self,
+        contract_adapter: HelpdeskAdapter,
+        signed_webhook: Callable[[bytes], dict[str, str]],
+        customer_message_body: bytes,
+    ) -> None:
+        """A captured webhook replayed with a new delivery id (or any header the signature does
+        not cover) gets the same `replay_key`, so the relay handles it once."""
+        body = customer_message_body
+        headers = signed_webhook(body)
+        original = contract_adapter.parse_event(body, headers)
+        key = contract_adapter.replay_key(original, body, headers)
+        tried = 0
+        for replay in _replays(headers):
+            try:
+                contract_adapter.verify_webhook(body, replay)
+                event = contract_adapter.parse_event(body, replay)
+            except (WebhookAuthError, InvalidRequestError):
+                continue  # a signed header cannot be varied; an unparsable one is refused
+            if event.kind == "ignored":
+                continue
+            tried += 1
+            assert contract_adapter.replay_key(event, body, replay) == key, replay
+        assert tried, "no replay could be tried; check the signed_webhook fixture"
+
     def test_our_own_note_is_ignored(
         self,
         contract_adapter: HelpdeskAdapter,
@@ -369,6 +417,37 @@ class AdapterContract:
         assert (note.method, note.url, note.content) != (reply.method, reply.url, reply.content)
         reading = contract_adapter.build_get_messages(event.conversation_id)
         assert (reading.method, reading.url.host) == ("GET", host)
+
+    def test_ids_stay_inside_their_path_segment(
+        self,
+        contract_adapter: HelpdeskAdapter,
+        signed_webhook: Callable[[bytes], dict[str, str]],
+        customer_message_body: bytes,
+    ) -> None:
+        """An id such as `1/../../../users/me` cannot reach another endpoint: every id put in
+        a URL path is percent-encoded (`tl_loop.helpdesk.path_segment`)."""
+        event = contract_adapter.parse_event(
+            customer_message_body, signed_webhook(customer_message_body)
+        )
+        adapter = contract_adapter
+        for hostile in (f"{event.conversation_id}/../../../users/me", ".."):
+            builders: list[Callable[[str], httpx.Request | None]] = [
+                adapter.build_get_messages,
+                lambda i: adapter.build_post_note(i, "x"),
+                lambda i: adapter.build_post_reply(i, "x"),
+                lambda i: adapter.build_set_language(i, "es"),
+            ]
+            for build in builders:
+                try:
+                    request = build(hostile)
+                except (TlLoopError, NotImplementedError):
+                    continue  # refusing the id outright is fine too
+                if request is None:
+                    continue
+                raw = request.url.raw_path.decode("ascii")
+                assert "users/me" not in raw, raw
+                assert "/../" not in raw, raw
+                assert not raw.split("?")[0].endswith("/.."), raw
 
     def test_the_language_request_if_any_goes_to_the_helpdesk(
         self,

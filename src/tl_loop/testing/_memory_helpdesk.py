@@ -45,6 +45,7 @@ from tl_loop.helpdesk._adapter import (
     hmac_digest,
     verify_signature,
 )
+from tl_loop.helpdesk._payload import json_body, path_segment
 
 __all__ = ["MemoryHelpdesk", "MemoryHelpdeskServer", "Posted"]
 
@@ -157,12 +158,12 @@ class MemoryHelpdesk(HelpdeskAdapter):
     def parse_event(self, body: bytes, headers: Mapping[str, str]) -> HelpdeskEvent:
         """Parse the JSON body; our own notes (carrying the marker) are `ignored`."""
         try:
-            payload = json.loads(body)
+            payload = json_body(body, service=self.name)  # repairs invalid UTF-8, like adapters
             kind = payload["type"]
             message = payload.get("message") or {}
             event_id = str(payload["id"])
             conversation_id = str(payload["conversation_id"])
-        except (ValueError, KeyError, TypeError) as error:
+        except (InvalidRequestError, ValueError, KeyError, TypeError) as error:
             raise InvalidRequestError(
                 f"webhook body is not a memory helpdesk event ({error!r}); expected JSON with "
                 "id, type, conversation_id and message",
@@ -186,6 +187,10 @@ class MemoryHelpdesk(HelpdeskAdapter):
             channel=channel if channel in _CHANNELS else None,
         )
 
+    def replay_key(self, event: HelpdeskEvent, body: bytes, headers: Mapping[str, str]) -> str:
+        """The event's `id`: it is inside the signed body, so a replay cannot vary it."""
+        return event.event_id
+
     # -- API ---------------------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
@@ -195,7 +200,7 @@ class MemoryHelpdesk(HelpdeskAdapter):
         """`GET /conversations/{id}/messages?page=1&per_page=N`."""
         return httpx.Request(
             "GET",
-            f"{self.base_url}/conversations/{conversation_id}/messages",
+            f"{self.base_url}/conversations/{path_segment(conversation_id)}/messages",
             params={"page": 1, "per_page": self.page_size},
             headers=self._headers(),
         )
@@ -235,7 +240,7 @@ class MemoryHelpdesk(HelpdeskAdapter):
         """`POST /conversations/{id}/notes` `{"body", "content_type"}`."""
         return httpx.Request(
             "POST",
-            f"{self.base_url}/conversations/{conversation_id}/notes",
+            f"{self.base_url}/conversations/{path_segment(conversation_id)}/notes",
             json={"body": text, "content_type": content_type},
             headers=self._headers(),
         )
@@ -246,7 +251,7 @@ class MemoryHelpdesk(HelpdeskAdapter):
         """`POST /conversations/{id}/replies` `{"body", "content_type"}`."""
         return httpx.Request(
             "POST",
-            f"{self.base_url}/conversations/{conversation_id}/replies",
+            f"{self.base_url}/conversations/{path_segment(conversation_id)}/replies",
             json={"body": text, "content_type": content_type},
             headers=self._headers(),
         )
@@ -255,7 +260,7 @@ class MemoryHelpdesk(HelpdeskAdapter):
         """`PUT /conversations/{id}/language` `{"language"}`."""
         return httpx.Request(
             "PUT",
-            f"{self.base_url}/conversations/{conversation_id}/language",
+            f"{self.base_url}/conversations/{path_segment(conversation_id)}/language",
             json={"language": language},
             headers=self._headers(),
         )
