@@ -27,6 +27,7 @@ from tl_loop.helpdesk import (
     WebhookReply,
     header,
     next_page_request,
+    path_segment,
     response_object,
     then,
     with_detail,
@@ -370,7 +371,9 @@ class SalesforceAdapter(HelpdeskAdapter):
             return None
         quote_id(conversation_id, what="case")
         return self._request(
-            "PATCH", f"/sobjects/Case/{conversation_id}", json={self.language_field: language}
+            "PATCH",
+            f"/sobjects/Case/{path_segment(conversation_id)}",
+            json={self.language_field: language},
         )
 
     # -- knowledge base ----------------------------------------------------------------------
@@ -419,7 +422,7 @@ class SalesforceAdapter(HelpdeskAdapter):
         def fill_in(response: httpx.Response) -> httpx.Request:
             version = draft_id(response)
             quote_id(version, what="draft translation")
-            path = f"/sobjects/{self.knowledge_object}/{version}"
+            path = f"/sobjects/{path_segment(self.knowledge_object)}/{path_segment(version)}"
             return self._request("PATCH", path, json=fields)
 
         return then(submit, fill_in)
