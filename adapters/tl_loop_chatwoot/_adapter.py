@@ -21,6 +21,7 @@ from tl_loop.helpdesk import (
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
+    Rating,
     Setting,
     as_id,
     as_mapping,
@@ -33,7 +34,9 @@ from tl_loop.helpdesk import (
     language_from_labels,
     language_hint,
     next_page_request,
+    parse_time,
     path_segment,
+    response_array,
     response_object,
     verify_signature,
     with_detail,
@@ -44,6 +47,7 @@ __all__ = ["ChatwootAdapter"]
 # Chatwoot's enum order (app/models/message.rb); REST and nested webhook messages send the int.
 _MESSAGE_TYPES = ("incoming", "outgoing", "activity", "template")
 # The messages endpoint returns at most this many messages, newest last; older ones via `before`.
+_CSAT_PAGE = 25  # Chatwoot's CSAT list page size
 _PAGE_SIZE = 20
 # The inbox's channel type. `Channel::Api` inboxes are whatever the integrator built: None.
 _CHANNEL_TYPES: dict[str, Channel] = {
@@ -266,7 +270,13 @@ class ChatwootAdapter(HelpdeskAdapter):
         return [self._message(item) for item in self._payload(response)]
 
     def next_page(self, response: httpx.Response) -> httpx.Request | None:
-        """The page of *older* messages (`before=<oldest id>`), while pages come back full."""
+        """The page of *older* messages (`before=<oldest id>`), while pages come back full;
+        for CSAT responses, the next `page` while pages come back full (25)."""
+        if response.request.url.path.endswith("/csat_survey_responses"):
+            if len(response_array(response, service=self.name)) < _CSAT_PAGE:
+                return None
+            page = int(response.request.url.params.get("page", 1)) + 1
+            return next_page_request(response, params={"page": page}, headers=self._headers())
         ids = [
             int(str(item.get("id")))
             for item in self._payload(response)
@@ -375,6 +385,33 @@ class ChatwootAdapter(HelpdeskAdapter):
         return self.build_set_language(conversation_id, language, custom_attributes=attributes)
 
     # -- errors ------------------------------------------------------------------------------
+
+    # -- outcomes ----------------------------------------------------------------------------
+
+    def build_list_ratings(self) -> httpx.Request:
+        """`GET …/csat_survey_responses?page=1` (25 a page)."""
+        return self._request("GET", "csat_survey_responses?page=1")
+
+    def parse_ratings(self, response: httpx.Response) -> list[Rating]:
+        """Chatwoot's CSAT survey rates 1–5; 4 and 5 count as satisfied (CSAT's usual cut)."""
+        ratings = []
+        for item in response_array(response, service=self.name):
+            item = as_mapping(item)
+            value = item.get("rating")
+            conversation = as_mapping(item.get("conversation"))
+            number = conversation.get("display_id") or item.get("conversation_id")
+            if not isinstance(value, int) or number is None:
+                continue
+            ratings.append(
+                Rating(
+                    conversation_id=str(number),
+                    score=(min(max(value, 1), 5) - 1) / 4,
+                    raw=str(value),
+                    satisfied=value >= 4,
+                    created_at=parse_time(item.get("created_at")),
+                )
+            )
+        return ratings
 
     def error_for(self, response: httpx.Response) -> ServiceError | None:
         """The base mapping, with Chatwoot's `error` / `message` / `errors` text added."""

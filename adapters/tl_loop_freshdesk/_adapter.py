@@ -24,15 +24,18 @@ from tl_loop.helpdesk import (
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
+    Rating,
     Setting,
     article_from,
     as_id,
+    as_mapping,
     body_event_id,
     error_body,
     header,
     json_body,
     language_hint,
     next_page_request,
+    parse_time,
     path_segment,
     response_array,
     text_to_html,
@@ -333,6 +336,36 @@ class FreshdeskAdapter(HelpdeskAdapter):
 
     # -- errors ------------------------------------------------------------------------------
 
+    # -- outcomes ----------------------------------------------------------------------------
+
+    def build_list_ratings(self) -> httpx.Request:
+        """`GET /api/v2/surveys/satisfaction_ratings` (pages by `page`/`per_page` and `Link`)."""
+        return self._request(
+            "GET",
+            "/api/v2/surveys/satisfaction_ratings",
+            params={"page": 1, "per_page": self.per_page},
+        )
+
+    def parse_ratings(self, response: httpx.Response) -> list[Rating]:
+        """Freshdesk's classic scale runs from -103 (strongly unhappy) to 103 (extremely
+        happy), 100 neutral; the default question's answer is the rating."""
+        ratings = []
+        for item in response_array(response, service=_SERVICE):
+            item = as_mapping(item)
+            value = as_mapping(item.get("ratings")).get("default_question")
+            if not isinstance(value, int) or item.get("ticket_id") is None:
+                continue
+            ratings.append(
+                Rating(
+                    conversation_id=str(item["ticket_id"]),
+                    score=_freshdesk_score(value),
+                    raw=str(value),
+                    satisfied=value > 100,
+                    created_at=parse_time(item.get("created_at")),
+                )
+            )
+        return ratings
+
     def error_for(self, response: httpx.Response) -> ServiceError | None:
         """The base mapping (429 honours `Retry-After`) with Freshdesk's `description` and
         per-field `errors` quoted."""
@@ -401,3 +434,10 @@ def _source_channel(source: object) -> Channel | None:
     if isinstance(source, bool) or not isinstance(source, (int, str)):
         return None
     return _SOURCES.get(str(source).strip().lower().replace(" ", "_"))
+
+
+def _freshdesk_score(value: int) -> float:
+    """Freshdesk's classic -103…103 scale (100 neutral, ±101…103 by strength) on 0–1."""
+    if value >= 100:
+        return 0.5 + 0.5 * min(value - 100, 3) / 3
+    return 0.5 - 0.5 * min(abs(value) - 100, 3) / 3 if value <= -100 else 0.5

@@ -25,6 +25,7 @@ from tl_loop.helpdesk import (
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
+    Rating,
     Setting,
     TokenProvider,
     as_id,
@@ -37,6 +38,7 @@ from tl_loop.helpdesk import (
     language_hint,
     next_page_request,
     numeric_id,
+    parse_time,
     path_segment,
     response_object,
     retry_after_from,
@@ -288,6 +290,13 @@ class HelpScoutAdapter(HelpdeskAdapter):
     def next_page(self, response: httpx.Response) -> httpx.Request | None:
         """`_links.next` when present, else the next `page` while `page.number < totalPages`."""
         data = self._json(response)
+        page_number, pages = data.get("page"), data.get("pages")
+        if isinstance(page_number, int) and isinstance(pages, int):  # the reports' paging
+            if page_number >= pages:
+                return None
+            return next_page_request(
+                response, params={"page": str(page_number + 1)}, headers=self._headers()
+            )
         href = as_mapping(as_mapping(data.get("_links")).get("next")).get("href")
         page = as_mapping(data.get("page"))
         number, total = page.get("number"), page.get("totalPages")
@@ -352,6 +361,31 @@ class HelpScoutAdapter(HelpdeskAdapter):
         return self._request("PUT", path, json=body)
 
     # -- errors ------------------------------------------------------------------------------
+
+    # -- outcomes ----------------------------------------------------------------------------
+
+    def build_list_ratings(self) -> httpx.Request:
+        """`GET /v2/reports/happiness/ratings` (the Happiness report's ratings, by page)."""
+        return self._request("GET", "/v2/reports/happiness/ratings?page=1")
+
+    def parse_ratings(self, response: httpx.Response) -> list[Rating]:
+        """Help Scout rates 1 great, 2 okay, 3 not good; only great counts as satisfied."""
+        ratings = []
+        for item in self._json(response).get("results") or []:
+            item = as_mapping(item)
+            value = item.get("ratingId")
+            if value not in (1, 2, 3) or item.get("conversationId") is None:
+                continue
+            ratings.append(
+                Rating(
+                    conversation_id=str(item["conversationId"]),
+                    score={1: 1.0, 2: 0.5, 3: 0.0}[value],
+                    raw=str(item.get("ratingName") or value),
+                    satisfied=value == 1,
+                    created_at=parse_time(item.get("ratingCreatedAt")),
+                )
+            )
+        return ratings
 
     def error_for(self, response: httpx.Response) -> ServiceError | None:
         """The base mapping, with Help Scout's `vnd.error` message and field errors added."""

@@ -23,6 +23,7 @@ from tl_loop.helpdesk import (
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
+    Rating,
     Setting,
     article_from,
     as_mapping,
@@ -32,6 +33,7 @@ from tl_loop.helpdesk import (
     json_body,
     language_from_labels,
     next_page_request,
+    parse_time,
     path_segment,
     response_object,
     translation_target,
@@ -275,6 +277,34 @@ class ZendeskAdapter(HelpdeskAdapter):
         return self._request("POST", path, json={"translation": translation})
 
     # -- errors ------------------------------------------------------------------------------
+
+    # -- outcomes ----------------------------------------------------------------------------
+
+    def build_list_ratings(self) -> httpx.Request:
+        """`GET /api/v2/satisfaction_ratings.json` (cursor pages: `next_page` follows them)."""
+        return self._request(
+            "GET", "/api/v2/satisfaction_ratings.json", params={"page[size]": self.page_size}
+        )
+
+    def parse_ratings(self, response: httpx.Response) -> list[Rating]:
+        """Zendesk rates `good` or `bad`; `offered` and `unoffered` are not ratings."""
+        payload = response_object(response, service=SERVICE)
+        ratings = []
+        for item in payload.get("satisfaction_ratings") or []:
+            item = as_mapping(item)
+            score = str(item.get("score", ""))
+            if score not in ("good", "bad") or item.get("ticket_id") is None:
+                continue
+            ratings.append(
+                Rating(
+                    conversation_id=str(item["ticket_id"]),
+                    score=1.0 if score == "good" else 0.0,
+                    raw=score,
+                    satisfied=score == "good",
+                    created_at=parse_time(item.get("created_at")),
+                )
+            )
+        return ratings
 
     def error_for(self, response: httpx.Response) -> ServiceError | None:
         """The base mapping, with Zendesk's own error text (`error`, `description`,

@@ -17,12 +17,15 @@ from typing import TextIO
 from tl_loop._glossary import Glossary
 from tl_loop._relay_settings import RelaySettings
 from tl_loop.cli._common import Commands, add_command, load_relay_config
+from tl_loop.helpdesk import HelpdeskClient
+from tl_loop.relay import OutcomesCollector, build_adapters
 from tl_loop.review import (
     AuditLog,
     ReviewItem,
     ReviewQueue,
     open_audit_log,
     open_review_queue,
+    render_outcomes_table,
 )
 from tl_loop.review._stats import compute_stats, render_table
 from tl_loop.review._suggest import (
@@ -66,6 +69,10 @@ def add_stats_parser(commands: Commands) -> None:
         "--since", type=_days, metavar="DAYS", help="only the last DAYS days (default: all)"
     )
     stats.add_argument("--json", action="store_true", help="one JSON object (docs/metrics.md)")
+    stats.add_argument(
+        "--outcomes", action="store_true",
+        help="customer outcomes per language from the helpdesks (docs/outcomes.md)",
+    )  # fmt: skip
 
 
 def add_glossary_parser(commands: Commands) -> None:
@@ -99,6 +106,8 @@ def run_stats(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         ServiceError: a store could not be read.
     """
     settings = load_relay_config(args, needed_by="tl-loop stats").relay
+    if args.outcomes:
+        return _outcomes(settings, stdout)
     since = _since(args.since)
     with _audit_log(settings) as audit, _review_queue(settings) as queue:
         rows = list(audit.rows(since=since)) if audit else []
@@ -112,6 +121,19 @@ def run_stats(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             "items into relay.review_path or review_url",
             file=stderr,
         )
+    return 0
+
+
+def _outcomes(settings: RelaySettings, stdout: TextIO) -> int:
+    adapters = build_adapters(settings)
+    clients = {name: HelpdeskClient(adapter) for name, adapter in adapters.items()}
+    try:
+        with _audit_log(settings) as audit, _review_queue(settings) as queue:
+            collector = OutcomesCollector(audit=audit, review=queue, clients=clients, ttl=0)
+            print(render_outcomes_table(collector.groups()), file=stdout)
+    finally:
+        for client in clients.values():
+            client.close()
     return 0
 
 

@@ -35,6 +35,7 @@ from tl_loop.helpdesk._oauth import (
     TokenGrant,
     TokenProvider,
 )
+from tl_loop.helpdesk._outcomes import Rating, parse_time
 from tl_loop.helpdesk._payload import (
     article_from,
     as_id,
@@ -62,6 +63,7 @@ from tl_loop.helpdesk._payload import (
     with_detail,
 )
 from tl_loop.helpdesk._settings import AdapterSettings, Setting
+from tl_loop.helpdesk._timeline import Timeline, timeline
 
 __all__ = [
     "OWN_NOTE_MARKER",
@@ -77,7 +79,9 @@ __all__ = [
     "HelpdeskEvent",
     "HelpdeskMessage",
     "JwtBearerGrant",
+    "Rating",
     "Setting",
+    "Timeline",
     "TokenGrant",
     "TokenProvider",
     "WebhookReply",
@@ -100,6 +104,7 @@ __all__ = [
     "load_adapter_class",
     "next_page_request",
     "numeric_id",
+    "parse_time",
     "path_segment",
     "require_env",
     "response_array",
@@ -108,6 +113,7 @@ __all__ = [
     "seconds_until",
     "text_to_html",
     "then",
+    "timeline",
     "translation_target",
     "verify_signature",
     "with_detail",

@@ -36,6 +36,7 @@ from tl_loop._errors import (
 )
 from tl_loop._models import Channel, ContentType
 from tl_loop.helpdesk._oauth import TokenProvider
+from tl_loop.helpdesk._outcomes import Rating
 from tl_loop.helpdesk._settings import AdapterSettings
 from tl_loop.http import error_for_status, retry_after_seconds
 from tl_loop.text._repair import repair_text
@@ -396,6 +397,17 @@ class HelpdeskAdapter(abc.ABC):
     ) -> httpx.Request:
         """The request that stores a translation of `article` (as a draft where possible)."""
         raise NotImplementedError(f"{self.name} has no knowledge-base support in tl_loop")
+
+    # -- outcomes ----------------------------------------------------------------------------
+
+    def build_list_ratings(self) -> httpx.Request | None:
+        """The request for the first page of customer satisfaction ratings; None when the
+        platform has no ratings API tl_loop reads (pages follow `next_page`)."""
+        return None
+
+    def parse_ratings(self, response: httpx.Response) -> list[Rating]:
+        """The ratings in a response to `build_list_ratings` (or a later page)."""
+        return []
 
     # -- errors ------------------------------------------------------------------------------
 

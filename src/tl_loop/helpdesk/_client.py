@@ -24,6 +24,8 @@ import httpx
 from tl_loop._models import ContentType
 from tl_loop.helpdesk._adapter import HelpdeskAdapter, HelpdeskMessage
 from tl_loop.helpdesk._chain import follow_up
+from tl_loop.helpdesk._outcomes import Rating
+from tl_loop.helpdesk._timeline import Timeline, timeline
 from tl_loop.http import RetryPolicy, transport_errors, write_failure
 
 __all__ = ["HelpdeskClient"]
@@ -111,6 +113,26 @@ class HelpdeskClient:
             request = self.adapter.next_page(response)
             pages += 1
         return messages
+
+    def get_ratings(self) -> list[Rating]:
+        """Every customer satisfaction rating the platform lists (none where it has no API).
+
+        Raises:
+            ServiceError: a page could not be read.
+        """
+        ratings: list[Rating] = []
+        request = self.adapter.build_list_ratings()
+        pages = 0
+        while request is not None and pages < self.max_pages:
+            response = self.read(request)
+            ratings.extend(self.adapter.parse_ratings(response))
+            request = self.adapter.next_page(response)
+            pages += 1
+        return ratings
+
+    def get_timeline(self, conversation_id: str) -> Timeline:
+        """How the conversation was resolved, read from its messages (see `Timeline`)."""
+        return timeline(conversation_id, self.get_messages(conversation_id))
 
     # -- writes ------------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from tl_loop.relay._app import create_app
     from tl_loop.relay._jobs import Job
     from tl_loop.relay._notes import NoteComposer, Trigger, parse_trigger
+    from tl_loop.relay._outcomes_page import OutcomesCollector
     from tl_loop.relay._queue import JobQueue
     from tl_loop.relay._relay import Accepted, Relay
     from tl_loop.relay._serve import (
@@ -49,6 +50,7 @@ __all__ = [
     "Job",
     "JobQueue",
     "NoteComposer",
+    "OutcomesCollector",
     "Relay",
     "RelaySettings",
     "Trigger",
@@ -74,6 +76,7 @@ _LAZY = {
     "build_adapters": "_settings",
     "load_config_file": "_settings",
     "NoteComposer": "_notes",
+    "OutcomesCollector": "_outcomes_page",
     "Trigger": "_notes",
     "parse_trigger": "_notes",
     "configure_logging": "_serve",

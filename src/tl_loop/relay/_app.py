@@ -116,9 +116,11 @@ def create_app(
         ],
     )
     app.state.relay = relay
+    from tl_loop.relay._outcomes_page import mount_outcomes_page
     from tl_loop.relay._review_page import ReviewPage, mount_review_page
 
     mount_review_page(app, ReviewPage.for_relay(relay))  # /review: see docs/review-page.md
+    mount_outcomes_page(app, relay)  # /outcomes: see docs/outcomes.md
     return app
 
 

@@ -213,7 +213,9 @@ class Services:
         self._record(job, translation, channel)
 
     def _record(self, job: Job, translation: Translation, channel: Channel | None) -> None:
-        if self.audit is None or translation.skipped:
+        # Skipped messages (the reader reads the language) are recorded too: they are the
+        # conversations in the agent's own language that outcome reports compare against.
+        if self.audit is None:
             return
         try:
             self.audit.record(

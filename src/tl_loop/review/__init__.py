@@ -30,6 +30,7 @@ from tl_loop.review._items import (
     new_item_id,
 )
 from tl_loop.review._learn import learn, learned_entries, pair_segments
+from tl_loop.review._outcomes import OutcomeGroup, compute_outcomes, render_outcomes_table
 from tl_loop.review._postgres import PostgresAuditLog, PostgresReviewQueue
 from tl_loop.review._sqlite import SQLiteAuditLog, SQLiteReviewQueue
 from tl_loop.review._stats import (
@@ -53,6 +54,7 @@ __all__ = [
     "AuditRow",
     "Durations",
     "EditEffort",
+    "OutcomeGroup",
     "PostgresAuditLog",
     "PostgresReviewQueue",
     "ReviewConflictError",
@@ -63,6 +65,7 @@ __all__ = [
     "SQLiteReviewQueue",
     "audit_row",
     "check_releasable",
+    "compute_outcomes",
     "compute_stats",
     "find_replacements",
     "learn",
@@ -72,6 +75,7 @@ __all__ = [
     "open_review_queue",
     "pair_segments",
     "post_edit_scores",
+    "render_outcomes_table",
     "render_table",
     "suggest_glossary_entries",
     "suggestions_to_csv",

@@ -222,6 +222,10 @@ class Stats:
         return json.dumps(self.to_dict(), ensure_ascii=False)
 
 
+def _skipped(row: AuditRow) -> bool:
+    return row.engine is None and row.segments == 0 and not row.flag_codes
+
+
 def compute_stats(
     audit_rows: Iterable[AuditRow],
     review_items: Iterable[ReviewItem],
@@ -251,6 +255,8 @@ def compute_stats(
     """
     rows_by_key: dict[GroupKey, list[AuditRow]] = defaultdict(list)
     for row in audit_rows:
+        if _skipped(row):  # not translated: the reader read the language (outcome reports use it)
+            continue
         if since is None or row.created_at >= since:
             rows_by_key[(row.source_language, row.target_language, row.engine)].append(row)
     items_by_key: dict[GroupKey, list[ReviewItem]] = defaultdict(list)
