@@ -137,7 +137,8 @@ def token_provider(
             raise ConfigurationError(
                 "salesforce: the JWT bearer flow needs client_id, jwt_username and jwt_private_key"
             )
-        grant = JwtBearerGrant(
+        grant = _JwtBearer(
+            base_url,
             token_url=f"{login_url}/services/oauth2/token",
             client_id=client_id,
             subject=jwt_username,
@@ -148,7 +149,8 @@ def token_provider(
         )
     elif client_id and client_secret:
         # The client-credentials flow is served by the org's own My Domain, not by login.
-        grant = ClientCredentialsGrant(
+        grant = _ClientCredentials(
+            base_url,
             token_url=f"{base_url}/services/oauth2/token",
             client_id=client_id,
             client_secret=client_secret,
@@ -175,3 +177,45 @@ class _NoGrant(TokenGrant):
             "credentials are configured to fetch another",
             service="salesforce",
         )
+
+
+def follow_instance(request: httpx.Request, token: AccessToken, base_url: str) -> None:
+    """Send a request built for the configured instance to the token's `instance_url`.
+
+    Salesforce's token answer names the host the token is good for; when an org moved (a new
+    My Domain, a sandbox refresh) it differs from the configured URL. Only requests aimed at
+    the configured instance are redirected, never one for another host.
+    """
+    instance = token.extra.get("instance_url")
+    configured = httpx.URL(base_url)
+    if not isinstance(instance, str) or not instance.startswith(("https://", "http://")):
+        return
+    target = httpx.URL(instance)
+    aimed = (request.url.scheme, request.url.host, request.url.port)
+    if aimed != (configured.scheme, configured.host, configured.port):
+        return
+    if (target.scheme, target.host, target.port) != aimed:
+        request.url = request.url.copy_with(
+            scheme=target.scheme, host=target.host, port=target.port
+        )
+        request.headers["Host"] = target.netloc.decode("ascii")
+
+
+class _ClientCredentials(ClientCredentialsGrant):
+    def __init__(self, base_url: str, **options: Any) -> None:
+        super().__init__(**options)
+        self._base_url = base_url
+
+    def authorize(self, request: httpx.Request, token: AccessToken) -> None:
+        super().authorize(request, token)
+        follow_instance(request, token, self._base_url)
+
+
+class _JwtBearer(JwtBearerGrant):
+    def __init__(self, base_url: str, **options: Any) -> None:
+        super().__init__(**options)
+        self._base_url = base_url
+
+    def authorize(self, request: httpx.Request, token: AccessToken) -> None:
+        super().authorize(request, token)
+        follow_instance(request, token, self._base_url)

@@ -104,6 +104,17 @@ def test_the_jwt_bearer_flow_signs_an_assertion_the_org_verifies(tmp_path: Path)
         with HelpdeskClient(adapter) as client:
             client.post_note(case, "hello", content_type="text")
         assert org.token_requests == ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
+        # The token names the instance to use: requests built for a stale URL follow it.
+        moved = adapter_for(
+            org,
+            instance_url="http://127.0.0.1:9",
+            client_secret=None,
+            jwt_username="bot@acme.example",
+            jwt_private_key=pem,
+            login_url=org.url,
+        )
+        with HelpdeskClient(moved) as client:
+            assert [m.text for m in client.get_messages(case)] == ["hello"]
         wrong_user = adapter_for(
             org,
             client_secret=None,
