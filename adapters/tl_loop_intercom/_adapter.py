@@ -21,6 +21,7 @@ from tl_loop.helpdesk import (
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
+    Rating,
     Setting,
     as_id,
     as_mapping,
@@ -33,6 +34,7 @@ from tl_loop.helpdesk import (
     language_hint,
     next_page_request,
     numeric_id,
+    parse_time,
     path_segment,
     response_object,
     seconds_until,
@@ -323,6 +325,25 @@ class IntercomAdapter(HelpdeskAdapter):
         )
 
     # -- errors ------------------------------------------------------------------------------
+
+    # -- outcomes ----------------------------------------------------------------------------
+
+    def rating_in_messages(self, conversation_id: str, response: httpx.Response) -> Rating | None:
+        """Intercom keeps the customer's rating on the conversation: `conversation_rating`
+        with `rating` 1–5 (4 and 5 count as satisfied)."""
+        if response.is_error:
+            return None
+        rated = as_mapping(as_mapping(response.json()).get("conversation_rating"))
+        value = rated.get("rating")
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None
+        return Rating(
+            conversation_id=conversation_id,
+            score=(min(max(value, 1), 5) - 1) / 4,
+            raw=str(value),
+            satisfied=value >= 4,
+            created_at=parse_time(rated.get("created_at")),
+        )
 
     def error_for(self, response: httpx.Response) -> ServiceError | None:
         """The base mapping with Intercom's `error.list` messages quoted."""

@@ -27,7 +27,7 @@ from test_review_browser import BROWSER_ARGS, CHROMIUM
 from tl_loop.relay import OutcomesCollector
 from tl_loop.review import OutcomeGroup, render_outcomes_table
 
-RATED = ("chatwoot", "freshdesk", "helpscout", "zendesk")  # platforms with a ratings API
+RATED = ("chatwoot", "freshdesk", "helpscout", "intercom", "zendesk")  # platforms with ratings
 TOKEN = "outcomes-review-token-0123456789"
 
 

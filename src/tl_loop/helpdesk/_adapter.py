@@ -409,6 +409,11 @@ class HelpdeskAdapter(abc.ABC):
         """The ratings in a response to `build_list_ratings` (or a later page)."""
         return []
 
+    def rating_in_messages(self, conversation_id: str, response: httpx.Response) -> Rating | None:
+        """A rating the conversation itself carries, read from the first page of
+        `build_get_messages` (Intercom's `conversation_rating`); None by default."""
+        return None
+
     # -- errors ------------------------------------------------------------------------------
 
     def error_for(self, response: httpx.Response) -> ServiceError | None:

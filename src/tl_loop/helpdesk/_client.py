@@ -104,15 +104,23 @@ class HelpdeskClient:
         Raises:
             ServiceError: a page could not be read.
         """
+        return self._read_conversation(conversation_id)[0]
+
+    def _read_conversation(
+        self, conversation_id: str
+    ) -> tuple[list[HelpdeskMessage], Rating | None]:
         messages: list[HelpdeskMessage] = []
+        rating: Rating | None = None
         request: httpx.Request | None = self.adapter.build_get_messages(conversation_id)
         pages = 0
         while request is not None and pages < self.max_pages:
             response = self.read(request)
             messages.extend(self.adapter.parse_messages(response))
+            if pages == 0:
+                rating = self.adapter.rating_in_messages(conversation_id, response)
             request = self.adapter.next_page(response)
             pages += 1
-        return messages
+        return messages, rating
 
     def get_ratings(self) -> list[Rating]:
         """Every customer satisfaction rating the platform lists (none where it has no API).
@@ -130,9 +138,11 @@ class HelpdeskClient:
             pages += 1
         return ratings
 
-    def get_timeline(self, conversation_id: str) -> Timeline:
-        """How the conversation was resolved, read from its messages (see `Timeline`)."""
-        return timeline(conversation_id, self.get_messages(conversation_id))
+    def get_outcome(self, conversation_id: str) -> tuple[Timeline, Rating | None]:
+        """How the conversation was resolved (see `Timeline`), and the rating it carries
+        itself where the platform keeps one on the conversation (Intercom)."""
+        messages, rating = self._read_conversation(conversation_id)
+        return timeline(conversation_id, messages), rating
 
     # -- writes ------------------------------------------------------------------------------
 

@@ -106,7 +106,10 @@ class OutcomesCollector:
                 logger.warning("outcomes: %s ratings unavailable: %s", adapter, error)
             for conversation_id in conversation_ids:
                 try:
-                    timelines[(adapter, conversation_id)] = client.get_timeline(conversation_id)
+                    line, carried = client.get_outcome(conversation_id)
+                    timelines[(adapter, conversation_id)] = line
+                    if carried is not None:
+                        ratings.setdefault((adapter, conversation_id), carried)
                 except ServiceError as error:
                     logger.warning(
                         "outcomes: %s %s unreadable: %s", adapter, conversation_id, error
