@@ -38,6 +38,8 @@ def parse_time(value: object) -> datetime | None:
         return datetime.fromtimestamp(float(value), UTC)
     if not isinstance(value, str) or not value:
         return None
+    if value.replace(".", "", 1).isdigit():  # epoch seconds written as text (Intercom parts)
+        return datetime.fromtimestamp(float(value), UTC)
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
