@@ -201,3 +201,46 @@ def test_a_message_past_the_platforms_note_limit_still_reaches_the_agent(running
     assert len(notes) >= 2
     assert all(len(note.body) <= limit for note in notes)
     assert sum(len(note.body) for note in notes) > limit
+
+
+def test_a_note_answered_500_after_it_was_stored_is_not_posted_twice(running: Running) -> None:
+    emulator = running.emulator
+    conversation = emulator.open_conversation()
+    emulator.store.add_message(conversation, "Hola", author="customer", public=True)
+    emulator.fail_next(500)  # stored, then answered 500: the relay cannot know it arrived
+    running.send(emulator.customer_message(conversation, SPANISH))
+    key = str(conversation.id)
+    [note] = emulator.wait_for(lambda: emulator.notes(key), timeout=20)
+    assert "Hello, my order has not arrived yet." in note.body
+    time.sleep(0.5)
+    assert len(emulator.notes(key)) == 1
+
+
+def test_fronts_webhook_validation_is_answered_with_its_challenge(running: Running) -> None:
+    emulator = running.emulator
+    if emulator.platform != "front":
+        pytest.skip("only Front validates a webhook with a challenge")
+    challenge = emulator.challenge()  # type: ignore[attr-defined]
+    response = emulator.send(challenge)
+    assert response.status_code == 200
+    assert challenge.headers["x-front-challenge"] in response.text
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_the_relay_waits_out_a_rate_limit_and_writes_once(platform: str, tmp_path: Path) -> None:
+    with EMULATORS[platform](rate_limit=2, rate_window=1.0) as emulator:
+        loop = Loop(engines=[FakeEngine(TRANSLATIONS)], detector=LanguageDetector(["en", "es"]))
+        settings = RelaySettings(queue_path=tmp_path / "queue.sqlite3")
+        relay = Relay(loop=loop, adapters={platform: emulator.adapter()}, settings=settings)
+        try:
+            conversation = emulator.open_conversation()
+            emulator.store.add_message(conversation, "Hola", author="customer", public=True)
+            for n in range(3):  # three customer messages: more writes than one window allows
+                webhook = emulator.customer_message(conversation, f"{SPANISH} Pedido {n}.")
+                assert relay.accept(platform, webhook.body, webhook.headers).status == 202
+            relay.drain(timeout=60)
+        finally:
+            relay.close()
+        statuses = [status for _, _, status in emulator.answered]
+        assert 429 in statuses
+        assert len(emulator.notes(conversation.id)) == 3

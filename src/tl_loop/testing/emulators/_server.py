@@ -190,6 +190,7 @@ class EmulatorServer:
         self.webhook_url = webhook_url
         self.store = EmulatorStore()
         self.requests: list[tuple[str, str]] = []
+        self.answered: list[tuple[str, str, int]] = []
         self._budget = _Budget(rate_limit or self.default_rate_limit, rate_window)
         self._failures: list[int] = []
         self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
@@ -435,9 +436,16 @@ class EmulatorServer:
     # -- dispatch ----------------------------------------------------------------------------
 
     def handle(self, request: EmulatorRequest) -> EmulatorResponse:
-        """Route one request through auth, budget, faults and its handler."""
+        """Route one request through auth, budget, faults and its handler; `requests` and
+        `answered` (with the status) record it."""
         with self.store.lock:
             self.requests.append((request.method, request.path))
+        response = self._dispatch(request)
+        with self.store.lock:
+            self.answered.append((request.method, request.path, response.status))
+        return response
+
+    def _dispatch(self, request: EmulatorRequest) -> EmulatorResponse:
         allowed_methods: set[str] = set()
         for method, pattern, handler, public in self._routes:
             match = pattern.match(request.path)
