@@ -120,6 +120,7 @@ class SalesforceEmulator(OrgScripting, EmulatorServer):
         retry_for: float = 30.0,
         webhook_url: str | None = None,
         rate_limit: int | None = None,
+        rate_window: float = 86400.0,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -140,7 +141,7 @@ class SalesforceEmulator(OrgScripting, EmulatorServer):
         super().__init__(
             webhook_url=webhook_url,
             rate_limit=rate_limit,
-            rate_window=86400.0,
+            rate_window=rate_window,
             host=host,
             port=port,
         )
