@@ -168,7 +168,9 @@ class FreshdeskAdapter(HelpdeskAdapter):
         Expected keys: `ticket_id`, `event` (customer_message, agent_note or ticket_created),
         and optionally `text`, `author_id`, `requester_language`, `source` (the ticket's
         source code or name: email or chat becomes the channel). The text is a placeholder
-        expansion, so the event is `complete=False`: the relay re-reads the conversation.
+        expansion, so the event is `complete=False`: the relay re-reads the conversation;
+        except a new ticket's, `{{ticket.description}}`, the whole first message, which the
+        conversations API does not list (`complete=True`).
 
         Without `event`, Freshdesk's own `triggered_event` is understood (the body many
         existing automations send, wrapped as `freshdesk_webhook`): a created ticket is
@@ -199,13 +201,12 @@ class FreshdeskAdapter(HelpdeskAdapter):
                 service=_SERVICE,
             )
         text = payload.get("text")
-        complete = False
         if text is None and event == "ticket_created":
-            # {{ticket.description}} expands to the whole first message, which the
-            # conversations API does not list: use it as it came.
             text = payload.get("ticket_description")
-            complete = isinstance(text, str) and bool(text.strip())
         text = text if isinstance(text, str) and text.strip() else None
+        # A new ticket's text is {{ticket.description}}, the whole first message, which the
+        # conversations API does not list: use it as it came. Other placeholders are re-read.
+        complete = event == "ticket_created" and text is not None
         kind: Kind = "ignored" if text is not None and OWN_NOTE_MARKER in text else event
         return HelpdeskEvent(
             kind=kind,

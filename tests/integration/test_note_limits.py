@@ -1,4 +1,4 @@
-"""A customer message too long for one note reaches the agent anyway, within each platform's cap.
+"""Long and first messages reach the agent: within each platform's note cap; from a new ticket.
 
 A 200 KB customer message once made a 398,290-character note that Chatwoot refused (422, its
 150,000-character cap): the agent got nothing. Against the platform emulators (real HTTP, the
@@ -60,3 +60,22 @@ def test_a_200_kb_message_arrives_as_notes_the_platform_accepts(
     first, last = "número 1 no ha llegado", f"número {text.count(chr(10) * 2) + 1} no ha llegado"
     assert joined.index(first) < joined.index(last)
     assert joined.count("no ha llegado") == text.count("no ha llegado")  # nothing lost
+
+
+def test_a_new_freshdesk_ticket_is_translated_from_its_description(tmp_path: Path) -> None:
+    # The conversations API does not list a ticket's first message: the event's text is used.
+    with EMULATORS["freshdesk"]() as emulator:
+        relay = Relay(
+            loop=Loop(engines=[FakeEngine()], detector=LanguageDetector(["en", "es"])),
+            adapters={"freshdesk": emulator.adapter()},
+            settings=RelaySettings(queue_path=tmp_path / "queue.sqlite3"),
+        )
+        with relay:
+            conversation = emulator.open_conversation()
+            webhook = emulator.customer_message(conversation, "Hola, no puedo entrar.")
+            assert webhook.json()["freshdesk_webhook"]["event"] == "ticket_created"
+            assert relay.accept("freshdesk", webhook.body, webhook.headers).status == 202
+            relay.drain(timeout=30)
+            assert relay.queue.failed_jobs() == []
+            [note] = emulator.notes(str(conversation.id))
+    assert "no puedo entrar" in note.body
