@@ -62,6 +62,8 @@ def _sign(scheme: str, secret: str, body: bytes) -> dict[str, str]:
         return {"X-Front-Request-Timestamp": stamp, "X-Front-Signature": _b64(digest)}
     if scheme == "helpscout":  # base64(HMAC-SHA1(secret, body))
         return {"X-HelpScout-Signature": _b64(_hmac(secret, body, "sha1"))}
+    if scheme == "front_rule":  # rule webhooks: base64(HMAC-SHA1(API secret, body))
+        return {"X-Front-Signature": _b64(_hmac(secret, body, "sha1"))}
     if scheme in ("intercom", "zammad"):  # sha1=hex(HMAC-SHA1(secret, body))
         return {"X-Hub-Signature": "sha1=" + _hmac(secret, body, "sha1").hex()}
     if scheme == "zendesk":  # base64(HMAC-SHA256(secret, timestamp + body))
