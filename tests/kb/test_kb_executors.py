@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from kb_support import fake_config, write_samples
 
-from tl_loop.kb import translate_folder
+from tl_loop import ConfigurationError
+from tl_loop.kb import LoopSpec, translate_folder
 
 
 def outputs(folder: Path) -> dict[str, bytes]:
@@ -47,3 +48,31 @@ def test_ray_writes_what_one_process_writes(tmp_path: Path) -> None:
     inline = run(tmp_path, "inline", workers=0)
     on_ray = run(tmp_path, "ray", workers=2, executor="ray", batch_size=4)
     assert on_ray == inline
+
+
+def test_a_portable_spec_resolves_paths_here_and_carries_its_glossary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coordinator, worker = tmp_path / "coordinator", tmp_path / "worker"
+    coordinator.mkdir()
+    worker.mkdir()
+    (coordinator / "terms.csv").write_text("en,es\nreceipt,recibo\n", encoding="utf-8")
+    monkeypatch.chdir(coordinator)
+    config = fake_config().model_copy(update={"glossary": Path("terms.csv")})
+    spec = LoopSpec.from_config(config).portable()
+    (coordinator / "terms.csv").unlink()  # the spec no longer needs the coordinator's file
+    monkeypatch.chdir(worker)
+
+    glossary = spec.build().parts.glossary
+
+    assert glossary is not None
+    assert [term.replacement for term in glossary.terms_for("en", "es")] == ["recibo"]
+
+
+def test_a_missing_glossary_is_refused_before_anything_is_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = fake_config().model_copy(update={"glossary": Path("nowhere.csv")})
+    with pytest.raises(ConfigurationError, match=r"glossary = '.*nowhere.csv': no such file"):
+        LoopSpec.from_config(config).portable()

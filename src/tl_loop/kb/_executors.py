@@ -16,6 +16,7 @@ import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from tl_loop._cache import TranslationCache
@@ -34,6 +35,7 @@ from tl_loop._policy import select_policy
 from tl_loop.engines._base import SegmentResult
 from tl_loop.engines._chain import ChainResult
 from tl_loop.kb._articles import Field
+from tl_loop.kb._job_files import pack, unpack
 from tl_loop.kb._segments import denormalize, normalize, translate_options
 
 __all__ = [
@@ -71,11 +73,27 @@ class LoopSpec:
 
     config_json: str | None = None
     factory: str | None = None
+    files: tuple[tuple[str, str, bytes], ...] = ()  # carried input files (see `portable`)
 
     @classmethod
     def from_config(cls, config: TlLoopConfig) -> LoopSpec:
         """The spec of a loop built from `config`."""
         return cls(config_json=config.model_dump_json())
+
+    def portable(self) -> LoopSpec:
+        """This spec for workers on other machines: paths resolved here, input files
+        (glossary, hint files) carried inside it.
+
+        Raises:
+            ConfigurationError: an input file the configuration names does not exist.
+        """
+        if self.config_json is None or self.files:
+            return self
+        try:
+            config_json, files = pack(self.config_json)
+        except FileNotFoundError as error:
+            raise ConfigurationError(f"cannot send the job to the cluster: {error}") from None
+        return LoopSpec(config_json=config_json, factory=self.factory, files=files)
 
     def build(self) -> Loop:
         """Build the loop (engines, glossary, policy).
@@ -94,7 +112,7 @@ class LoopSpec:
                 ) from error
             return factory()
         if self.config_json is not None:
-            return Loop.from_config(TlLoopConfig.model_validate_json(self.config_json))
+            return Loop.from_config(unpack(self.config_json, self.files))
         raise ConfigurationError("a LoopSpec needs a configuration or a factory")
 
 
@@ -360,13 +378,20 @@ class _RayWorker:
 class RayExecutor:
     """Ray actors, each holding a warm loop; on a cluster (`address`) or a local instance.
 
+    On a cluster the job carries what the workers need: tl_loop's own code (`runtime_env`
+    `py_modules`, for nodes that do not have it) and the loop's input files with every path
+    resolved on this machine (`LoopSpec.portable`). Results stream back here, where the job
+    alone writes its state and files. An actor lost with its node is started again elsewhere
+    and its unfinished calls are sent again, so a killed worker node loses nothing.
+
     Args:
         spec: how each actor builds its loop.
-        workers: how many actors.
+        workers: how many actors (spread over the nodes).
         address: a Ray cluster address; None starts (or joins, via `RAY_ADDRESS`) a local one.
 
     Raises:
         MissingDependencyError: Ray is not installed.
+        ConfigurationError: an input file of the loop's configuration does not exist.
     """
 
     def __init__(self, spec: LoopSpec, *, workers: int, address: str | None = None) -> None:
@@ -377,18 +402,22 @@ class RayExecutor:
             raise MissingDependencyError(
                 "the Ray executor needs Ray", install="pip install 'tl-loop[ray]'"
             ) from error
-        self.spec = spec
+        self.spec = spec.portable()
         self._started = not self._ray.is_initialized()
         if self._started:
+            code = str(Path(importlib.import_module("tl_loop").__file__ or "").parent)
             self._ray.init(
                 address=address,
                 num_cpus=None if address else workers,
+                runtime_env={"py_modules": [code]} if address else None,
                 include_dashboard=False,
                 log_to_driver=False,
                 configure_logging=False,
             )
-        worker = self._ray.remote(num_cpus=1)(_RayWorker)
-        self._actors = [worker.remote(spec) for _ in range(workers)]
+        worker = self._ray.remote(
+            num_cpus=1, max_restarts=-1, max_task_retries=-1, scheduling_strategy="SPREAD"
+        )(_RayWorker)
+        self._actors = [worker.remote(self.spec) for _ in range(workers)]
         self._pool = actor_pool(self._actors)
 
     def run(self, fn: Callable[[LoopSpec, T], R], tasks: Sequence[T]) -> Iterator[R]:

@@ -25,6 +25,7 @@ class TestMyEngineContract(EngineContract):
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -112,6 +113,7 @@ class FakeEngine(Engine):
         unknown_words: words to report as unknown when a segment contains them.
         name: the engine's name in flags, audit records and cache keys.
         capabilities: what it claims it can do (e.g. `trusted=False` to exercise PII masking).
+        latency: seconds each call takes, to stand for a remote engine (0: none).
 
     Every call is recorded in `calls` as `(source, target, segments)`, and its options in
     `options`.
@@ -131,7 +133,9 @@ class FakeEngine(Engine):
         name: str = "fake",
         version: str = "1",
         capabilities: Capabilities | None = None,
+        latency: float = 0.0,
     ) -> None:
+        self.latency = latency
         self.name = name  # type: ignore[misc]  # an instance may rename itself, for chains of fakes
         self._translations = dict(translations or {})
         self._pairs = frozenset((s, t) for s, t in pairs) if pairs is not None else None
@@ -177,6 +181,8 @@ class FakeEngine(Engine):
         options: TranslateOptions = NO_OPTIONS,
     ) -> list[SegmentResult]:
         """Translate by lookup, else by `transform`; fail as scripted."""
+        if self.latency:
+            time.sleep(self.latency)
         with self._lock:
             self.calls.append((source, target, tuple(segments)))
             self.options.append(options)

@@ -1,0 +1,172 @@
+"""A job on a two-node Ray cluster: `ray start --head` and a second node, each its own process.
+
+The nodes share nothing but Ray: the second node runs in another folder, the coordinator's
+glossary path is relative to the coordinator's folder, and tl_loop's code reaches the workers
+through the job's `runtime_env`. A worker node killed mid-job loses nothing: its actor starts
+again on the head and the job's output is the same as a run in one process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kb_support import fake_config, write_samples
+
+from tl_loop.kb import KbSummary, translate_folder
+
+_RAY = Path(sys.executable).parent / "ray"
+
+pytestmark = [
+    pytest.mark.ray,
+    pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed"),
+    pytest.mark.skipif(not _RAY.exists(), reason="the ray command is not installed"),
+]
+
+# Notice a dead node within seconds rather than the default half minute; a loopback-only
+# test cluster needs no token (a real one keeps Ray's token authentication).
+_ENV = {
+    "RAY_health_check_period_ms": "500",
+    "RAY_health_check_failure_threshold": "3",
+    "RAY_AUTH_MODE": "disabled",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # --block keeps the node in the foreground: its process group is ours to kill.
+    return subprocess.Popen(
+        [str(_RAY), "start", "--block", "--disable-usage-stats", *args],
+        cwd=cwd, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
+def _nodes(address: str, env: dict[str, str]) -> int:
+    done = subprocess.run(
+        [str(_RAY), "status", f"--address={address}"], env=env, capture_output=True, text=True,
+        check=False, timeout=60,
+    )  # fmt: skip
+    active = done.stdout.partition("Active:")[2].partition("Pending:")[0]
+    return active.count("node_")
+
+
+class Cluster:
+    def __init__(self, address: str, head: subprocess.Popen[bytes], node: subprocess.Popen[bytes]):
+        self.address, self.head, self.node = address, head, node
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    temp = Path("/tmp") / f"tlray-{uuid.uuid4().hex[:8]}"  # short: Ray's socket paths
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"} | _ENV
+    elsewhere = tmp_path / "worker-node"
+    elsewhere.mkdir()
+    head = _start(
+        ["--head", f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=2",
+         "--include-dashboard=false", f"--temp-dir={temp}"], tmp_path, env,
+    )  # fmt: skip
+    node = None
+    try:
+        deadline = time.monotonic() + 120
+        while _nodes(address, env) < 1:
+            assert time.monotonic() < deadline, "the Ray head did not start"
+            time.sleep(1)
+        node = _start(
+            [f"--address={address}", "--node-ip-address=127.0.0.1", "--num-cpus=1"], elsewhere, env
+        )
+        while _nodes(address, env) < 2:
+            assert time.monotonic() < deadline, "the second Ray node did not join"
+            time.sleep(1)
+        yield Cluster(address, head, node)
+    finally:
+        for process in (node, head):
+            if process is not None:
+                _kill(process)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _outputs(out: Path) -> dict[str, str]:
+    return {
+        p.relative_to(out).as_posix(): p.read_text()
+        for p in sorted((out / "es").rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_a_job_on_two_nodes_carries_its_glossary_and_survives_a_killed_node(
+    tmp_path: Path, cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coordinator = tmp_path / "coordinator"
+    (coordinator / "src").mkdir(parents=True)
+    write_samples(coordinator / "src", count=4)
+    (coordinator / "terms.csv").write_text("en,es\nreceipt,RECIBO-X\n", encoding="utf-8")
+    monkeypatch.chdir(coordinator)  # the glossary path is relative to here only
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    config = fake_config(latency=0.4).model_copy(update={"glossary": Path("terms.csv")})
+
+    alone = translate_folder("src", out_dir="alone", targets=["es"], config=config, workers=0)
+    assert alone.failed == 0
+
+    finished: list[KbSummary] = []
+
+    def on_cluster() -> None:
+        address = cluster.address
+        summary = translate_folder(
+            "src", out_dir="cluster", targets=["es"], config=config, batch_size=1, workers=2,
+            executor="ray", ray_address=address,
+        )  # fmt: skip
+        finished.append(summary)
+
+    job = threading.Thread(target=on_cluster)
+    job.start()
+    state = coordinator / "cluster" / ".tl-loop-kb" / "job.sqlite3"
+    deadline = time.monotonic() + 180
+    while _committed(state) < 2:  # mid-job: some batches are in, most are not
+        assert job.is_alive(), "the job ended before the node could be killed"
+        assert time.monotonic() < deadline, "no batch came back from the cluster"
+        time.sleep(0.2)
+    _kill(cluster.node)
+    job.join(timeout=300)
+
+    assert not job.is_alive()
+    (summary,) = finished
+    assert (summary.failed, summary.errors) == (0, {})
+    assert summary.engine_segments == alone.engine_segments
+    assert _outputs(coordinator / "cluster") == _outputs(coordinator / "alone")
+    assert "RECIBO-X" in (coordinator / "cluster" / "es" / "refunds.html").read_text()
+
+
+def _committed(state: Path) -> int:
+    if not state.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{state}?mode=ro", uri=True) as db:
+            return int(db.execute("SELECT COUNT(*) FROM segments").fetchone()[0])
+    except sqlite3.OperationalError:  # not created yet, or busy
+        return 0
