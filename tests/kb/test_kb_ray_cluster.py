@@ -1,13 +1,15 @@
-"""A job on a two-node Ray cluster: `ray start --head` and a second node, each its own process.
+"""`tl-loop kb translate --executor ray` on a two-node cluster: `ray start --head` and a second
+node, each its own process, and the command in a third.
 
-The nodes share nothing but Ray: the second node runs in another folder, the coordinator's
-glossary path is relative to the coordinator's folder, and tl_loop's code reaches the workers
-through the job's `runtime_env`. A worker node killed mid-job loses nothing: its actor starts
-again on the head and the job's output is the same as a run in one process.
+The nodes share nothing but Ray: the second node runs in another folder, the glossary path is
+relative to the coordinator's folder, and tl_loop's code reaches the workers through the job's
+`runtime_env`. A worker node killed mid-job loses nothing: its actor starts again on the head,
+and the output is the same as a run in one process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -16,16 +18,16 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kb_support import fake_config, write_samples
+from kb_support import write_samples
 
-from tl_loop.kb import KbSummary, translate_folder
+from tl_loop import TlLoopConfig
+from tl_loop.kb import translate_folder
 
 _RAY = Path(sys.executable).parent / "ray"
 
@@ -108,7 +110,22 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         for process in (node, head):
             if process is not None:
                 _kill(process)
+        _kill_leftovers(temp)
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def _kill_leftovers(temp: Path) -> None:
+    """Ray workers start their own sessions: end those of this cluster (its temp dir)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if str(temp).encode() in command:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry.name), signal.SIGKILL)
 
 
 def _outputs(out: Path) -> dict[str, str]:
@@ -119,45 +136,55 @@ def _outputs(out: Path) -> dict[str, str]:
     }
 
 
-def test_a_job_on_two_nodes_carries_its_glossary_and_survives_a_killed_node(
+_CONFIG = """\
+engines = ["fake"]
+
+[engine.fake]
+latency = 2.0  # seconds per engine call: a remote engine, and time to kill a node mid-job
+
+[review]
+max_untranslated_share = 1.0
+wrong_language_confidence = 1.01
+"""
+
+
+def test_kb_translate_on_two_nodes_carries_its_glossary_and_survives_a_killed_node(
     tmp_path: Path, cluster: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     coordinator = tmp_path / "coordinator"
     (coordinator / "src").mkdir(parents=True)
-    write_samples(coordinator / "src", count=4)
+    write_samples(coordinator / "src", count=60)
     (coordinator / "terms.csv").write_text("en,es\nreceipt,RECIBO-X\n", encoding="utf-8")
+    (coordinator / "tl-loop.toml").write_text(_CONFIG, encoding="utf-8")
     monkeypatch.chdir(coordinator)  # the glossary path is relative to here only
-    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
-    config = fake_config(latency=0.4).model_copy(update={"glossary": Path("terms.csv")})
-
+    config = TlLoopConfig.load("tl-loop.toml").model_copy(update={"glossary": Path("terms.csv")})
     alone = translate_folder("src", out_dir="alone", targets=["es"], config=config, workers=0)
     assert alone.failed == 0
+    assert alone.engine_segments > 64  # more than two batches: the job is in flight when killed
 
-    finished: list[KbSummary] = []
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"} | _ENV
+    job = subprocess.Popen(
+        [sys.executable, "-m", "tl_loop.cli", "--config", "tl-loop.toml", "kb", "translate",
+         "src", "--to", "es", "--out", "cluster", "--glossary", "terms.csv", "--executor", "ray",
+         "--ray-address", cluster.address, "--workers", "2", "--no-progress"],
+        cwd=coordinator, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        state = coordinator / "cluster" / ".tl-loop-kb" / "job.sqlite3"
+        deadline = time.monotonic() + 240
+        while _committed(state) < 1:  # mid-job: a batch is in, the others are not
+            assert job.poll() is None, job.communicate()[1].decode()[-2000:]
+            assert time.monotonic() < deadline, "no batch came back from the cluster"
+            time.sleep(0.2)
+        _kill(cluster.node)
+        stdout, stderr = job.communicate(timeout=300)
+    finally:
+        if job.poll() is None:
+            job.kill()
+            job.wait()
 
-    def on_cluster() -> None:
-        address = cluster.address
-        summary = translate_folder(
-            "src", out_dir="cluster", targets=["es"], config=config, batch_size=1, workers=2,
-            executor="ray", ray_address=address,
-        )  # fmt: skip
-        finished.append(summary)
-
-    job = threading.Thread(target=on_cluster)
-    job.start()
-    state = coordinator / "cluster" / ".tl-loop-kb" / "job.sqlite3"
-    deadline = time.monotonic() + 180
-    while _committed(state) < 2:  # mid-job: some batches are in, most are not
-        assert job.is_alive(), "the job ended before the node could be killed"
-        assert time.monotonic() < deadline, "no batch came back from the cluster"
-        time.sleep(0.2)
-    _kill(cluster.node)
-    job.join(timeout=300)
-
-    assert not job.is_alive()
-    (summary,) = finished
-    assert (summary.failed, summary.errors) == (0, {})
-    assert summary.engine_segments == alone.engine_segments
+    assert job.returncode == 0, stderr.decode()[-2000:]
+    assert "failed 0" in stdout.decode()
     assert _outputs(coordinator / "cluster") == _outputs(coordinator / "alone")
     assert "RECIBO-X" in (coordinator / "cluster" / "es" / "refunds.html").read_text()
 
