@@ -11,10 +11,17 @@ import functools
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-import langcodes
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _langcodes() -> Any:
+    # langcodes loads its tables (~0.15 s) on import: only tag normalisation needs them.
+    import langcodes
+
+    return langcodes
+
 
 __all__ = [
     "AuditRecord",
@@ -58,10 +65,13 @@ def normalize_tag(tag: str) -> str:
     text = tag.strip()
     if _SHAPE.match(text):
         candidate = text.replace("_", "-")
-        if langcodes.tag_is_valid(candidate):
+        if _langcodes().tag_is_valid(candidate):
             primary = candidate.split("-")[0].lower()
-            if primary not in _COUNTRY_FOR_LANGUAGE or langcodes.Language.get(primary).is_valid():
-                return str(langcodes.standardize_tag(candidate))
+            if (
+                primary not in _COUNTRY_FOR_LANGUAGE
+                or _langcodes().Language.get(primary).is_valid()
+            ):
+                return str(_langcodes().standardize_tag(candidate))
     raise ValueError(f"{tag!r} is not a language tag; {_suggestion(text)}")
 
 
@@ -71,7 +81,7 @@ def _suggestion(text: str) -> str:
         return f"did you mean {_COUNTRY_FOR_LANGUAGE[primary]!r}? ({primary!r} is a country code)"
     if text.isalpha() and len(text) > 3:
         try:
-            found = str(langcodes.find(text))
+            found = str(_langcodes().find(text))
         except (LookupError, ImportError):  # no such name, or language_data not installed
             found = None
         if found:

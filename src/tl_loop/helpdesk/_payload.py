@@ -25,6 +25,7 @@ None of them does network or file I/O or keeps anything between calls.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -37,7 +38,6 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from markdownify import MarkdownConverter
 
 from tl_loop._errors import (
     ConfigurationError,
@@ -258,18 +258,29 @@ def text_to_html(text: str, content_type: ContentType) -> str:
     return escape(text).replace("\n", "<br>")
 
 
-class _ToMarkdown(MarkdownConverter):
-    """markdownify, less what a chat message must not show (scripts and styles), and with
-    `<br>` as a plain line break: chat platforms show a newline as a newline."""
+@functools.cache
+def _markdown_converter() -> Any:
+    # markdownify pulls BeautifulSoup and soupsieve (~0.25 s): load them when a note is
+    # first rendered as Markdown, not when an adapter is imported.
+    from markdownify import MarkdownConverter
 
-    def convert_br(self, el: object, text: str, parent_tags: object) -> str:
-        return "\n"
+    class _ToMarkdown(MarkdownConverter):
+        """markdownify, less what a chat message must not show (scripts and styles), and with
+        `<br>` as a plain line break: chat platforms show a newline as a newline."""
 
-    def convert_script(self, el: object, text: str, parent_tags: object) -> str:
-        return ""
+        def convert_br(self, el: object, text: str, parent_tags: object) -> str:
+            return "\n"
 
-    def convert_style(self, el: object, text: str, parent_tags: object) -> str:
-        return ""
+        def convert_script(self, el: object, text: str, parent_tags: object) -> str:
+            return ""
+
+        def convert_style(self, el: object, text: str, parent_tags: object) -> str:
+            return ""
+
+    return _ToMarkdown(
+        heading_style="ATX", bullets="-", escape_misc=False, escape_underscores=False,
+        escape_asterisks=False,
+    )  # fmt: skip
 
 
 def html_to_markdown(html: str) -> str:
@@ -282,11 +293,7 @@ def html_to_markdown(html: str) -> str:
     """
     # Text stays as written (no backslash escapes): notes carry markers such as "— tl_loop"
     # that the relay looks for to recognise its own notes.
-    converter = _ToMarkdown(
-        heading_style="ATX", bullets="-", escape_misc=False, escape_underscores=False,
-        escape_asterisks=False,
-    )  # fmt: skip
-    markdown: str = converter.convert(html)
+    markdown: str = _markdown_converter().convert(html)
     return re.sub(r"\n{3,}", "\n\n", markdown).strip()
 
 
