@@ -22,7 +22,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 _TAB = re.compile(r"^([ \t]*)===(\+?)([ \t])", re.M)
-_MARKER = re.compile(r"^[ \t]*(!!!|\?\?\?\+?|===\+?)[ \t]*([\w-]*)", re.M)
+_MARKER = re.compile(r"^[ \t]*(!!!|\?\?\?\+?|===\+?|:{3,})[ \t]*([\w-]*)", re.M)
 _LIQUID = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.S)
 _ATTRIBUTES = re.compile(r"\{:[^{}\n]*\}|\{[ \t]*[#.][\w-][^{}\n]*\}")
 _TAG = re.compile(r"</?[A-Za-z][\w-]*|\b(?:href|src)\s*=\s*(?:\"[^\"]*\"|'[^']*')")

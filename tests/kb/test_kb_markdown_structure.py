@@ -169,3 +169,14 @@ def test_emphasis_markers_stay_glued_to_their_words() -> None:
         "I _had_ to see the **teacher**.", source="en", target="es", content_type="markdown"
     )
     assert result.translated == "I _had_ to see the **teacher**."
+
+
+def test_docusaurus_admonitions_and_github_alerts_keep_their_markers() -> None:
+    source = (
+        ":::tip Before you start\n\nCheck your plan.\n\n:::\n\n"
+        ":::note[Read this]\nIt renews.\n:::\n\n> [!WARNING]\n> Back up first.\n"
+    )
+    assert _upper(source) == (
+        ":::tip BEFORE YOU START\n\nCHECK YOUR PLAN.\n\n:::\n\n"
+        ":::note[READ THIS]\nIT RENEWS.\n:::\n\n> [!WARNING]\n> BACK UP FIRST.\n"
+    )

@@ -1,9 +1,10 @@
 """Walk a Markdown document into raw pieces and runs, as help centers write Markdown.
 
 Beyond CommonMark blocks this reads what documentation sites add: YAML front matter, Liquid
-block tags, kramdown and attr_list attribute lists, footnotes, and MkDocs/Material admonitions
-(`!!! note "Title"`, `??? tip`) and content tabs (`=== "Tab"`), whose indented bodies are
-Markdown of their own (walked again, then indented back). Markers, keywords and labels are
+block tags, kramdown and attr_list attribute lists, footnotes, Docusaurus admonitions
+(`:::tip Title` … `:::`), and MkDocs/Material admonitions (`!!! note "Title"`, `??? tip`) and
+content tabs (`=== "Tab"`), whose indented bodies are Markdown of their own (walked again, then
+indented back). Markers, keywords and labels are
 kept; titles and bodies are translated. Inline markup is split by `_markdown_inline`.
 """
 
@@ -46,6 +47,10 @@ _LIQUID_BLOCK = re.compile(r"^[ \t]*\{%-?[ \t]*(highlight|raw|comment)\b[^%]*-?%
 _CONTAINER = re.compile(  # admonition (`!!! type "Title"`) or content tab (`=== "Title"`)
     r"^(?P<indent>[ \t]*)(?:(?:!!!|\?\?\?\+?)[ \t]+[\w-]+(?:[ \t]+[\w-]+)*|===\+?(?=[ \t]+\"))"
     r"(?:[ \t]+\"(?P<title>[^\"\n]*)\"[^\n]*)?[ \t]*\r?\n?$"
+)
+_COLONS = re.compile(  # Docusaurus / markdown-it-container: `:::tip Title`, `:::note[Title]`, `:::`
+    r"^(?P<marker>[ \t]*:{3,}[ \t]*[\w-]*)(?:\[(?P<bracketed>[^\]\n]*)\]|[ \t]+(?P<title>[^\n]*?))?"
+    r"[ \t]*\r?\n?$"
 )
 _BLOCK_TAGS = (
     "address|article|aside|blockquote|body|caption|center|dd|details|dialog|div|dl|dt|fieldset"
@@ -260,6 +265,17 @@ def _blocks(lines: list[str], labels: frozenset[str]) -> list[Piece]:
             found, index = _container(lines, index, labels)
             pieces += found
             after_blank, continues = True, False
+            continue
+        colons = _COLONS.match(line)
+        if colons is not None:  # marker and type keyword kept, a title translated
+            group = "bracketed" if colons.group("bracketed") is not None else "title"
+            title = colons.group(group)
+            if title and title.strip():
+                pieces += [line[: colons.start(group)], _line_run(title)]
+                pieces.append(line[colons.end(group) :])
+            else:
+                pieces.append(line)
+            index, after_blank, continues = index + 1, True, False
             continue
         if _HTML_BLOCK.match(line) and fenced_blocks(lines, index) is None:
             end = _html_block_end(lines, index)

@@ -2,9 +2,10 @@
 
 What this module marks, the span rules never see, so each construct is read once and whole:
 code spans and inline `<code>`/`<kbd>` elements, links and images (a reference label is never
-translated; a link title is), footnote references, character references such as `&nbsp;`,
-and attribute lists (`{: .class}`, `{#id}`, `{ .md-button }`). Emphasis, raw HTML tags,
-autolinks, Liquid and template placeholders are left to `tl_loop.text._spans`.
+translated; a link title is), footnote references, GitHub alert markers (`[!NOTE]`),
+character references such as `&nbsp;`, and attribute lists (`{: .class}`, `{#id}`,
+`{ .md-button }`). Emphasis, raw HTML tags, autolinks, Liquid and template placeholders are
+left to `tl_loop.text._spans`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ _SPECIAL = re.compile(
     rf"|(?P<attributes>{ATTRIBUTE_LIST})"
     r"|(?P<tag_or_autolink><[^<>]*>)"  # left whole to the span rules: no link inside
     r"|(?P<escape>\\.)"
+    r"|(?P<alert>\[![A-Za-z]+\])"  # GitHub alerts: > [!NOTE]
     r"|(?P<open>!?\[)",
     re.S | re.I,
 )
@@ -96,7 +98,7 @@ def inline_parts(text: str, labels: Collection[str]) -> list[Text | Markup]:
         kind = found.lastgroup
         if kind in ("code", "element"):
             emit(found.start(), Markup(found.group(0), kind="code"), found.end())
-        elif kind in ("footnote", "entity", "attributes"):
+        elif kind in ("footnote", "entity", "attributes", "alert"):
             emit(found.start(), Markup(found.group(0)), found.end())
         elif kind == "open":
             link = _link(text, found.start(), found.end(), labels)
