@@ -105,6 +105,7 @@ class ChatwootAdapter(HelpdeskAdapter):
         Setting("write_language", kind="bool", default=False),
     )  # fmt: skip
     max_note_chars = 150_000  # Message `content` length validation (422 above it)
+    lists_notes = True  # its conversation listing includes internal notes
 
     def __init__(
         self,

@@ -111,6 +111,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
         Setting("kb_primary_language", default="en"),
         one_of=(("domain", "base_url"),),
     )  # fmt: skip
+    lists_notes = True  # its conversation listing includes internal notes
     supports_kb: ClassVar[bool] = True
 
     def __init__(

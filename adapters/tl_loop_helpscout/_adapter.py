@@ -100,6 +100,7 @@ class HelpScoutAdapter(HelpdeskAdapter):
         Setting("user_id"),
         Setting("language_field_id", kind="int"),
     )
+    lists_notes = True  # its conversation listing includes internal notes
 
     def __init__(
         self,

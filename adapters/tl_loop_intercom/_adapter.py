@@ -81,6 +81,7 @@ class IntercomAdapter(HelpdeskAdapter):
     """
 
     name: ClassVar[str] = _SERVICE
+    lists_notes = True  # its conversation listing includes internal notes
     supports_kb: ClassVar[bool] = True
     settings: ClassVar[AdapterSettings] = AdapterSettings(
         _SERVICE,

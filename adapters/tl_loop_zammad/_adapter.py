@@ -92,6 +92,7 @@ class ZammadAdapter(HelpdeskAdapter):
     )  # fmt: skip
     # Zammad caps an article body at 1.5 MB: in characters, whatever the script (≤ 3 bytes).
     max_note_chars = 500_000
+    lists_notes = True  # its conversation listing includes internal notes
     supports_kb: ClassVar[bool] = True
 
     def __init__(

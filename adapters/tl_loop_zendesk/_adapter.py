@@ -88,6 +88,7 @@ class ZendeskAdapter(HelpdeskAdapter):
     )  # fmt: skip
     # Zendesk caps a comment at "roughly ~65,000 characters, depending on encoding/markup".
     max_note_chars = 64_000
+    lists_notes = True  # its conversation listing includes internal notes
     supports_kb: ClassVar[bool] = True
 
     def __init__(

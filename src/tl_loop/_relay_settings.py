@@ -43,6 +43,11 @@ class RelaySettings(BaseModel):
         poll_seconds: how often an idle worker looks for due retries.
         max_attempts: tries per job for failures that are safe to retry.
         retry_backoff_seconds: the first wait before a retry, doubled each time.
+        outage_limit_seconds: how long a job waits for a helpdesk that cannot be reached
+            (or keeps refusing with 429) before it is given up as dead and the agent is told;
+            default 24 h.
+        outage_backoff_max_seconds: the longest wait between two tries while a helpdesk is
+            down (the wait doubles from `retry_backoff_seconds` up to this).
         retention_days: how long finished jobs are kept; duplicates are recognised this long.
         trigger: the prefix of an agent note that sends a translated public reply.
         preview_trigger: the prefix of an agent note that asks for a translated preview.
@@ -103,6 +108,8 @@ class RelaySettings(BaseModel):
     poll_seconds: float = Field(default=0.25, gt=0)
     max_attempts: int = Field(default=5, ge=1)
     retry_backoff_seconds: float = Field(default=5.0, ge=0)
+    outage_limit_seconds: float = Field(default=86400.0, gt=0)
+    outage_backoff_max_seconds: float = Field(default=300.0, gt=0)
     retention_days: float = Field(default=7.0, gt=0)
     trigger: str = Field(default="#tl", min_length=1)
     preview_trigger: str = Field(default="#tl?", min_length=1)

@@ -235,6 +235,9 @@ class HelpdeskAdapter(abc.ABC):
     """Set by platforms that authenticate with OAuth: `HelpdeskClient` then puts a token on
     every request (fetched on first use, renewed before expiry and after a 401), and the
     adapter's builders leave the `Authorization` header out."""
+    lists_notes: ClassVar[bool] = False
+    """Whether `parse_messages` returns internal notes too. The relay then reads a conversation
+    back after a note write that may have arrived (timeout, 5xx) and posts it only if absent."""
 
     settings: ClassVar[AdapterSettings | None] = None
     """The adapter's options, declared once (`AdapterSettings`): they give `from_env`, the

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 from tl_loop._errors import ServiceError
 from tl_loop._models import Message
@@ -36,18 +35,17 @@ def handle_customer_message(services: Services, job: Job, work: CustomerMessage)
     services.store_conversation(job, stored, update)
     if not translation.skipped:
         # One note, or several when the helpdesk caps a note's size (journaled one by one).
-        notes = inbound_notes(services.composer, translation, client.adapter.max_note_chars)
+        notes = inbound_notes(services.composer, translation, services.note_limit(client))
         for number, note in enumerate(notes, start=1):
             step = "note" if number == 1 else f"note:{number}"
-            post = partial(services.post_note, client, event.conversation_id, note)
-            services.writes.once(job, step, "note", post)
+            services.note(job, step, client, event.conversation_id, note)
     language = update.get("customer_language")
     if language is None or language == before:
         return
     try:
         services.writes.once(
             job, "language", "language",
-            lambda: client.set_language(event.conversation_id, language),
+            lambda: client.set_language(event.conversation_id, language), idempotent=True,
         )  # fmt: skip
     except (ServiceError, WriteUncertain) as error:
         # The note is what the agent needs; a missing language field is not worth failing

@@ -23,11 +23,13 @@ from typing import Any, ClassVar, Literal
 from tl_loop.helpdesk._adapter import HelpdeskEvent
 
 __all__ = [
+    "JOB_STATES",
     "AgentNote",
     "CustomerMessage",
     "DeadLetterNotice",
     "Job",
     "JobKind",
+    "JobSummary",
     "JobWork",
     "ReviewRelease",
     "decode",
@@ -37,6 +39,25 @@ __all__ = [
 
 JobKind = Literal["customer_message", "agent_note", "review", "notice"]
 """The tag of a job type, stored with the job."""
+
+JOB_STATES = ("queued", "waiting", "running", "done", "failed", "dead")
+"""What a job can be: due or soon due, waiting for a helpdesk that is down, being handled,
+done, failed (told to the agent where one waits), dead (gave up after the outage limit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobSummary:
+    """A stored job as an operator sees it (`tl-loop relay status`, `/metrics`)."""
+
+    id: int
+    adapter: str
+    key: str
+    conversation_id: str
+    kind: str
+    reason: str
+    attempts: int
+    created_at: float
+    waiting_since: float | None
 
 
 def _event_payload(event: HelpdeskEvent) -> dict[str, Any]:

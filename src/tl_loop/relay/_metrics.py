@@ -8,13 +8,15 @@ tests, do not collide).
 - `tl_loop_review_decisions_total{direction, decision}`: send, send_flagged, hold.
 - `tl_loop_translation_seconds{direction}`: time in the loop per message.
 - `tl_loop_job_seconds{kind}`: from webhook received to job finished.
-- `tl_loop_jobs_total{outcome}`: done, retried, failed.
 - `tl_loop_errors_total{stage, error}`: errors by stage (job, write, language, translate).
 - `tl_loop_writes_total{kind, outcome}`: helpdesk writes sent, skipped (already done),
-  uncertain (may have arrived: not repeated), failed (surely not delivered, may be retried),
-  refused (the helpdesk said no with a 4xx: final, the agent is told), not_needed (nothing to
-  send: no language field configured, or the value is already there).
-- `tl_loop_queue_jobs{status}`: jobs in the queue by status, read at scrape time.
+  uncertain (may have arrived), confirmed (an uncertain note found in the conversation),
+  failed (surely not delivered, may be retried), refused (the helpdesk said no with a 4xx:
+  final, the agent is told), not_needed (nothing to send: no language field configured, or
+  the value is already there).
+- `tl_loop_jobs_total{outcome}`: done, waiting (the helpdesk is down), retried, failed, dead.
+- `tl_loop_queue_jobs{status}`: jobs in the queue by status (queued, waiting, running, done,
+  failed, dead), read at scrape time. Alert on `dead` > 0 and on `waiting` that keeps growing.
 """
 
 from __future__ import annotations

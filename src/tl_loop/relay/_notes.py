@@ -113,6 +113,15 @@ def safe_text(text: str, content_type: ContentType) -> str:
     return cleaned
 
 
+def stamp_text(ref: str) -> str:
+    """How a journal reference reads in a note: `ref <hex>`."""
+    return f"ref {ref}"
+
+
+STAMP_ROOM = len(stamp_text("0" * 12)) + 1
+"""Characters the journal reference adds to a note (`ref <12 hex> ` before the marker)."""
+
+
 def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
@@ -293,6 +302,16 @@ class NoteComposer:
             ),
             self._flags(translation),
         )
+
+    @staticmethod
+    def stamp(note: str, ref: str) -> str:
+        """The note with the journal's reference before its closing marker (`ref … — tl_loop`).
+
+        After a note write that may have arrived, the relay looks for this reference in the
+        conversation before sending the note again.
+        """
+        body = note.removesuffix(OWN_NOTE_MARKER)
+        return f"{body}{stamp_text(ref)} {OWN_NOTE_MARKER}"
 
     def failure_note(self, reason: str) -> str:
         """The note telling agents the relay could not finish a request."""

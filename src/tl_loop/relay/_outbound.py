@@ -48,9 +48,7 @@ def handle_agent_note(services: Services, job: Job, work: AgentNote) -> None:
     conversation_id = event.conversation_id
 
     def note_step(step: str, note: str) -> None:
-        services.writes.once(
-            job, step, "note", lambda: services.post_note(client, conversation_id, note)
-        )
+        services.note(job, step, client, conversation_id, note)
 
     if trigger.mode == "preview":
         note_step("preview", services.composer.preview_note(translation))

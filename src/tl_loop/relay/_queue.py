@@ -32,7 +32,18 @@ from typing import Any, Literal, Self
 
 from tl_loop._db import open_sqlite
 from tl_loop.helpdesk._adapter import HelpdeskEvent
-from tl_loop.relay._jobs import Job, JobKind, JobWork, ReviewRelease, decode, encode, work_for_event
+from tl_loop.relay._jobs import (
+    JOB_STATES,
+    DeadLetterNotice,
+    Job,
+    JobKind,
+    JobSummary,
+    JobWork,
+    ReviewRelease,
+    decode,
+    encode,
+    work_for_event,
+)
 
 __all__ = ["Job", "JobKind", "JobQueue", "StepState"]
 
@@ -171,17 +182,19 @@ class JobQueue:
 
     def enqueue_work(self, adapter: str, work: JobWork) -> int | None:
         """Queue a job of any type; None when its dedupe key was queued before for `adapter`."""
+        with self._lock:
+            return self._insert(adapter, work, self._clock())
+
+    def _insert(self, adapter: str, work: JobWork, now: float) -> int | None:
         kind, payload = encode(work)
         # A job without a conversation is ordered on its own: its key stands in.
         order = work.conversation_id or f"({work.key})"
-        now = self._clock()
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO jobs (adapter, event_id, conversation_id, event, kind,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (adapter, work.key, order, payload, kind, now, now),
-            )
-            return cursor.lastrowid if cursor.rowcount else None
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO jobs (adapter, event_id, conversation_id, event, kind,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (adapter, work.key, order, payload, kind, now, now),
+        )
+        return cursor.lastrowid if cursor.rowcount else None
 
     def claim(self) -> Job | None:
         """Take the next due job under a fresh lease, or None when nothing is due."""
@@ -227,6 +240,55 @@ class JobQueue:
             "status = 'queued', token = NULL, not_before = ?, error = ?",
             (self._clock() + delay, reason),
         )
+
+    def wait_later(self, job: Job, delay: float, reason: str) -> bool:
+        """Put the job back as waiting for the helpdesk, due after `delay` seconds.
+
+        The first wait records `waiting_since`, from which the outage limit counts. A waiting
+        job keeps its place: later jobs of its conversation wait behind it.
+        """
+        now = self._clock()
+        return self._update(
+            job,
+            "status = 'queued', token = NULL, not_before = ?, error = ?, "
+            "waiting_since = COALESCE(waiting_since, ?)",
+            (now + delay, reason, now),
+        )
+
+    def dead_letter(self, job: Job, reason: str, notice: DeadLetterNotice | None = None) -> bool:
+        """Give the job up (`dead`) and, in the same transaction, queue the agent's notice.
+
+        Returns False (and queues nothing) when the job was no longer ours.
+        """
+        now = self._clock()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = self._db.execute(
+                    "UPDATE jobs SET status = 'dead', token = NULL, error = ?, updated_at = ? "
+                    "WHERE id = ? AND token = ? AND status = 'running'",
+                    (reason, now, job.id, job.token),
+                )
+                if cursor.rowcount == 1 and notice is not None:
+                    self._insert(job.adapter, notice, now)
+            finally:
+                self._db.execute("COMMIT")
+        return cursor.rowcount == 1
+
+    def wake_waiting(self, adapter: str) -> int:
+        """Make every job waiting on `adapter`'s helpdesk due now (it answers again)."""
+        now = self._clock()
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE jobs SET not_before = ? WHERE adapter = ? AND status = 'queued' "
+                "AND waiting_since IS NOT NULL AND not_before > ?",
+                (now, adapter, now),
+            )
+            return cursor.rowcount
+
+    def now(self) -> float:
+        """The queue's clock: seconds since the epoch."""
+        return self._clock()
 
     def _update(
         self, job: Job, assignments: str, values: tuple[Any, ...], *, status: str = "running"
@@ -313,20 +375,51 @@ class JobQueue:
     # -- inspection and upkeep -----------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
-        """Jobs per status: queued, running, done, failed."""
+        """Jobs per status: queued (waiting ones included), running, done, failed (dead ones
+        included); `overview` tells waiting and dead jobs apart."""
+        overview = self.overview()
+        return {
+            "queued": overview["queued"] + overview["waiting"],
+            "running": overview["running"],
+            "done": overview["done"],
+            "failed": overview["failed"] + overview["dead"],
+        }
+
+    def overview(self) -> dict[str, int]:
+        """Jobs per state: queued, waiting (for a helpdesk that is down), running, done,
+        failed, dead (gave up after the outage limit)."""
         with self._lock:
-            rows = self._db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall()
-        counts = dict.fromkeys(("queued", "running", "done", "failed"), 0)
+            rows = self._db.execute(
+                "SELECT CASE WHEN status = 'queued' AND waiting_since IS NOT NULL "
+                "THEN 'waiting' ELSE status END, COUNT(*) FROM jobs GROUP BY 1"
+            ).fetchall()
+        counts = dict.fromkeys(JOB_STATES, 0)
         counts.update({status: count for status, count in rows})
         return counts
 
     def failed_jobs(self) -> list[tuple[int, str, str, str]]:
         """`(job id, adapter, event id, reason)` of every failed job, oldest first."""
+        return [(j.id, j.adapter, j.key, j.reason) for j in self.jobs_in("failed")]
+
+    def jobs_in(self, state: Literal["waiting", "failed", "dead"]) -> list[JobSummary]:
+        """The jobs in a state, oldest first: what an operator looks at."""
+        where = {
+            "waiting": "status = 'queued' AND waiting_since IS NOT NULL",
+            "failed": "status = 'failed'",
+            "dead": "status = 'dead'",
+        }[state]
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, adapter, event_id, error FROM jobs WHERE status = 'failed' ORDER BY id"
+                "SELECT id, adapter, event_id, conversation_id, kind, error, attempts,"
+                f" created_at, waiting_since FROM jobs WHERE {where} ORDER BY id"  # fixed
             ).fetchall()
-        return [(row[0], row[1], row[2], row[3] or "") for row in rows]
+        return [
+            JobSummary(
+                id=row[0], adapter=row[1], key=row[2], conversation_id=row[3], kind=row[4],
+                reason=row[5] or "", attempts=row[6], created_at=row[7], waiting_since=row[8],
+            )
+            for row in rows
+        ]  # fmt: skip
 
     def check_writable(self) -> None:
         """Take and release the write lock; raises `sqlite3.Error` when the file is unusable."""
@@ -342,11 +435,12 @@ class JobQueue:
             try:
                 self._db.execute(
                     "DELETE FROM steps WHERE job_id IN (SELECT id FROM jobs WHERE "
-                    "status IN ('done', 'failed') AND updated_at < ?)",
+                    "status IN ('done', 'failed', 'dead') AND updated_at < ?)",
                     (cutoff,),
                 )
                 cursor = self._db.execute(
-                    "DELETE FROM jobs WHERE status IN ('done', 'failed') AND updated_at < ?",
+                    "DELETE FROM jobs WHERE status IN ('done', 'failed', 'dead')"
+                    " AND updated_at < ?",
                     (cutoff,),
                 )
             finally:

@@ -111,7 +111,7 @@ class Relay:
         )
         self.review = review if review is not None else open_review_queue(self.settings)
         self.audit = audit if audit is not None else open_audit_log(self.settings)
-        self.metrics = RelayMetrics(queue_counts=self.queue.counts)
+        self.metrics = RelayMetrics(queue_counts=self.queue.overview)
         # Per-language quality figures (volume, review rate, post-edit effort) on /metrics.
         register_stats_metrics(
             self.metrics.registry, audit_log=self.audit, review_queue=self.review

@@ -34,9 +34,7 @@ def handle_review_release(services: Services, job: Job, work: ReviewRelease) -> 
     elif item.state == ReviewState.REJECTED and item.held and item.direction == "outbound":
         client, conversation_id = _client(services, job, item)
         note = services.composer.rejected_note(item_id=item.id, reviewer=item.decided_by)
-        services.writes.once(
-            job, "rejected", "note", lambda: services.post_note(client, conversation_id, note)
-        )
+        services.note(job, "rejected", client, conversation_id, note)
     if item.state in (ReviewState.APPROVED, ReviewState.EDITED):
         _learn(services, job, item)
 

@@ -17,12 +17,12 @@ from typing import Any
 from tl_loop._errors import NotFoundError
 from tl_loop._loop import Loop
 from tl_loop._models import Channel, ContentType, Conversation, Decision, Message, Translation
-from tl_loop.helpdesk._adapter import HelpdeskAdapter, HelpdeskEvent
+from tl_loop.helpdesk._adapter import OWN_NOTE_MARKER, HelpdeskAdapter, HelpdeskEvent
 from tl_loop.helpdesk._client import HelpdeskClient
 from tl_loop.relay._jobs import Job
 from tl_loop.relay._limits import fit_note
 from tl_loop.relay._metrics import RelayMetrics
-from tl_loop.relay._notes import NoteComposer
+from tl_loop.relay._notes import STAMP_ROOM, NoteComposer
 from tl_loop.relay._queue import JobQueue
 from tl_loop.relay._settings import RelaySettings
 from tl_loop.relay._writes import Writes
@@ -100,11 +100,20 @@ class Services:
 
     # -- helpdesk ------------------------------------------------------------------------
 
-    def post_note(self, client: HelpdeskClient, conversation_id: str, note: str) -> object:
-        """Post an internal note in the relay's note format, shortened to the helpdesk's
-        note size limit if it has one."""
-        note = fit_note(note, client.adapter.max_note_chars, self.composer)
-        return client.post_note(conversation_id, note, content_type=self.settings.note_format)
+    def note_limit(self, client: HelpdeskClient) -> int | None:
+        """The most characters a note may have before its journal reference is stamped in."""
+        limit = client.adapter.max_note_chars
+        return None if limit is None else limit - STAMP_ROOM
+
+    def note(
+        self, job: Job, step: str, client: HelpdeskClient, conversation_id: str, note: str
+    ) -> None:
+        """Post an internal note once (journal step `step`) in the relay's note format,
+        shortened to the helpdesk's note size limit if it has one."""
+        note = fit_note(note, self.note_limit(client), self.composer)
+        self.writes.note(
+            job, step, client, conversation_id, note, content_type=self.settings.note_format
+        )
 
     def text(self, client: HelpdeskClient, event: HelpdeskEvent, *, author: str) -> MessageText:
         """The message text: the payload's when complete, else the helpdesk's own copy.
@@ -118,7 +127,10 @@ class Services:
         for message in messages:
             if event.message_id is not None and message.id == event.message_id:
                 return MessageText(message.text, message.content_type, message.id)
-        by_author = [m for m in messages if m.author_role == author]
+        # The relay's own notes are listed as an agent's: they are never the agent's message.
+        by_author = [
+            m for m in messages if m.author_role == author and OWN_NOTE_MARKER not in m.text
+        ]
         if event.message_id is None and by_author:
             last = by_author[-1]
             return MessageText(last.text, last.content_type, last.id)

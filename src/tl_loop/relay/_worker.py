@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Mapping
 
-from tl_loop._errors import ServiceError
+from tl_loop._errors import RateLimitError, ServiceError, ServiceUnavailableError
 from tl_loop._loop import Loop
 from tl_loop.helpdesk._adapter import HelpdeskAdapter
 from tl_loop.helpdesk._client import HelpdeskClient
@@ -82,7 +82,8 @@ class JobRunner:
     # -- the job lifecycle ---------------------------------------------------------------
 
     def run(self, job: Job) -> str:
-        """Handle one claimed job and settle it; returns done, retried, failed or lost."""
+        """Handle one claimed job and settle it; returns done, waiting, retried, failed,
+        dead or lost."""
         try:
             self._handle(job)
         except LeaseLost:
@@ -91,6 +92,8 @@ class JobRunner:
         except WriteUncertain as error:
             return self._fail(job, str(error), stage="write")
         except ServiceError as error:
+            if error.retryable and self._helpdesk_down(error):
+                return self._wait(job, error)
             if error.retryable and job.attempts < self.settings.max_attempts:
                 delay = error.retry_after or self.settings.retry_backoff_seconds * 2 ** (
                     job.attempts - 1
@@ -105,10 +108,46 @@ class JobRunner:
             log.exception("job %s: unexpected error", job.id)
             return self._fail(job, f"internal error: {error!r}", stage="job", error=error)
         self.queue.complete(job)
+        if job.waiting_since is not None:
+            # It waited for the helpdesk and got through: the others need not wait their turn.
+            woken = self.queue.wake_waiting(job.adapter)
+            log.info("helpdesk %s answers again; %d waiting job(s) resume", job.adapter, woken)
         self.metrics.jobs.labels("done").inc()
         label = "review" if job.kind == "review" else _event_kind(job)
         self.metrics.job_seconds.labels(label).observe(time.time() - job.created_at)
         return "done"
+
+    def _helpdesk_down(self, error: ServiceError) -> bool:
+        """Whether the error says a helpdesk cannot take work now (down, overloaded)."""
+        helpdesks = {client.service for client in self.clients.values()}
+        return isinstance(error, ServiceUnavailableError | RateLimitError) and (
+            error.service in helpdesks
+        )
+
+    def _wait(self, job: Job, error: ServiceError) -> str:
+        """Wait for the helpdesk with capped backoff, or give up after the outage limit."""
+        now = self.queue.now()
+        since = job.waiting_since if job.waiting_since is not None else now
+        limit = self.settings.outage_limit_seconds
+        if now - since >= limit and not isinstance(job.work, DeadLetterNotice):
+            return self._dead_letter(job, f"{error} (still after {_duration(now - since)})")
+        backoff = self.settings.retry_backoff_seconds * 2 ** min(job.attempts - 1, 30)
+        delay = min(self.settings.outage_backoff_max_seconds, error.retry_after or backoff)
+        log.info("job %s: %s; waiting %.1f s for the helpdesk", job.id, error, delay)
+        self.metrics.errors.labels("job", type(error).__name__).inc()
+        self.queue.wait_later(job, delay, str(error))
+        self.metrics.jobs.labels("waiting").inc()
+        return "waiting"
+
+    def _dead_letter(self, job: Job, reason: str) -> str:
+        log.error("job %s (%s %s job) is dead: %s", job.id, job.adapter, job.kind, reason)
+        conversation = job.conversation_id
+        notice = None
+        if conversation is not None and job.adapter in self.clients:
+            notice = DeadLetterNotice(job.id, conversation, _what(job), reason)
+        self.queue.dead_letter(job, reason, notice)
+        self.metrics.jobs.labels("dead").inc()
+        return "dead"
 
     def _handle(self, job: Job) -> None:
         services, work = self.services, job.work
@@ -150,22 +189,35 @@ class JobRunner:
         if client is None or conversation_id is None:
             return  # a review job with no conversation to write to
         try:
-            self.services.writes.once(
-                job, "failure_note", "note",
-                lambda: self.services.post_note(client, conversation_id, note),
-            )  # fmt: skip
+            self.services.note(job, "failure_note", client, conversation_id, note)
         except (ServiceError, WriteUncertain, LeaseLost) as error:
             log.warning("job %s: could not post the failure note: %s", job.id, error)
 
     # -- the dead-letter notice ----------------------------------------------------------
 
     def _notice(self, job: Job, work: DeadLetterNotice) -> None:
+        """Tell the agent about a dead job; it waits as long as the helpdesk stays down."""
         client = self.clients[job.adapter]
         note = self.composer.dead_letter_note(what=work.what, reason=work.reason)
-        self.services.writes.once(
-            job, "notice", "note",
-            lambda: self.services.post_note(client, work.conversation_id, note),
-        )  # fmt: skip
+        self.services.note(job, "notice", client, work.conversation_id, note)
+
+
+def _what(job: Job) -> str:
+    """The dead job's work in the agent's words."""
+    work = job.work
+    if isinstance(work, CustomerMessage):
+        return f"translating a customer message (event {work.event.event_id})"
+    if isinstance(work, AgentNote):
+        return f"your note or reply (event {work.event.event_id})"
+    if isinstance(work, ReviewRelease):
+        return f"the reviewed reply (review item {work.item_id})"
+    return f"a notice (job {work.job_id})"
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
 
 
 def _event_kind(job: Job) -> str:

@@ -24,7 +24,9 @@ Webhook body (JSON): `{"id", "type": "customer_message" | "agent_note" | "ticket
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -66,6 +68,7 @@ class MemoryHelpdesk(HelpdeskAdapter):
     """
 
     name = "memory"
+    lists_notes = True
 
     def __init__(
         self,
@@ -289,7 +292,8 @@ class _State:
         self.posted: list[Posted] = []
         self.languages: dict[str, str] = {}
         self.write_delay = 0.0
-        self.fail_writes: list[int] = []
+        self.fail_writes: list[tuple[int, bool]] = []
+        self.connections: set[socket.socket] = set()
 
 
 class MemoryHelpdeskServer:
@@ -307,9 +311,13 @@ class MemoryHelpdeskServer:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, write_delay: float = 0.0) -> None:
         self._state = _State()
         self._state.write_delay = write_delay
-        self._server = ThreadingHTTPServer((host, port), _handler(self._state))
-        self._server.daemon_threads = True
+        self._server = self._listen(host, port)
         self._thread: threading.Thread | None = None
+
+    def _listen(self, host: str, port: int) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer((host, port), _handler(self._state))
+        server.daemon_threads = True
+        return server
 
     @property
     def url(self) -> str:
@@ -334,6 +342,23 @@ class MemoryHelpdeskServer:
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def go_down(self) -> None:
+        """An outage: stop listening and drop open connections, so clients are refused.
+
+        What the helpdesk holds is kept for `come_back`.
+        """
+        self.stop()
+        with self._state.lock:
+            for connection in self._state.connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+
+    def come_back(self) -> None:
+        """End an outage started by `go_down`: listen again on the same address."""
+        host, port = self._server.server_address[:2]
+        self._server = self._listen(str(host), int(port))
+        self.start()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -368,10 +393,11 @@ class MemoryHelpdeskServer:
         with self._state.lock:
             self._state.write_delay = seconds
 
-    def fail_next_writes(self, *statuses: int) -> None:
-        """Answer the next writes with these statuses (stored anyway when >= 500)."""
+    def fail_next_writes(self, *statuses: int, stored: bool = True) -> None:
+        """Answer the next writes with these statuses (stored anyway when >= 500, unless
+        `stored` is False: a proxy's 502 for a request that never reached the helpdesk)."""
         with self._state.lock:
-            self._state.fail_writes.extend(statuses)
+            self._state.fail_writes.extend((status, stored) for status in statuses)
 
     # -- what it received --------------------------------------------------------------------
 
@@ -426,6 +452,16 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             pass  # quiet: tests read what was received, not an access log
 
+        def setup(self) -> None:
+            super().setup()
+            with state.lock:
+                state.connections.add(self.connection)
+
+        def finish(self) -> None:
+            with state.lock:
+                state.connections.discard(self.connection)
+            super().finish()
+
         def _reply(self, status: int, payload: object) -> None:
             body = json.dumps(payload).encode()
             try:
@@ -459,7 +495,13 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
             query = httpx.URL(self.path).params
             page, per_page = int(query.get("page", "1")), int(query.get("per_page", "50"))
             with state.lock:
-                items = list(state.messages.get(route[0], []))
+                # Like a real helpdesk, the conversation lists the notes and replies it took.
+                items = list(state.messages.get(route[0], [])) + [
+                    {"id": f"posted-{number}", "text": item.body, "author": "agent",
+                     "content_type": item.content_type or "text", "public": item.kind == "reply"}
+                    for number, item in enumerate(state.posted)
+                    if item.conversation_id == route[0] and item.kind != "language"
+                ]  # fmt: skip
             chunk = items[(page - 1) * per_page : page * per_page]
             more = page * per_page < len(items)
             self._reply(200, {"messages": chunk, "next_page": page + 1 if more else None})
@@ -475,8 +517,8 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 self._reply(404, {"error": "no such resource"})
                 return
             with state.lock:
-                status = state.fail_writes.pop(0) if state.fail_writes else 201
-                if status < 400 or status >= 500:  # stored, even if the answer is an error
+                status, stored = state.fail_writes.pop(0) if state.fail_writes else (201, True)
+                if status < 400 or (status >= 500 and stored):  # stored despite the error
                     kind = kinds[route[1]]
                     body = payload.get("language") if kind == "language" else payload.get("body")
                     state.posted.append(
