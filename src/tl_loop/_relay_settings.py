@@ -35,6 +35,11 @@ class RelaySettings(BaseModel):
         host: the address to listen on.
         port: the port to listen on.
         queue_path: the SQLite queue file (relative paths are taken from the config file).
+        queue_url: a PostgreSQL connection string for a queue shared by several relays
+            (any replica takes any webhook); replaces `queue_path`. See docs/relay.md,
+            "Running several relays".
+        queue_table_prefix: the shared queue's tables are `<prefix>_jobs`, `<prefix>_steps`
+            and `<prefix>_conversations`.
         workers: worker threads translating and posting.
         ack_budget_ms: when acknowledging a webhook takes longer than this, workers slow
             down (for a second) so webhooks are acknowledged first; 0 disables it.
@@ -102,6 +107,8 @@ class RelaySettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     queue_path: Path = Path("tl-loop-relay.sqlite3")
+    queue_url: str | None = None
+    queue_table_prefix: str = "tl_loop_relay"
     workers: int = Field(default=2, ge=1, le=64)
     ack_budget_ms: float = Field(default=10.0, ge=0)
     lease_seconds: float = Field(default=120.0, gt=0)

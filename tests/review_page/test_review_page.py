@@ -451,3 +451,20 @@ def test_a_non_form_post_is_415(queue: SQLiteReviewQueue, client: PageClient) ->
     signed_in(client)
     response = client.post(f"/review/{item.id}/approve", json={"csrf": "x"})
     assert response.status_code == 415
+
+
+def test_the_list_says_when_relay_jobs_wait_for_a_helpdesk_or_were_given_up(
+    queue: SQLiteReviewQueue,
+) -> None:
+    counts = {"queued": 0, "waiting": 3, "running": 0, "done": 9, "failed": 0, "dead": 1}
+    app = Starlette()
+    page = ReviewPage(
+        queue=queue, decide=queue.decide, auth=ReviewAuth(mode="token", token=TOKEN),
+        jobs=lambda: counts,
+    )  # fmt: skip
+    mount_review_page(app, page)
+    listing = signed_in(PageClient(app)).get("/review").text
+    assert "3 relay job(s) wait for a helpdesk that cannot be reached." in listing
+    assert "1 relay job(s) were given up after the outage limit" in listing
+    counts.update(waiting=0, dead=0)
+    assert "relay job(s)" not in signed_in(PageClient(app)).get("/review").text

@@ -19,6 +19,7 @@ from tl_loop.cli._common import add_command, add_config_option, load_config
 from tl_loop.cli._demo import run_demo
 from tl_loop.cli._engines import add_engines_parser, add_models_parser, run_engines, run_models
 from tl_loop.cli._kb import add_kb_parser, run_kb
+from tl_loop.cli._relay import add_relay_parser, run_relay
 from tl_loop.cli._review import add_review_parser, run_review
 from tl_loop.cli._serve import add_serve_parser, run_serve
 from tl_loop.cli._stats import add_glossary_parser, add_stats_parser, run_glossary, run_stats
@@ -48,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     add_stats_parser(commands)
     add_glossary_parser(commands)
     add_serve_parser(commands)
+    add_relay_parser(commands)
     demo = add_command(commands, "demo", help="a scripted support conversation through the loop")
     demo.add_argument("--glossary", type=Path, help="glossary (default: the sample brand glossary)")
     return parser
@@ -65,6 +67,8 @@ def _run(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO
         return run_models(args, stdout, stderr)
     if command == "serve":
         return run_serve(args)
+    if command == "relay":
+        return run_relay(args, stdout)
     if command == "review":
         return run_review(args, stdout)
     if command == "stats":

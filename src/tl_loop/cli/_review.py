@@ -17,7 +17,8 @@ from typing import TextIO
 
 from tl_loop._errors import ConfigurationError
 from tl_loop.cli._common import Commands, add_command, language_tag, load_relay_config
-from tl_loop.relay._queue import JobQueue
+from tl_loop.relay._queue import open_job_queue
+from tl_loop.relay._settings import RelaySettings
 from tl_loop.review import ReviewItem, ReviewQueue, ReviewState, open_review_queue
 from tl_loop.review._items import check_releasable
 
@@ -95,16 +96,16 @@ def run_review(args: argparse.Namespace, stdout: TextIO) -> int:
         item = queue.get(args.id)
         check_releasable(item, state, settings.adapters)
         decided = queue.decide(args.id, state=state, reviewer=_reviewer(args), final=final)
-        queued = _queue_follow_up(decided, settings.queue_path)
+        queued = _queue_follow_up(decided, settings)
         print(_outcome(decided, queued=queued), file=stdout)
         return 0
 
 
-def _queue_follow_up(item: ReviewItem, queue_path: Path) -> bool:
+def _queue_follow_up(item: ReviewItem, settings: RelaySettings) -> bool:
     """Queue the decision's work in the relay's job queue; False when none is needed."""
     if not item.needs_follow_up:
         return False
-    with JobQueue(queue_path) as jobs:
+    with open_job_queue(settings) as jobs:
         jobs.enqueue_review(item.id, adapter=item.adapter, conversation_id=item.conversation_id)
     return True
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         uvicorn_config,
     )
     from tl_loop.relay._settings import RelaySettings, build_adapters, load_config_file
+    from tl_loop.relay._status import RelayStatus, relay_status
 
 __all__ = [
     "Accepted",
@@ -53,12 +54,14 @@ __all__ = [
     "OutcomesCollector",
     "Relay",
     "RelaySettings",
+    "RelayStatus",
     "Trigger",
     "build_adapters",
     "configure_logging",
     "create_app",
     "load_config_file",
     "parse_trigger",
+    "relay_status",
     "require_serve_dependencies",
     "run_relay",
     "run_serve",
@@ -80,6 +83,8 @@ _LAZY = {
     "Trigger": "_notes",
     "parse_trigger": "_notes",
     "configure_logging": "_serve",
+    "RelayStatus": "_status",
+    "relay_status": "_status",
     "run_relay": "_serve",
     "run_serve": "_serve",
     "serve": "_serve",

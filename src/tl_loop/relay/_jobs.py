@@ -32,6 +32,7 @@ __all__ = [
     "JobSummary",
     "JobWork",
     "ReviewRelease",
+    "StepState",
     "decode",
     "encode",
     "work_for_event",
@@ -39,6 +40,11 @@ __all__ = [
 
 JobKind = Literal["customer_message", "agent_note", "review", "notice"]
 """The tag of a job type, stored with the job."""
+
+StepState = Literal["new", "done", "uncertain", "lost"]
+"""What the journal knows of a write step: never tried, done, or tried without an answer;
+`lost` when the job is no longer the caller's (the shared queue checks it in the same
+transaction that journals the step)."""
 
 JOB_STATES = ("queued", "waiting", "running", "done", "failed", "dead")
 """What a job can be: due or soon due, waiting for a helpdesk that is down, being handled,

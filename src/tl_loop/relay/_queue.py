@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal, Protocol, Self
 
 from tl_loop._db import open_sqlite
 from tl_loop.helpdesk._adapter import HelpdeskEvent
@@ -40,15 +40,16 @@ from tl_loop.relay._jobs import (
     JobSummary,
     JobWork,
     ReviewRelease,
+    StepState,
     decode,
     encode,
     work_for_event,
 )
+from tl_loop.relay._queue_pg import PostgresJobQueue
+from tl_loop.relay._settings import RelaySettings
 
-__all__ = ["Job", "JobKind", "JobQueue", "StepState"]
+__all__ = ["Job", "JobKind", "JobQueue", "JobStore", "StepState", "open_job_queue"]
 
-StepState = Literal["new", "done", "uncertain"]
-"""What the journal knows of a write step: never tried, done, or tried without an answer."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -130,6 +131,64 @@ def _is_dead(owner: str, host: str, me: str) -> bool:
     return False
 
 
+class JobStore(Protocol):
+    """What the relay needs of a queue: `JobQueue` (SQLite) and `PostgresJobQueue` have it."""
+
+    where: str
+    lease_seconds: float
+
+    def enqueue(self, adapter: str, event: HelpdeskEvent) -> int | None: ...
+    def enqueue_review(
+        self, item_id: str, *, adapter: str | None, conversation_id: str | None
+    ) -> int | None: ...
+    def enqueue_work(self, adapter: str, work: JobWork) -> int | None: ...
+    def claim(self) -> Job | None: ...
+    def renew(self, job: Job) -> bool: ...
+    def complete(self, job: Job) -> bool: ...
+    def fail(self, job: Job, reason: str) -> bool: ...
+    def retry_later(self, job: Job, delay: float, reason: str) -> bool: ...
+    def wait_later(self, job: Job, delay: float, reason: str) -> bool: ...
+    def dead_letter(
+        self, job: Job, reason: str, notice: DeadLetterNotice | None = None
+    ) -> bool: ...
+    def wake_waiting(self, adapter: str) -> int: ...
+    def now(self) -> float: ...
+    def recover_orphans(self) -> int: ...
+    def begin_step(self, job: Job, step: str) -> StepState: ...
+    def finish_step(self, job: Job, step: str) -> None: ...
+    def forget_step(self, job: Job, step: str) -> None: ...
+    def load_conversation(self, adapter: str, conversation_id: str) -> dict[str, Any] | None: ...
+    def save_conversation(
+        self, adapter: str, conversation_id: str, state: dict[str, Any]
+    ) -> None: ...
+    def counts(self) -> dict[str, int]: ...
+    def overview(self) -> dict[str, int]: ...
+    def failed_jobs(self) -> list[tuple[int, str, str, str]]: ...
+    def jobs_in(self, state: Literal["waiting", "failed", "dead"]) -> list[JobSummary]: ...
+    def check_writable(self) -> None: ...
+    def prune(self, *, older_than: float) -> int: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc_info: object) -> None: ...
+
+
+def open_job_queue(settings: RelaySettings, *, owner: str | None = None) -> JobStore:
+    """The queue a relay's settings name: PostgreSQL with `queue_url`, else the SQLite file.
+
+    Raises:
+        ServiceUnavailableError: the PostgreSQL server cannot be reached.
+        MissingDependencyError: `queue_url` without psycopg installed.
+    """
+    if settings.queue_url:
+        return PostgresJobQueue(
+            settings.queue_url,
+            table_prefix=settings.queue_table_prefix,
+            lease_seconds=settings.lease_seconds,
+            owner=owner,
+        )
+    return JobQueue(settings.queue_path, lease_seconds=settings.lease_seconds, owner=owner)
+
+
 class JobQueue:
     """The durable queue. Safe to share between threads (one connection behind a lock).
 
@@ -150,6 +209,7 @@ class JobQueue:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = path
+        self.where = os.fspath(path)
         self.lease_seconds = lease_seconds
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._clock = clock

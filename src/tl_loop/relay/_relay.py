@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, Self
 
 import httpx
@@ -21,7 +20,7 @@ from tl_loop._loop import Loop
 from tl_loop.helpdesk._adapter import HelpdeskAdapter, HelpdeskEvent, WebhookReply
 from tl_loop.helpdesk._client import HelpdeskClient
 from tl_loop.relay._metrics import RelayMetrics
-from tl_loop.relay._queue import JobQueue
+from tl_loop.relay._queue import JobStore, open_job_queue
 from tl_loop.relay._readiness import Readiness
 from tl_loop.relay._settings import (
     RelaySettings,
@@ -71,7 +70,8 @@ class Relay:
         loop: the translation loop.
         adapters: adapter instances by webhook name (`/webhooks/<name>`).
         settings: queue, workers, triggers, note format.
-        queue: a ready queue; by default one at `settings.queue_path`.
+        queue: a ready queue; by default the one `settings` name (`queue_url`: PostgreSQL,
+            shared with other relays; else the SQLite file `queue_path`).
         http_client: sent through by every `HelpdeskClient` (tests, proxies).
         review: the review queue; by default the one `settings` name (`review_path` or
             `review_url`).
@@ -87,7 +87,7 @@ class Relay:
         loop: Loop,
         adapters: Mapping[str, HelpdeskAdapter],
         settings: RelaySettings | None = None,
-        queue: JobQueue | None = None,
+        queue: JobStore | None = None,
         http_client: httpx.Client | None = None,
         review: ReviewQueue | None = None,
         audit: AuditLog | None = None,
@@ -106,9 +106,7 @@ class Relay:
         self.loop = loop
         self.adapters = dict(adapters)
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.queue = queue or JobQueue(
-            self.settings.queue_path, lease_seconds=self.settings.lease_seconds, owner=owner
-        )
+        self.queue: JobStore = queue or open_job_queue(self.settings, owner=owner)
         self.review = review if review is not None else open_review_queue(self.settings)
         self.audit = audit if audit is not None else open_audit_log(self.settings)
         self.metrics = RelayMetrics(queue_counts=self.queue.overview)
@@ -427,9 +425,7 @@ class Relay:
         self.close()
 
     def __repr__(self) -> str:
-        path = self.queue.path
-        shown = path.name if isinstance(path, Path) else path
-        return f"<Relay adapters={sorted(self.adapters)} queue={shown!r}>"
+        return f"<Relay adapters={sorted(self.adapters)} queue={self.queue.where!r}>"
 
 
 def _networks(

@@ -92,6 +92,8 @@ class ReviewPage:
         decide: records a decision and releases an approved reply (`Relay.decide`).
         auth: who may use the page.
         clock: the current time (tests).
+        jobs: the relay's jobs per state (`JobQueue.overview`), so the page can say when
+            replies wait for a helpdesk that is down or were given up.
     """
 
     def __init__(
@@ -101,11 +103,13 @@ class ReviewPage:
         decide: _Decide | None,
         auth: ReviewAuth,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        jobs: Callable[[], Mapping[str, int]] | None = None,
     ) -> None:
         self.queue = queue
         self.decide = decide
         self.auth = auth
         self.clock = clock
+        self.jobs = jobs
         self._key = auth.session_key()
 
     @classmethod
@@ -115,6 +119,7 @@ class ReviewPage:
             queue=relay.review,
             decide=relay.decide,
             auth=ReviewAuth.from_settings(relay.settings, environ),
+            jobs=relay.queue.overview,
         )
 
     # -- sessions and CSRF -------------------------------------------------------------------
@@ -314,6 +319,7 @@ async def _list(request: Request) -> Response:
     )
     body = render("list.html", count=len(items), language=language or "", rows=rows)
     notice = await _decided_notice(page, request.query_params.get("decided", ""))
+    notice = Markup(notice + await _outage_notice(page))
     response = _html(body, title="Pending review", who=session.reviewer, notice=notice)
     return _with_session(response, session, request)
 
@@ -333,6 +339,26 @@ async def _decided_notice(page: ReviewPage, item_id: str) -> Markup:
         sent = ""
     text = f"Item {item.id[:8]}: {item.state} by {item.decided_by or 'unknown'}.{sent}"
     return _render_notice(text)
+
+
+async def _outage_notice(page: ReviewPage) -> Markup:
+    """Say when jobs wait for a helpdesk that is down, or were given up (dead)."""
+    if page.jobs is None:
+        return Markup("")
+    try:
+        counts: Mapping[str, int] = await _run(page.jobs)
+    except Exception:  # the page must show even when the relay's queue cannot be read
+        return _render_notice("The relay's job queue cannot be read.", problem=True)
+    waiting, dead = counts.get("waiting", 0), counts.get("dead", 0)
+    text = []
+    if waiting:
+        text.append(f"{waiting} relay job(s) wait for a helpdesk that cannot be reached.")
+    if dead:
+        text.append(
+            f"{dead} relay job(s) were given up after the outage limit; the agents are told "
+            "in their conversations (tl-loop relay status lists them)."
+        )
+    return _render_notice(" ".join(text), problem=True) if text else Markup("")
 
 
 def _render_notice(text: str, *, problem: bool = False) -> Markup:

@@ -23,7 +23,7 @@ from tl_loop.relay._jobs import Job
 from tl_loop.relay._limits import fit_note
 from tl_loop.relay._metrics import RelayMetrics
 from tl_loop.relay._notes import STAMP_ROOM, NoteComposer
-from tl_loop.relay._queue import JobQueue
+from tl_loop.relay._queue import JobStore
 from tl_loop.relay._settings import RelaySettings
 from tl_loop.relay._writes import Writes
 from tl_loop.review import AuditLog, ReviewQueue
@@ -75,7 +75,7 @@ class Services:
         loop: Loop,
         adapters: Mapping[str, HelpdeskAdapter],
         clients: Mapping[str, HelpdeskClient],
-        queue: JobQueue,
+        queue: JobStore,
         settings: RelaySettings,
         metrics: RelayMetrics,
         agent_languages: Mapping[str, tuple[str, ...]],

@@ -29,7 +29,7 @@ from tl_loop.relay._jobs import (
 )
 from tl_loop.relay._metrics import RelayMetrics
 from tl_loop.relay._outbound import handle_agent_note
-from tl_loop.relay._queue import JobQueue
+from tl_loop.relay._queue import JobStore
 from tl_loop.relay._release import handle_review_release
 from tl_loop.relay._services import Services
 from tl_loop.relay._settings import RelaySettings
@@ -62,7 +62,7 @@ class JobRunner:
         loop: Loop,
         adapters: Mapping[str, HelpdeskAdapter],
         clients: Mapping[str, HelpdeskClient],
-        queue: JobQueue,
+        queue: JobStore,
         settings: RelaySettings,
         metrics: RelayMetrics,
         agent_languages: Mapping[str, tuple[str, ...]],

@@ -22,7 +22,7 @@ from tl_loop.helpdesk._client import HelpdeskClient
 from tl_loop.relay._jobs import Job
 from tl_loop.relay._metrics import RelayMetrics
 from tl_loop.relay._notes import NoteComposer, stamp_text
-from tl_loop.relay._queue import JobQueue
+from tl_loop.relay._queue import JobStore
 
 __all__ = ["LeaseLost", "WriteUncertain", "Writes", "refused"]
 
@@ -51,7 +51,7 @@ class Writes:
         metrics: counts sent, skipped, failed, refused, confirmed and uncertain writes.
     """
 
-    def __init__(self, queue: JobQueue, metrics: RelayMetrics) -> None:
+    def __init__(self, queue: JobStore, metrics: RelayMetrics) -> None:
         self.queue = queue
         self.metrics = metrics
 
@@ -101,6 +101,8 @@ class Writes:
         if not self.queue.renew(job):
             raise LeaseLost
         state = self.queue.begin_step(job, step)
+        if state == "lost":
+            raise LeaseLost
         if state == "done":
             self.metrics.writes.labels(kind, "skipped").inc()
             return
