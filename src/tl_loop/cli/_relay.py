@@ -31,7 +31,7 @@ def run_relay(args: argparse.Namespace, stdout: TextIO) -> int:
         ConfigurationError: no configuration file, or a bad one.
         ServiceUnavailableError: the shared queue's PostgreSQL cannot be reached.
     """
-    _, settings = load_relay_config(args, needed_by="tl-loop relay status")
+    settings = load_relay_config(args, needed_by="tl-loop relay status").relay
     status = relay_status(settings)
     print(status.render(), file=stdout)
     return 0 if status.healthy else 1
