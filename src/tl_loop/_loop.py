@@ -299,8 +299,8 @@ class AsyncLoop(_LoopBase):
             return outcome
 
     async def aclose(self) -> None:
-        """Close the engines and the memory."""
-        self.parts.chain.close()
+        """Close the engines (with their connections of this event loop) and the memory."""
+        await self.parts.chain.aclose()
         if self.parts.memory is not None:
             self.parts.memory.close()
 

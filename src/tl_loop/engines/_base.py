@@ -144,6 +144,10 @@ class Engine(abc.ABC):
     def close(self) -> None:  # noqa: B027  # a no-op default: most engines hold nothing
         """Release processes, models or connections the engine holds. Safe to call twice."""
 
+    async def aclose(self) -> None:
+        """Async `close`: also closes connections opened for the running event loop."""
+        self.close()
+
     def __enter__(self) -> Self:
         return self
 

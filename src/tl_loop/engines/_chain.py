@@ -317,6 +317,11 @@ class EngineChain:
         for engine in self.engines:
             engine.close()
 
+    async def aclose(self) -> None:
+        """Close every engine, with the connections opened for the running event loop."""
+        for engine in self.engines:
+            await engine.aclose()
+
 
 @contextmanager
 def _recorded(guard: EngineGuard, service: str) -> Iterator[None]:

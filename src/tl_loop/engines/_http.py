@@ -11,7 +11,9 @@ transport-error mapping, one `RetryPolicy`), shared with the helpdesk client.
 from __future__ import annotations
 
 import abc
+import asyncio
 import threading
+import weakref
 from collections.abc import Sequence
 
 import httpx
@@ -42,8 +44,9 @@ class HTTPEngine(Engine):
         timeout: seconds for one request.
         retry: how retryable failures are retried.
         http_client: an `httpx.Client` to send with (proxies, TLS, test transports).
-        async_http_client: an `httpx.AsyncClient` for `AsyncLoop`; without one, each async
-            call opens a short-lived client, so no client outlives its event loop.
+        async_http_client: an `httpx.AsyncClient` for `AsyncLoop`; without one, the engine
+            keeps one client per event loop (connections are reused across messages; a
+            client never outlives its loop), closed by `aclose`.
     """
 
     def __init__(
@@ -61,6 +64,9 @@ class HTTPEngine(Engine):
         self._client = http_client
         self._owns_client = http_client is None
         self._async_client = async_http_client
+        self._loop_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, httpx.AsyncClient
+        ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     # -- what a subclass writes ------------------------------------------------------------
@@ -174,11 +180,25 @@ class HTTPEngine(Engine):
             )
             return first + rest
 
+    def _loop_client(self) -> httpx.AsyncClient | None:
+        """The client of the running asyncio loop, opened on first use (None under trio)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        with self._lock:
+            client = self._loop_clients.get(loop)
+            if client is None or client.is_closed:
+                client = httpx.AsyncClient(timeout=self.timeout)
+                self._loop_clients[loop] = client
+            return client
+
     async def _arun(self, flow: HTTPFlow) -> list[SegmentResult]:
-        if self._async_client is not None:
-            return await self._arun_with(self._async_client, flow)
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
+        client = self._async_client or self._loop_client()
+        if client is not None:
             return await self._arun_with(client, flow)
+        async with httpx.AsyncClient(timeout=self.timeout) as own:
+            return await self._arun_with(own, flow)
 
     async def _arun_with(self, client: httpx.AsyncClient, flow: HTTPFlow) -> list[SegmentResult]:
         async def send(request: httpx.Request) -> httpx.Response:
@@ -186,6 +206,18 @@ class HTTPEngine(Engine):
                 return await client.send(request)
 
         return await adrive(flow, send)
+
+    async def aclose(self) -> None:
+        """Close the clients this engine opened: the running loop's async one, and `close`."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        with self._lock:
+            client = self._loop_clients.pop(loop, None) if loop is not None else None
+        if client is not None:
+            await client.aclose()
+        self.close()
 
     def close(self) -> None:
         """Close the HTTP client this engine opened (not one it was given)."""

@@ -19,6 +19,7 @@ from tl_loop._errors import ConfigurationError, InvalidRequestError, WebhookAuth
 from tl_loop._loop import Loop
 from tl_loop.helpdesk._adapter import HelpdeskAdapter, HelpdeskEvent, WebhookReply
 from tl_loop.helpdesk._client import HelpdeskClient
+from tl_loop.http import RetryPolicy
 from tl_loop.relay._metrics import RelayMetrics
 from tl_loop.relay._queue import JobStore, open_job_queue
 from tl_loop.relay._readiness import Readiness
@@ -44,6 +45,7 @@ __all__ = ["Accepted", "Relay"]
 log = logging.getLogger("tl_loop.relay")
 
 _PRUNE_EVERY = 3600.0
+_ONE_TRY = RetryPolicy(attempts=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +117,14 @@ class Relay:
             self.metrics.registry, audit_log=self.audit, review_queue=self.review
         )
         self.clients = {
+            # One try per request: the queue retries (a waiting job survives a restart and
+            # shows in /metrics), and a write journaled as started is then never one that was
+            # still sleeping between connection attempts when the process died.
             name: HelpdeskClient(
-                adapter, http_client=http_client, timeout=self.settings.http_timeout
+                adapter,
+                http_client=http_client,
+                timeout=self.settings.http_timeout,
+                retry=_ONE_TRY,
             )
             for name, adapter in self.adapters.items()
         }
