@@ -14,7 +14,7 @@ import abc
 import asyncio
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 
 import httpx
 
@@ -65,7 +65,7 @@ class HTTPEngine(Engine):
         self._owns_client = http_client is None
         self._async_client = async_http_client
         self._loop_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, httpx.AsyncClient
+            asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncGenerator[None]]
         ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
@@ -180,21 +180,31 @@ class HTTPEngine(Engine):
             )
             return first + rest
 
-    def _loop_client(self) -> httpx.AsyncClient | None:
-        """The client of the running asyncio loop, opened on first use (None under trio)."""
+    async def _loop_client(self) -> httpx.AsyncClient | None:
+        """The client of the running asyncio loop, opened on first use (None under trio).
+
+        It is closed by `aclose`, or when the loop shuts down its async generators (as
+        `asyncio.run` does): the client is handed out by a started async generator whose
+        `finally` closes it.
+        """
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return None
         with self._lock:
-            client = self._loop_clients.get(loop)
-            if client is None or client.is_closed:
-                client = httpx.AsyncClient(timeout=self.timeout)
-                self._loop_clients[loop] = client
-            return client
+            kept = self._loop_clients.get(loop)
+            if kept is not None and not kept[0].is_closed:
+                return kept[0]
+            client = httpx.AsyncClient(timeout=self.timeout)
+            keeper = _close_with_loop(client)
+            self._loop_clients[loop] = (client, keeper)
+            for other in [other for other in self._loop_clients if other.is_closed()]:
+                del self._loop_clients[other]
+        await keeper.__anext__()  # started: the loop now closes it at shutdown
+        return client
 
     async def _arun(self, flow: HTTPFlow) -> list[SegmentResult]:
-        client = self._async_client or self._loop_client()
+        client = self._async_client or await self._loop_client()
         if client is not None:
             return await self._arun_with(client, flow)
         async with httpx.AsyncClient(timeout=self.timeout) as own:
@@ -214,9 +224,9 @@ class HTTPEngine(Engine):
         except RuntimeError:
             loop = None
         with self._lock:
-            client = self._loop_clients.pop(loop, None) if loop is not None else None
-        if client is not None:
-            await client.aclose()
+            kept = self._loop_clients.pop(loop, None) if loop is not None else None
+        if kept is not None:
+            await kept[1].aclose()  # its `finally` closes the client
         self.close()
 
     def close(self) -> None:
@@ -225,3 +235,11 @@ class HTTPEngine(Engine):
             if self._owns_client and self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+async def _close_with_loop(client: httpx.AsyncClient) -> AsyncGenerator[None]:
+    """Yield once; close `client` when closed (by `aclose` or the loop's shutdown)."""
+    try:
+        yield
+    finally:
+        await client.aclose()
