@@ -8,6 +8,7 @@ from tl_loop._errors import ServiceError
 from tl_loop._models import Message
 from tl_loop.relay._jobs import CustomerMessage, Job
 from tl_loop.relay._limits import inbound_notes
+from tl_loop.relay._notes import STAMP_ROOM
 from tl_loop.relay._services import Services
 from tl_loop.relay._writes import WriteUncertain
 
@@ -35,7 +36,9 @@ def handle_customer_message(services: Services, job: Job, work: CustomerMessage)
     services.store_conversation(job, stored, update)
     if not translation.skipped:
         # One note, or several when the helpdesk caps a note's size (journaled one by one).
-        notes = inbound_notes(services.composer, translation, services.note_limit(client))
+        notes = inbound_notes(
+            services.composer, translation, client.adapter.max_note_chars, reserve=STAMP_ROOM
+        )
         for number, note in enumerate(notes, start=1):
             step = "note" if number == 1 else f"note:{number}"
             services.note(job, step, client, event.conversation_id, note)

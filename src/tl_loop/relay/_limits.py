@@ -68,8 +68,14 @@ def _outside_markup(text: str, index: int) -> bool:
     return amp == -1 or ";" in text[amp:index] or " " in text[amp:index]
 
 
-def inbound_notes(composer: NoteComposer, translation: Translation, limit: int | None) -> list[str]:
-    """The inbound note, or the notes it becomes so that each is at most `limit` characters."""
+def inbound_notes(
+    composer: NoteComposer, translation: Translation, limit: int | None, *, reserve: int = 0
+) -> list[str]:
+    """The inbound note, or the notes it becomes so that each is at most `limit` characters
+    once `reserve` more are added (the journal reference)."""
+    helpdesk_limit = limit
+    if limit is not None:
+        limit -= reserve
     note = composer.inbound_note(translation)
     if limit is None or len(note) <= limit:
         return [note]
@@ -102,16 +108,18 @@ def inbound_notes(composer: NoteComposer, translation: Translation, limit: int |
                     f"… {left} more characters of the translation are not shown; the full "
                     "message is the customer's, in this conversation.",
                 )
-            return [fit_note(part, limit, composer) for part in notes]
+            return [fit_note(part, helpdesk_limit, composer, reserve=reserve) for part in notes]
         size = size * 4 // 5
-    return [fit_note(note, limit, composer)]
+    return [fit_note(note, helpdesk_limit, composer, reserve=reserve)]
 
 
-def fit_note(note: str, limit: int | None, composer: NoteComposer) -> str:
-    """`note` if it fits in `limit` characters, else shortened with a line saying so."""
-    if limit is None or len(note) <= limit:
+def fit_note(note: str, limit: int | None, composer: NoteComposer, *, reserve: int = 0) -> str:
+    """`note` if it fits in `limit` characters with `reserve` to spare (the journal reference
+    stamped in later), else shortened with a line saying so."""
+    if limit is None or len(note) <= limit - reserve:
         return note
     pointer = f"… (shortened: this helpdesk takes at most {limit} characters in a note)"
+    limit -= reserve
     body = note.removesuffix(OWN_NOTE_MARKER).rstrip()
     room = limit - len(composer.append_line("", pointer)) - 2
     while room > 0:

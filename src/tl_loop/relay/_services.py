@@ -100,17 +100,13 @@ class Services:
 
     # -- helpdesk ------------------------------------------------------------------------
 
-    def note_limit(self, client: HelpdeskClient) -> int | None:
-        """The most characters a note may have before its journal reference is stamped in."""
-        limit = client.adapter.max_note_chars
-        return None if limit is None else limit - STAMP_ROOM
-
     def note(
         self, job: Job, step: str, client: HelpdeskClient, conversation_id: str, note: str
     ) -> None:
         """Post an internal note once (journal step `step`) in the relay's note format,
         shortened to the helpdesk's note size limit if it has one."""
-        note = fit_note(note, self.note_limit(client), self.composer)
+        limit = client.adapter.max_note_chars
+        note = fit_note(note, limit, self.composer, reserve=STAMP_ROOM)
         self.writes.note(
             job, step, client, conversation_id, note, content_type=self.settings.note_format
         )
