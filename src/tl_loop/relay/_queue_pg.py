@@ -144,8 +144,7 @@ class PostgresJobQueue:
             max_size=pool_size,
             timeout=10.0,
         )
-        self.where = self._pool.where
-        self.path = self.where  # what `Relay.__repr__` shows
+        self.where = f"postgresql://{self._pool.where}"  # no password
         self._closed = threading.Event()
 
     # -- plumbing --------------------------------------------------------------------------

@@ -149,7 +149,7 @@ class Relay:
             if (entries := adapter_allow_from(self.settings, name)) is not None
         }
         self._readiness = Readiness(
-            queue_path=self.queue.path,
+            queue_path=self.queue.where,
             engines=loop.chain.engines,
             guard=loop.chain.guard,
             probe_seconds=self.settings.readiness_probe_seconds,
