@@ -29,6 +29,7 @@ from tl_loop._glossary_formats import (
     parse_tbx,
     parse_tsv,
     read_text,
+    tsv_header,
     tsv_pair,
 )
 from tl_loop._models import normalize_tag
@@ -127,7 +128,13 @@ class Glossary:
             return cls.from_csv(text, path=shown)
         if suffix == ".tbx":
             return cls.from_tbx(text, path=shown)
-        src, tgt = tsv_pair(file.name, source, target, shown)
+        header = tsv_header(text)
+        try:
+            src, tgt = tsv_pair(file.name, source, target, shown)
+        except GlossaryError:
+            if not (header and header[0]):
+                raise
+            src, tgt = source or header[0], target or header[1]  # the header row names it
         return cls.from_tsv(text, source=src, target=tgt, path=shown)
 
     @classmethod
@@ -222,8 +229,9 @@ class Glossary:
         Do-not-translate entries give their `source` spelling (every spelling if they have none
         in `source`) with `replacement=None`. Forced entries with a term on both sides give
         `replacement=<target term>`. A regional tag falls back to its base language (`pt-BR`
-        uses `pt` terms when the entry has no `pt-BR` term). If two entries give the same source
-        term, the first one wins.
+        uses `pt` terms when the entry has no `pt-BR` term), and a language finds a regional
+        term (`en` → `es` uses `en-US` and `es-ES` terms from a TBX export). If two entries
+        give the same source term, the first one wins.
 
         Raises:
             ConfigurationError: `source` or `target` is not a language tag.
@@ -307,8 +315,16 @@ class Glossary:
 
 
 def _lookup(terms: Mapping[str, str], tag: str) -> str | None:
+    """The term for `tag`: exact, else its base language, else a regional term of the same
+    language (`en` finds `en-US`, as terminology tools export them)."""
     found = terms.get(tag)
-    return found if found is not None else terms.get(tag.split("-", 1)[0])
+    if found is not None:
+        return found
+    base = tag.split("-", 1)[0]
+    found = terms.get(base)
+    if found is not None:
+        return found
+    return next((term for key, term in terms.items() if key.split("-", 1)[0] == base), None)
 
 
 def _tag_argument(tag: str) -> str:

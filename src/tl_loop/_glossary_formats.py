@@ -30,6 +30,7 @@ __all__ = [
     "parse_tbx",
     "parse_tsv",
     "read_text",
+    "tsv_header",
     "tsv_pair",
 ]
 
@@ -120,16 +121,53 @@ def _split_pair(text: str) -> tuple[str, str] | None:
 # --- TSV and CSV ----------------------------------------------------------------------------
 
 
+_HEADER_WORDS = frozenset({"source", "target", "term", "translation", "source term"})
+
+
+def tsv_header(text: str) -> tuple[str, str] | None:
+    """The pair a TSV's header row names (`en<TAB>es`), or None when the first row is a term.
+
+    A first row whose two cells are both language tags, or both column names such as
+    `source<TAB>target`, is a header: reading it as a term would rewrite "es" as "en".
+    For column names the pair is unknown: ("", "").
+    """
+    first = next(_tsv_rows(text, None), None)
+    if first is None:
+        return None
+    cells = (first[1].strip(), first[2].strip())
+    if all(cell.casefold() in _HEADER_WORDS for cell in cells):
+        return "", ""
+    try:
+        src, tgt = normalize_tag(cells[0]), normalize_tag(cells[1])
+    except ValueError:
+        return None
+    # a tag must look like one as written: two or three letters, then subtags
+    written = all(re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*", c) for c in cells)
+    return (src, tgt) if written and src != tgt else None
+
+
 def parse_tsv(text: str, *, source: str, target: str, path: str | None) -> EntryLines:
     """DeepL TSV rows as entries; `source` and `target` are already normalised tags.
 
     A row with source == target is do-not-translate; source terms that differ only in case
-    become case-sensitive.
+    become case-sensitive. A header row (`en<TAB>es`, `source<TAB>target`) is skipped.
 
     Raises:
-        GlossaryError: a line breaks a DeepL rule; the message names the line.
+        GlossaryError: a line breaks a DeepL rule, or the header names another pair; the
+            message names the line.
     """
     rows = list(_tsv_rows(text, path))
+    header = tsv_header(text)
+    if header is not None and rows:
+        number = rows[0][0]
+        if header != ("", "") and not _same_pair(header, (source, target)):
+            raise GlossaryError(
+                f"the header row names {header[0]} → {header[1]} but the glossary is read as"
+                f" {source} → {target}; pass source= and target= (or rename the file) to match",
+                path=path,
+                line=number,
+            )
+        rows = rows[1:]
     folded = Counter(row[1].casefold() for row in rows)
     return [
         (
@@ -138,6 +176,11 @@ def parse_tsv(text: str, *, source: str, target: str, path: str | None) -> Entry
         )
         for number, s, t in rows
     ]
+
+
+def _same_pair(one: tuple[str, str], other: tuple[str, str]) -> bool:
+    """`en-US → es-ES` and `en → es` are the same pair: compare base languages."""
+    return all(a.split("-")[0] == b.split("-")[0] for a, b in zip(one, other, strict=True))
 
 
 def parse_csv(text: str, *, path: str | None) -> EntryLines:
@@ -337,14 +380,19 @@ def _parse_xml(text: str, path: str | None) -> _Node:
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = characters
-    parser.StartDoctypeDeclHandler = lambda *_args: refuse("DOCTYPE")
+    # TBX-Basic exports name their DTD (<!DOCTYPE martif SYSTEM "TBXBasiccoreStructV02.dtd">):
+    # expat never fetches it. Declarations of the file's own (an internal subset) are refused.
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = lambda _name, _system, _public, internal: (
+        refuse("DOCTYPE") if internal else None
+    )
     parser.EntityDeclHandler = lambda *_args: refuse("ENTITY")
     try:
         parser.Parse(text, True)
     except _UnsafeXML as exc:
         raise GlossaryError(
             f"{exc.what} declarations are not allowed in a glossary (entities can expand without"
-            " limit); remove the <!DOCTYPE ...> block, TBX needs none",
+            " limit); remove the [...] declarations inside <!DOCTYPE ...>, TBX needs none",
             path=path,
             line=exc.line,
         ) from None
