@@ -29,6 +29,7 @@ __all__ = ["identifiers", "missing_identifiers", "prose_only"]
 _STRUCTURED = re.compile(
     r"(?P<url>\b(?:(?:https?|ftp)://|mailto:|www\.)[^\s<>\"'`]+)"
     r"|(?P<code>(?<!`)`[^`\n]+`(?!`))"
+    r"|(?P<tag></?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>)"
     r"|(?P<template>\{\{\{.{0,300}?\}\}\}|\{\{.{0,300}?\}\}|\{%.{0,300}?%\})"
     r"|(?P<icu>\{\s*[A-Za-z_][\w.]*\s*,\s*(?:plural|selectordinal|select)\s*,)"
     r"|(?P<brace>[#$%]?\{[^{}\n]{1,80}\})"
@@ -38,13 +39,17 @@ _STRUCTURED = re.compile(
     re.S,
 )
 _WORD = re.compile(r"\S+")
-_LEAD = "\"'“”‘’«»¿¡([*_~"
-_TRAIL = ".,;:!?\"'“”‘’»)*_~…"
+_LEAD = "\"'“”‘’«»¿¡([*"
+_TRAIL = ".,;:!?\"'“”‘’»)*…"
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _POSSESSIVE = re.compile(r"['’]s$")
-_NUMBER = re.compile(r"[+-]?\d[\d.,:'\u00a0\u202f]*%?|\d+(?:st|nd|rd|th)")
-_SPECIAL = re.compile(r"[_#@$%{}\[\]<>\\|=^]|(?<=\S)[+:](?=\S)|^:[a-z]|[a-z][A-Z]|\d")
+# numbers, ordinals and number-word compounds ("24-hour", "1-click"), which engines may
+# write the target language's way
+_NUMBER = re.compile(r"[+-]?\d[\d.,:'\u00a0\u202f]*%?|\d+(?:st|nd|rd|th)|\d+(?:-[a-z]+)+")
+_SPECIAL = re.compile(
+    r"[_#@$%{}\[\]<>\\|=^]|(?<=\S)[+:](?=\S)|^:[a-z]|^~[-.*\d]*[A-Za-z]|[a-z][A-Z]|\d"
+)
 _SNAKE = re.compile(r"[^\W_]_[^\W_]")
 _DOTTED = re.compile(r"[^\W\d_]\.[^\W\d_]")
 _ABBREVIATION = re.compile(r"(?:[^\W\d_]{1,2}\.)+[^\W\d_]{1,2}")
@@ -56,8 +61,11 @@ _LINK_TARGET = re.compile(r"\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
 
 def _strip(word: str) -> str:
     """Drop punctuation wrapped around a word (keeping balanced brackets and `:code:`)."""
-    while word and word[0] in _LEAD:
-        word = word[1:]
+    while word and (word[0] in _LEAD or word.startswith("~~")):
+        word = word[2:] if word.startswith("~~") else word[1:]
+    word = word.removesuffix("~~")
+    while len(word) > 2 and word[0] == "_" and word.rstrip(_TRAIL)[-1:] == "_":
+        word = word[1:].rstrip(_TRAIL)[:-1]  # _emphasis_, not _config.yml
     word = _POSSESSIVE.sub("", word)
     while word:
         last = word[-1]
@@ -132,10 +140,14 @@ def _tokens(text: str) -> Iterator[str]:
         position = match.start() + len(found) if found else match.end()
 
 
+_LINK_JOINT = re.compile(r"\](?=[(\[-])")
+
+
 def _readable(text: str, content_type: str) -> str:
-    if content_type != "html":
-        return text
-    return html.unescape(_TAG.sub(" ", text))
+    """The text to look for tokens in: HTML as text, link text apart from its target."""
+    if content_type == "html":
+        text = html.unescape(_TAG.sub(" ", text))
+    return _LINK_JOINT.sub("] ", text)  # [the docs](/docs/x): "docs]" is prose, "/docs/x" not
 
 
 def identifiers(text: str, *, content_type: str = "text") -> list[str]:

@@ -360,13 +360,22 @@ def _identifier_rules() -> list[Rule]:
         rule(
             "identifier",
             r"(?<![\w/.~:\\<])(?:~|\.{1,2})?/[A-Za-z0-9._~@%+-][\w.@%+~-]*(?:/[\w.@%+~-]+)*/?"
-            r"|(?<![\w\\])[A-Za-z]:\\[^\s<>:\"|?*]*|\\\\[\w.$-]+\\[^\s<>\"|?*]*"
-            r"|%[A-Za-z_]\w*%\\[^\s<>\"|?*]+"
+            r"|\\\\[\w.$-]+\\[^\s<>\"|?*]*|%[A-Za-z_]\w*%\\[^\s<>\"|?*]+"
             r"|(?<![\w/.-])[\w.-]+(?:/[\w.@+-]+)+(?:/|\.[A-Za-z]\w{0,4})",
             _path,
             needles=("/", "\\"),
             anchor=r"[/\\]",
             word=True,
+            family="path",
+        ),
+        rule(  # a folder may hold capitalised words when a separator follows: Program Files\
+            "identifier",
+            r"(?:(?<![\w\\])[A-Za-z]:|\bHK(?:EY_[A-Z_]+|LM|CU|CR|U|CC)|~|(?<![\w.~])/[\w.@%+-]+)"
+            r"(?:[\\/][\w.@%+~$-]+(?: [A-Z(][\w.@%+~$()-]*)*(?=[\\/]))*[\\/][^\s<>\"|?*]*",
+            _path,
+            needles=("\\", "/"),
+            anchor=r"[\\/]",
+            reach=None,
             family="path",
         ),
         rule(
@@ -404,6 +413,23 @@ def _identifier_rules() -> list[Rule]:
             word=True,
             family="identifier",
         ),
+        rule(  # names joined by "+": Ruby+Devkit, Google+ (key chords are their own family)
+            "identifier",
+            rf"(?<![\w+])(?!(?:{_MODIFIER})\+)[A-Za-z][\w.]*(?:\+[A-Za-z0-9][\w.]*)+\+*(?![\w+])",
+            needles="+",
+            anchor=r"\w\+",
+            word=True,
+            family="identifier",
+        ),
+        rule(  # an environment variable set to a value: NODE_ENV=production
+            "identifier",
+            r"(?<![\w.-])[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*=[^\s\"'<>]+",
+            _path,
+            needles="=",
+            anchor="=",
+            word=True,
+            family="identifier",
+        ),
         rule(
             "identifier",
             r"(?<![\w.-])[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)+(?![\w-]|\.\w)",
@@ -415,7 +441,7 @@ def _identifier_rules() -> list[Rule]:
         ),
         rule(
             "identifier",
-            r"(?<![\w.-])[A-Za-z][A-Za-z0-9]*?[a-z][A-Z][A-Za-z0-9]*(?![\w-])",
+            r"(?<![\w.-])[A-Za-z][A-Za-z0-9]*?[a-z][A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![\w-])",
             anchor=r"[a-z][A-Z]",
             word=True,
             family="identifier",
@@ -446,7 +472,7 @@ def _identifier_rules() -> list[Rule]:
         ),
         rule(
             "identifier",
-            r"(?<![\w.@/])@[A-Za-z0-9_](?:[\w.-]*\w)?",
+            r"(?<![\w.@/])@[A-Za-z0-9_](?:[\w.-]*\w)?(?:/[\w.-]*\w)?",  # @org/team too
             needles="@",
             anchor="@",
             word=True,
