@@ -469,11 +469,11 @@ def _check(
     )
     flags += review.check_untranslated(source_text, output_text, thresholds)
     flags += review.check_length_ratio(source_text, output_text, thresholds)
-    flags += review.check_unknown_words(
-        [w for result in results for w in result.unknown_words],
-        [*identifiers(message.text, content_type=message.content_type)]
-        + [token.original for token in document.tokens.values()],
-    )
+    unknown = [w for result in results for w in result.unknown_words]
+    if unknown:  # pieces of identifiers and protected spans are not unknown words
+        spans = [token.original for token in document.tokens.values()]
+        spans += identifiers(message.text, content_type=message.content_type)
+        flags += review.check_unknown_words(unknown, spans)
     flags += review.check_scores(
         [
             (segment, result.score)

@@ -38,7 +38,8 @@ _STRUCTURED = re.compile(
     r"|[⌘⌥⇧⌃])(?:\s?\+\s?(?:[\w⌘⌥⇧⌃]+|[^\s\w]))+)",
     re.S,
 )
-_WORD = re.compile(r"\S+")
+# a word holding any character an identifier could need: the others are plain prose
+_CANDIDATE = re.compile(r"\S*?(?:[\d_.\/\\@#$%{}\[\]<>=+:^|~]|[a-z][A-Z])\S*")
 _LEAD = "\"'“”‘’«»¿¡([*"
 _TRAIL = ".,;:!?\"'“”‘’»)*…"
 _PAIRS = {")": "(", "]": "[", "}": "{"}
@@ -113,7 +114,7 @@ def _tokens(text: str) -> Iterator[str]:
     while position < len(text):
         match = _STRUCTURED.search(text, position)
         end = len(text) if match is None else match.start()
-        for word in _WORD.findall(text, position, end):
+        for word in _CANDIDATE.findall(text, position, end):  # skips plain words in one go
             stripped = _strip(word)
             if _is_identifier(stripped):
                 yield stripped

@@ -488,7 +488,7 @@ def _identifier_rules() -> list[Rule]:
         rule(
             "identifier",
             r"(?<![\w:.])\d{1,2}(?::[0-5]\d){0,2}[ \u00a0\u202f]?(?:[AaPp][Mm]|[ap]\.m\.)(?!\w)",
-            anchor=r"\d[ \u00a0\u202f]?[AaPp]",
+            anchor=r"\d[ \u00a0\u202f]?[AaPp][Mm.]",
             reach=len("12:30:4"),
             family="time",
         ),
