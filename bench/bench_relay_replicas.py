@@ -178,7 +178,10 @@ def main() -> None:
             results["sqlite, 1 relay"] = measure("sqlite, 1 relay", urls, adapter, args.seconds)
         for count in (1, 3):
             prefix = f"bench_{uuid.uuid4().hex[:8]}"
-            queue = f'queue_url = "{postgres}"\nqueue_table_prefix = "{prefix}"'
+            queue = (
+                f'queue_url = "{postgres}"\nqueue_table_prefix = "{prefix}"\n'
+                'review_path = "review.sqlite3"'
+            )
             name = f"postgresql, {count} relay{'s' if count > 1 else ''}"
             with relays(tmp / prefix, helpdesk_url, queue, count) as urls:
                 results[name] = measure(name, urls, adapter, args.seconds)

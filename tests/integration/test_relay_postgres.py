@@ -126,7 +126,10 @@ def replicas(
         for number in range(3):
             directory = tmp_path / f"replica{number}"
             directory.mkdir()
-            relay = f'queue_url = "{postgres_url}"\nqueue_table_prefix = "{prefix}"\naudit = false'
+            relay = (
+                f'queue_url = "{postgres_url}"\nqueue_table_prefix = "{prefix}"\n'
+                'audit = false\nreview_path = "review.sqlite3"'
+            )
             processes.append(RelayProcess(write_config(directory, helpdesk.url, relay)))
         try:
             for process in processes:
