@@ -10,12 +10,13 @@ import pytest
 from kb_support import BOILERPLATE, fake_config, write_samples
 
 from tl_loop.kb import (
+    export_xliff,
+    import_xliff,
     kb_export_xliff,
     kb_import_xliff,
     kb_status,
     translate_folder,
 )
-from tl_loop.kb._exchange import export_xliff, import_xliff
 from tl_loop.kb._executors import LoopSpec, warm_loop
 from tl_loop.testing import FakeEngine
 

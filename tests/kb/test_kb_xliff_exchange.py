@@ -15,8 +15,15 @@ import pytest
 from kb_support import fake_config
 from lxml import etree
 
-from tl_loop.kb import kb_export_xliff, kb_import_xliff, translate_folder
-from tl_loop.kb._exchange import ExchangeUnit, InlineCode, export_xliff, import_xliff
+from tl_loop.kb import (
+    ExchangeUnit,
+    InlineCode,
+    export_xliff,
+    import_xliff,
+    kb_export_xliff,
+    kb_import_xliff,
+    translate_folder,
+)
 
 translate_storage = pytest.importorskip("translate.storage.xliff")
 translate_storage2 = pytest.importorskip("translate.storage.xliff2")

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tl_loop import ConfigurationError, MissingDependencyError
-from tl_loop.kb._exchange import (
+from tl_loop.kb import (
     ExchangeUnit,
     export_tmx,
     export_xliff,

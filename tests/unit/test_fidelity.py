@@ -6,7 +6,7 @@ import pytest
 
 from tl_loop import Conversation, Decision, Glossary, Loop, Message, Protection, Severity
 from tl_loop.testing import FakeEngine
-from tl_loop.text._fidelity import identifiers, missing_identifiers, prose_only
+from tl_loop.text import identifiers, missing_identifiers, prose_only
 
 
 def rewriting(old: str, new: str) -> FakeEngine:

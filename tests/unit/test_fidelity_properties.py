@@ -12,10 +12,9 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tl_loop import protect
-from tl_loop._models import ContentType
-from tl_loop.engines._base import TOKEN_PATTERN
-from tl_loop.text._fidelity import identifiers, missing_identifiers
+from tl_loop import ContentType, protect
+from tl_loop.engines import TOKEN_PATTERN
+from tl_loop.text import identifiers, missing_identifiers
 
 EXAMPLES = int(os.environ.get("PROTECT_EXAMPLES", "250"))
 BATCH = 40

@@ -16,6 +16,17 @@ The `tl-loop kb` command line (`tl_loop.cli`) is built on these functions.
 from __future__ import annotations
 
 from tl_loop.kb._articles import ARTICLE_SUFFIXES, ArticleError, Field, SourceArticle, parse_article
+from tl_loop.kb._exchange import (
+    REVIEWED_STATES,
+    ExchangeUnit,
+    InlineCode,
+    UnitState,
+    export_tmx,
+    export_xliff,
+    import_tmx,
+    import_xliff,
+    token_problems,
+)
 from tl_loop.kb._executors import LoopSpec
 from tl_loop.kb._jobs import ArticleRecord, JobStore
 from tl_loop.kb._manage import (
@@ -34,11 +45,14 @@ from tl_loop.kb._runner import KbPaths, translate_folder
 
 __all__ = [
     "ARTICLE_SUFFIXES",
+    "REVIEWED_STATES",
     "ArticleError",
     "ArticleRecord",
     "ArticleStatus",
+    "ExchangeUnit",
     "Field",
     "ImportReport",
+    "InlineCode",
     "JobStore",
     "KbPaths",
     "KbSummary",
@@ -48,6 +62,11 @@ __all__ = [
     "PublishReport",
     "RichProgress",
     "SourceArticle",
+    "UnitState",
+    "export_tmx",
+    "export_xliff",
+    "import_tmx",
+    "import_xliff",
     "kb_export_xliff",
     "kb_import_xliff",
     "kb_publish",
@@ -55,5 +74,6 @@ __all__ = [
     "kb_status",
     "parse_article",
     "review_item_id",
+    "token_problems",
     "translate_folder",
 ]

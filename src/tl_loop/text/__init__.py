@@ -10,6 +10,7 @@ assert "4821" not in document.segments[0]
 ```
 """
 
+from tl_loop.text._fidelity import identifiers, missing_identifiers, prose_only
 from tl_loop.text._language import LanguageDetector, choose_customer_language
 from tl_loop.text._protect import ProtectedDocument, ProtectedTerm, protect
 from tl_loop.text._round_trip import RoundTrip, chrf, compare_round_trip
@@ -26,5 +27,8 @@ __all__ = [
     "chrf",
     "compare_round_trip",
     "find_spans",
+    "identifiers",
+    "missing_identifiers",
+    "prose_only",
     "protect",
 ]
