@@ -22,112 +22,27 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, ClassVar, Literal, Self, TypeVar
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 from tl_loop._errors import ConfigurationError
 from tl_loop.helpdesk._adapter import HelpdeskAdapter, load_adapter_class
+from tl_loop.testing.emulators._handler import handler_for
 from tl_loop.testing.emulators._store import (
     EmulatedConversation,
     EmulatedMessage,
     EmulatorStore,
     Write,
 )
+from tl_loop.testing.emulators._wire import EmulatorRequest, EmulatorResponse, Refusal, Webhook
 
 __all__ = ["EmulatorRequest", "EmulatorResponse", "EmulatorServer", "Refusal", "Webhook"]
 
 T = TypeVar("T")
 Handler = Callable[["EmulatorRequest", dict[str, str]], "EmulatorResponse"]
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-@dataclass(frozen=True)
-class EmulatorRequest:
-    """One API request as the emulator received it; header names are lower-case."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-    base_url: str
-
-    def param(self, name: str, default: str | None = None) -> str | None:
-        """The first value of query parameter `name`."""
-        values = self.query.get(name)
-        return values[0] if values else default
-
-    def int_param(self, name: str, default: int, *, low: int = 1, high: int = 10**9) -> int:
-        """A positive integer query parameter, refused with 400 when malformed or out of range."""
-        raw = self.param(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise Refusal(400, f"query parameter {name}={raw!r} is not an integer") from None
-        if not low <= value <= high:
-            raise Refusal(400, f"query parameter {name}={value} must be {low}..{high}")
-        return value
-
-    def json(self) -> Any:
-        """The body as JSON; a malformed body is refused with 400, as the platforms do."""
-        try:
-            return json.loads(self.body or b"null")
-        except ValueError:
-            raise Refusal(400, "the request body is not valid JSON") from None
-
-    def json_object(self) -> dict[str, Any]:
-        """The body as a JSON object (400 otherwise)."""
-        payload = self.json()
-        if not isinstance(payload, dict):
-            raise Refusal(400, "the request body must be a JSON object")
-        return payload
-
-
-@dataclass
-class EmulatorResponse:
-    """What a handler answers: a status, a JSON payload (or raw bytes) and extra headers."""
-
-    status: int = 200
-    payload: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    raw: bytes | None = None
-    content_type: str = "application/json; charset=utf-8"
-
-
-class Refusal(Exception):
-    """Raised by a handler to answer an error; the server renders it in the platform's shape."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        payload: Any = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.payload = payload
-        self.headers = dict(headers or {})
-
-
-@dataclass(frozen=True)
-class Webhook:
-    """A signed webhook as the platform sends it: the raw body and its headers."""
-
-    event: str
-    body: bytes
-    headers: dict[str, str]
-
-    def json(self) -> Any:
-        """The body, parsed."""
-        return json.loads(self.body)
 
 
 @dataclass
@@ -194,7 +109,7 @@ class EmulatorServer:
         self._budget = _Budget(rate_limit or self.default_rate_limit, rate_window)
         self._failures: list[int] = []
         self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server = ThreadingHTTPServer((host, port), handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
         self.routes()
@@ -513,54 +428,3 @@ def _toml(value: object) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml(item) for item in value) + "]"
     return json.dumps(value)
-
-
-def _handler_for(emulator: EmulatorServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # tests read `requests` and the store, not an access log
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length else b""
-            split = urlsplit(self.path)
-            host = self.headers.get("host") or emulator.url.removeprefix("http://")
-            request = EmulatorRequest(
-                method=self.command,
-                path=split.path,
-                query=parse_qs(split.query, keep_blank_values=True),
-                headers={key.lower(): value for key, value in self.headers.items()},
-                body=body,
-                base_url=f"http://{host}",
-            )
-            try:
-                response = emulator.handle(request)
-            except Exception as error:  # a bug in an emulator must not hang the client
-                response = EmulatorResponse(500, {"error": f"emulator bug: {error!r}"})
-            self._answer(response)
-
-        def _answer(self, response: EmulatorResponse) -> None:
-            if response.raw is not None:
-                data = response.raw
-            elif response.payload is None and response.status in (201, 202, 204):
-                data = b""
-            else:
-                data = json.dumps(response.payload).encode()
-            try:
-                self.send_response(response.status)
-                if data:
-                    self.send_header("content-type", response.content_type)
-                self.send_header("content-length", str(len(data)))
-                for name, value in response.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass  # the client went away mid-answer
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-    return Handler
