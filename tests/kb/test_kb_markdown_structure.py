@@ -180,3 +180,11 @@ def test_docusaurus_admonitions_and_github_alerts_keep_their_markers() -> None:
         ":::tip BEFORE YOU START\n\nCHECK YOUR PLAN.\n\n:::\n\n"
         ":::note[READ THIS]\nIT RENEWS.\n:::\n\n> [!WARNING]\n> BACK UP FIRST.\n"
     )
+
+
+def test_mdx_imports_and_fences_shown_inside_fences_are_kept() -> None:
+    source = (
+        "import Tabs from '@theme/Tabs';\n\nPick one.\n\n"
+        '``` title="Example"\n!!! note\n\n    ``` markdown\n    * item\n    ```\n```\n\nDone.\n'
+    )
+    assert _upper(source) == source.replace("Pick one.", "PICK ONE.").replace("Done.", "DONE.")

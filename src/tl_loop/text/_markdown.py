@@ -43,6 +43,10 @@ _REFERENCE = re.compile(r"^ {0,3}\[(?!\^)[^\]\n]+\]:[ \t]*\S")
 _LABELS = re.compile(r"^[ \t>]*\[(?!\^)((?:[^\]\\\n]|\\.)+)\]:", re.M)
 _ATTRIBUTE_LINE = re.compile(rf"^[ \t]*{ATTRIBUTE_LIST}[ \t]*\r?\n?$")
 _TRAILING_ATTRIBUTES = re.compile(rf"[ \t]*{ATTRIBUTE_LIST}[ \t]*$")
+_MDX_STATEMENT = re.compile(  # Docusaurus/MDX: `import Tabs from '@theme/Tabs';`
+    r"""^(?:import\s.+\sfrom\s+['"][^'"]+['"]|import\s+['"][^'"]+['"]"""
+    r"""|export\s+(?:const|default|function)\b.*);?[ \t]*\r?\n?$"""
+)
 _LIQUID_BLOCK = re.compile(r"^[ \t]*\{%-?[ \t]*(highlight|raw|comment)\b[^%]*-?%\}[ \t]*\r?\n?$")
 _CONTAINER = re.compile(  # admonition (`!!! type "Title"`) or content tab (`=== "Title"`)
     r"^(?P<indent>[ \t]*)(?:(?:!!!|\?\?\?\+?)[ \t]+[\w-]+(?:[ \t]+[\w-]+)*|===\+?(?=[ \t]+\"))"
@@ -167,6 +171,7 @@ def _literal_end(lines: list[str], index: int, *, after_blank: bool, in_list: bo
         or _THEMATIC.match(line)
         or _REFERENCE.match(line)
         or _ATTRIBUTE_LINE.match(line)
+        or _MDX_STATEMENT.match(line)
     ):
         end = index + 1
     if end is None and not after_blank and _SETEXT.match(line):

@@ -307,7 +307,12 @@ def fenced_blocks(lines: list[str], start: int) -> int | None:
     fence = opening.group(1)
     if fence[0] == "`" and "`" in lines[start][opening.end() :]:
         return None  # a backtick fence's info string may not contain backticks
-    closing = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*\r?\n?$")
+    # The closing fence sits at most three columns deeper than the opening one: a deeper
+    # fence line is content (an example of a fence inside a fence).
+    indent = len(opening.group(0)) - len(fence)
+    closing = re.compile(
+        rf"^[ \t]{{0,{indent + 3}}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*\r?\n?$"
+    )
     for index in range(start + 1, len(lines)):
         if closing.match(lines[index]):
             return index + 1
