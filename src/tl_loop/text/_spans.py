@@ -39,6 +39,8 @@ class ProtectedTerm:
     case_sensitive: bool = False
 
 
+_LAST_SPACE = re.compile(r".*\s", re.S)  # up to the last whitespace before a point
+_REST_OF_WORD = re.compile(r"\S*")
 _TRIES = 16  # starts tried one by one before a plain scan is the cheaper way on
 
 
@@ -70,12 +72,10 @@ def _word_matches(
     """
     position = 0
     while found is not None:
-        start = found.start()
-        while start > position and not text[start - 1].isspace():
-            start -= 1
-        end = found.end()
-        while end < len(text) and not text[end].isspace():
-            end += 1
+        space = _LAST_SPACE.match(text, position, found.start())
+        start = space.end() if space is not None else position
+        rest = _REST_OF_WORD.match(text, found.end())
+        end = rest.end() if rest is not None else len(text)  # \S* always matches
         while (match := pattern.search(text, start, end)) is not None:
             yield match
             start = match.end()  # never empty: the anchor lies inside it
