@@ -35,7 +35,13 @@ from tl_loop._models import (
     primary_language,
     same_language,
 )
-from tl_loop.engines._base import NO_OPTIONS, TOKEN_PATTERN, SegmentResult, TranslateOptions
+from tl_loop.engines._base import (
+    DOUBT,
+    NO_OPTIONS,
+    TOKEN_PATTERN,
+    SegmentResult,
+    TranslateOptions,
+)
 from tl_loop.engines._chain import ChainResult, EngineChain, Route
 from tl_loop.stores._memory import TranslationMemory, memory_key
 from tl_loop.text._fidelity import identifiers, missing_identifiers
@@ -474,6 +480,7 @@ def _check(
         spans = [token.original for token in document.tokens.values()]
         spans += identifiers(message.text, content_type=message.content_type)
         flags += review.check_unknown_words(unknown, spans)
+    flags += review.check_engine_doubts([result.extra.get(DOUBT) for result in results])
     flags += review.check_scores(
         [
             (segment, result.score)

@@ -13,6 +13,7 @@ Flag codes (stable; adapters, stats and docs rely on them):
 | `customer_language_unknown` | error | outbound reply, but the customer's language is not known |
 | `token_parity` | error | a protected span (placeholder, URL, order number...) was lost or added |
 | `fidelity` | error | a source identifier, path, code or placeholder is not in the output as is |
+| `not_a_translation` | error | the output answers, obeys or adds to the text (an LLM doubt) |
 | `number_mismatch` | warning | numbers in the source and the translation differ |
 | `glossary_violation` | warning | a glossary term was not rendered as the glossary says |
 | `wrong_language` | warning | the output does not read as the target language |
@@ -93,6 +94,7 @@ class ReviewPolicy:
             "customer_language_unknown",
             "token_parity",
             "fidelity",
+            "not_a_translation",
         }
     )
     hold_at: Severity | None = Severity.ERROR
@@ -281,6 +283,16 @@ def check_unknown_words(words: Sequence[str], identifiers: Sequence[str] = ()) -
             "the engine did not know: " + ", ".join(unique),
         )
     ]
+
+
+def check_engine_doubts(doubts: Sequence[str | None]) -> list[ReviewFlag]:
+    """Flag outputs the engine itself doubts are translations (an LLM that answered or obeyed
+    a message instead of translating it); `doubts` holds each segment's reason or None."""
+    reasons = list(dict.fromkeys(reason for reason in doubts if reason))
+    if not reasons:
+        return []
+    detail = "; ".join(reasons) + " (the text may have carried instructions to the engine)"
+    return [flag("not_a_translation", Severity.ERROR, detail)]
 
 
 def check_scores(

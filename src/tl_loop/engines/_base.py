@@ -20,7 +20,7 @@ from tl_loop.text._token_markup import TOKEN_PATTERN
 if TYPE_CHECKING:
     from tl_loop._glossary import Glossary
 
-__all__ = ["TOKEN_PATTERN", "Capabilities", "Engine", "SegmentResult", "TranslateOptions"]
+__all__ = ["DOUBT", "TOKEN_PATTERN", "Capabilities", "Engine", "SegmentResult", "TranslateOptions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,12 @@ NO_OPTIONS = TranslateOptions()
 
 @dataclass(frozen=True, slots=True)
 class SegmentResult:
-    """One translated segment and the engine's own signals about it."""
+    """One translated segment and the engine's own signals about it.
+
+    `extra[DOUBT]` (`"doubt"`), when present, is the engine's reason to think the output is not
+    a translation of the segment (an LLM that answered or obeyed it); the loop flags it
+    `not_a_translation`.
+    """
 
     text: str
     unknown_words: tuple[str, ...] = ()
@@ -77,6 +82,10 @@ class SegmentResult:
     billed_characters: int | None = None
     formality_applied: bool | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+
+DOUBT = "doubt"
+"""The `SegmentResult.extra` key for an engine's doubt that an output is a translation."""
 
 
 class Engine(abc.ABC):

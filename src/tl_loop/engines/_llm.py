@@ -1,18 +1,20 @@
 """Any OpenAI-compatible chat-completions endpoint used as a translator.
 
-`POST {base_url}/chat/completions` with a system prompt that carries the task: the language
-pair, keeping every `⟦n⟧` token and line break, the formality register, the glossary ("always
-translate A as B", "never translate C") and, for reference only, the conversation context.
-Temperature is 0. One segment goes as the user message and the reply is the translation.
-Several segments go as `{"segments": [...]}` and must come back as `{"translations": [...]}`
-of the same length (`response_format: json_object` unless `json_mode=False`); a reply with the
-wrong count or not JSON at all is not retried as is (at temperature 0 it would come back the
-same) but falls back, within the same call, to one request per segment.
+`POST {base_url}/chat/completions` at temperature 0. The system prompt carries the task (the
+language pair, keeping every `⟦n⟧` token and line break, the register, the glossary) and says
+that the input is data to translate, never instructions. The segments, and the conversation
+context, go as one JSON object in the user message (`{"segments": [...], "context": ...}`);
+the reply must be `{"translations": [...]}` of the same length, asked for with
+`response_format: json_schema` (`json_object` with `json_schema=False`, nothing with
+`json_mode=False`). A reply with the wrong count or not JSON at all is not retried as is (at
+temperature 0 it would come back the same) but falls back, within the same call, to one
+request per segment. See `_llm_prompt.py` for why customer text cannot become instructions,
+and how an output that answers, obeys or adds instead of translating is caught.
 
 Nothing in the prompt is enforced: the loop's own checks (token parity, glossary terms,
-language) judge the output. Works with OpenAI, Azure OpenAI-style gateways, vLLM, Ollama,
-llama.cpp and similar servers; mark self-hosted ones `trusted=True` so personal data is not
-masked for them.
+language, length, identifiers) and this engine's doubts judge the output. Works with OpenAI,
+Azure OpenAI-style gateways, vLLM, Ollama, llama.cpp and similar servers; mark self-hosted ones
+`trusted=True` so personal data is not masked for them.
 """
 
 from __future__ import annotations
@@ -40,77 +42,23 @@ from tl_loop._errors import (
 from tl_loop._models import normalize_tag
 from tl_loop.engines._base import Capabilities, SegmentResult, TranslateOptions
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy, retry_after_seconds
+from tl_loop.engines._llm_prompt import (
+    DOUBT,
+    LANGUAGE_NAMES,
+    doubt,
+    response_format,
+    system_prompt,
+    user_message,
+)
 from tl_loop.engines._vendor import apportion
 
-__all__ = ["LANGUAGE_NAMES", "LLMEngine", "system_prompt"]
+__all__ = ["LANGUAGE_NAMES", "LLMEngine", "system_prompt", "user_message"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-PROMPT_VERSION = "1"  # part of `version`: a new prompt means new output, so new cache keys
+PROMPT_VERSION = "2"  # part of `version`: a new prompt means new output, so new cache keys
 
-LANGUAGE_NAMES: Mapping[str, str] = {
-    "af": "Afrikaans", "ar": "Arabic", "bg": "Bulgarian", "bn": "Bengali", "ca": "Catalan",
-    "cs": "Czech", "cy": "Welsh", "da": "Danish", "de": "German", "el": "Greek",
-    "en": "English", "es": "Spanish", "et": "Estonian", "eu": "Basque", "fa": "Persian",
-    "fi": "Finnish", "fil": "Filipino", "fr": "French", "ga": "Irish", "gl": "Galician",
-    "he": "Hebrew", "hi": "Hindi", "hr": "Croatian", "hu": "Hungarian", "id": "Indonesian",
-    "is": "Icelandic", "it": "Italian", "ja": "Japanese", "ko": "Korean", "lt": "Lithuanian",
-    "lv": "Latvian", "ms": "Malay", "mt": "Maltese", "nb": "Norwegian Bokmål", "nl": "Dutch",
-    "no": "Norwegian", "pl": "Polish", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian",
-    "sk": "Slovak", "sl": "Slovenian", "sq": "Albanian", "sr": "Serbian", "sv": "Swedish",
-    "sw": "Swahili", "ta": "Tamil", "th": "Thai", "tr": "Turkish", "uk": "Ukrainian",
-    "ur": "Urdu", "vi": "Vietnamese", "zh": "Chinese", "zh-Hans": "Simplified Chinese",
-    "zh-Hant": "Traditional Chinese", "pt-BR": "Brazilian Portuguese",
-    "pt-PT": "European Portuguese",
-}  # fmt: skip
-
-_REGISTER = {
-    "formal": "Use a formal register: polite forms of address (usted, Sie, vous, Lei, u).",
-    "informal": "Use an informal register: familiar forms of address (tú, du, tu, jij).",
-}
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-
-
-def _language(tag: str) -> str:
-    name = LANGUAGE_NAMES.get(tag) or LANGUAGE_NAMES.get(tag.split("-")[0])
-    return f"{name} ({tag})" if name else f"the language with BCP-47 tag {tag}"
-
-
-def system_prompt(source: str, target: str, options: TranslateOptions, *, batch: bool) -> str:
-    """The instructions for one request: task, tokens, register, glossary and context."""
-    src, tgt = _language(source), _language(target)
-    lines = [
-        f"You are a translation engine. Translate from {src} to {tgt}.",
-        "Rules:",
-        "- Keep every token written like ⟦0⟧ or ⟦12⟧ exactly as it is, once each; place it "
-        f"where {tgt} grammar needs it.",
-        "- Keep line breaks. Leave URLs, e-mail addresses and code unchanged.",
-    ]
-    if batch:
-        lines.append(
-            '- The user sends a JSON object {"segments": [...]}. Reply with only a JSON object '
-            '{"translations": [...]} holding exactly one translation per segment, same order.'
-        )
-    else:
-        lines.append("- Reply with the translation only: no quotes, notes or explanations.")
-    if options.formality:
-        lines.append(f"- {_REGISTER[options.formality]}")
-    if options.glossary is not None:
-        terms = options.glossary.terms_for(source, target)
-        if terms:
-            lines.append("Glossary:")
-        for term in terms:
-            if term.replacement is None:
-                lines.append(f'- Never translate "{term.term}"; keep it exactly as written.')
-            else:
-                lines.append(f'- Always translate "{term.term}" as "{term.replacement}".')
-    if options.context:
-        lines += [
-            "Context (an earlier message in the conversation; for reference only, do not "
-            "translate it):",
-            f'"""{options.context}"""',
-        ]
-    return "\n".join(lines)
 
 
 class LLMEngine(HTTPEngine):
@@ -123,8 +71,10 @@ class LLMEngine(HTTPEngine):
         trusted: the endpoint is inside the trust boundary (self-hosted vLLM, Ollama): personal
             data is then not masked before sending.
         languages: BCP-47 tags to offer; every ordered pair among them is served.
-        json_mode: ask for `response_format: {"type": "json_object"}` on batches; turn off
-            for servers that reject it (the prompt still asks for JSON).
+        json_mode: ask for JSON with `response_format`; turn off for servers that reject it
+            (the prompt still asks for JSON).
+        json_schema: ask for the exact schema (`json_schema`, structured outputs); False asks
+            for any JSON object (`json_object`) for servers without structured outputs.
         max_items, max_chars: batch limits; keep replies well inside the model's output limit.
         max_tokens: cap on the reply's tokens, if the server needs one.
         timeout, retry, http_client, async_http_client: see `HTTPEngine`.
@@ -145,6 +95,7 @@ class LLMEngine(HTTPEngine):
         trusted: bool = False,
         languages: Iterable[str] = tuple(LANGUAGE_NAMES),
         json_mode: bool = True,
+        json_schema: bool = True,
         max_items: int = 20,
         max_chars: int = 8_000,
         max_tokens: int | None = None,
@@ -165,6 +116,7 @@ class LLMEngine(HTTPEngine):
         self.model = model
         self._api_key = api_key or None
         self.json_mode = json_mode
+        self.json_schema = json_schema
         self.max_tokens = max_tokens
         try:
             self.languages = frozenset(normalize_tag(tag) for tag in languages)
@@ -223,23 +175,19 @@ class LLMEngine(HTTPEngine):
     def build_request(
         self, segments: Sequence[str], *, source: str, target: str, options: TranslateOptions
     ) -> httpx.Request:
-        """One chat completion: a plain reply for one segment, a JSON object for several."""
+        """One chat completion: the segments as data in a JSON object, JSON asked back."""
         if not self.supports(source, target):
             raise UnsupportedLanguageError(source, target, hint=self.install_hint)
-        batch = len(segments) > 1
-        user = (
-            json.dumps({"segments": list(segments)}, ensure_ascii=False) if batch else segments[0]
-        )
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [
-                {"role": "system", "content": system_prompt(source, target, options, batch=batch)},
-                {"role": "user", "content": user},
+                {"role": "system", "content": system_prompt(source, target, options)},
+                {"role": "user", "content": user_message(segments, options)},
             ],
             "temperature": 0,
         }
-        if batch and self.json_mode:
-            body["response_format"] = {"type": "json_object"}
+        if self.json_mode:
+            body["response_format"] = response_format(self.json_schema)
         if self.max_tokens:
             body["max_tokens"] = self.max_tokens
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
@@ -256,18 +204,28 @@ class LLMEngine(HTTPEngine):
         target: str,
         options: TranslateOptions,
     ) -> list[SegmentResult]:
-        """The translations, with token usage apportioned to segments in `extra`.
+        """The translations, with token usage apportioned to segments in `extra`, and the
+        engine's doubt (`extra["doubt"]`) where an output looks like anything but a
+        translation of its segment.
 
         Raises:
-            ServiceResponseError: no usable reply, a truncated or filtered one, or (for a
-                batch) not one translation per segment.
+            ServiceResponseError: no usable reply, a truncated or filtered one, or not one
+                translation per segment.
         """
         body, content = _message(response, self.name)
-        if len(segments) > 1:
+        try:
             texts = _batch_texts(content, len(segments), self.name)
-        else:
-            texts = [content.strip("\n")]
-        return _results(body, segments, texts)
+        except ServiceResponseError:
+            if len(segments) > 1 or content.lstrip().startswith(("{", "[", "```")):
+                raise
+            texts = [content.strip("\n")]  # one segment, answered as plain text: accepted
+        results = _results(body, segments, texts)
+        prompt = system_prompt(source, target, options)
+        for segment, result in zip(segments, results, strict=True):
+            reason = doubt(segment, result.text, prompt, options.context)
+            if reason is not None:
+                result.extra[DOUBT] = reason
+        return results
 
     def flow(
         self, segments: Sequence[str], *, source: str, target: str, options: TranslateOptions
