@@ -113,7 +113,7 @@ def client(queue: SQLiteReviewQueue) -> PageClient:
 
 
 def signed_in(client: PageClient) -> PageClient:
-    assert client.get("/review", params={"token": TOKEN}).status_code == 200
+    assert client.get("/review", params={"token": TOKEN}).status_code == 303
     return client
 
 
@@ -186,15 +186,17 @@ def test_a_wrong_token_gets_401(client: PageClient) -> None:
     assert COOKIE not in client.cookies
 
 
-def test_the_token_once_sets_a_strict_httponly_cookie_that_signs_in_later_visits(
+def test_the_token_is_exchanged_once_for_a_lax_httponly_cookie_and_a_clean_address(
     queue: SQLiteReviewQueue, client: PageClient
 ) -> None:
     queue.add(make_item())
-    first = client.get("/review", params={"token": TOKEN})
-    assert first.status_code == 200
+    first = client.get("/review", params={"token": TOKEN, "state": "pending"})
+    assert first.status_code == 303
+    assert first.headers["location"] == "/review?state=pending"  # the secret left the address
+    assert first.headers["referrer-policy"] == "same-origin"
     cookie = first.headers["set-cookie"].lower()
     assert "httponly" in cookie
-    assert "samesite=strict" in cookie
+    assert "samesite=lax" in cookie
     assert "path=/review" in cookie
     later = client.get("/review")
     assert later.status_code == 200
@@ -317,7 +319,8 @@ def test_static_assets_are_served_with_the_security_headers(client: PageClient) 
 
 def test_without_a_queue_the_page_says_how_to_configure_one() -> None:
     client = client_for(None, ReviewAuth(mode="token", token=TOKEN))
-    response = client.get("/review", params={"token": TOKEN})
+    assert client.get("/review", params={"token": TOKEN}).status_code == 303
+    response = client.get("/review")
     assert response.status_code == 503
     assert "review_path" in response.text
 

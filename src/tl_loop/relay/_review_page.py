@@ -8,8 +8,9 @@ Security, on by default:
 
 - Authentication (`[relay] review_auth`, default `"token"`): a secret token read from the
   environment variable named by `review_token_env` (default `TL_LOOP_REVIEW_TOKEN`), sent as
-  `Authorization: Bearer <token>` or once as `/review?token=<token>`, which sets an HttpOnly,
-  SameSite=Strict session cookie; or `"basic"`: HTTP basic against `user:password` pairs in
+  `Authorization: Bearer <token>` or once as `/review?token=<token>`, which is exchanged for an
+  HttpOnly, SameSite=Lax session cookie and redirected (303) to the same address without the
+  token; or `"basic"`: HTTP basic against `user:password` pairs in
   `TL_LOOP_REVIEW_USERS`. With no secret configured the page answers 503 and says what to set;
   `"none"` serves without authentication, and only while the relay listens on loopback.
 - CSRF: every POST carries a synchronizer token derived (HMAC) from the session cookie, compared
@@ -30,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from tl_loop._errors import ConfigurationError, NotFoundError, TlLoopError
 from tl_loop._models import ReviewFlag
@@ -194,6 +195,10 @@ class ReviewPage:
                 "Session expired", "Your session is missing or expired; reload the page.", 403
             )
         sid, cookie = self._new_cookie(reviewer)
+        if "token" in request.query_params:
+            # The token link is exchanged for a session once, then the address is clean: the
+            # secret stays out of history, bookmarks, Referer and the logs of later requests.
+            return _clean_redirect(request, _Session(reviewer, sid, cookie))
         return _Session(reviewer, sid, cookie)
 
     def check_post(self, request: Request, session: _Session, form: Mapping[str, str]) -> bool:
@@ -230,6 +235,15 @@ def _page_response(heading: str, message: str, status: int, who: str = "") -> Re
     return _html(body, title=heading, who=who, status=status)
 
 
+def _clean_redirect(request: Request, session: _Session) -> Response:
+    from starlette.responses import RedirectResponse
+
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+    query = urlencode(kept)
+    target = request.url.path + (f"?{query}" if query else "")
+    return _with_session(_secure(RedirectResponse(target, status_code=303)), session, request)
+
+
 def _with_session(response: Response, session: _Session, request: Request) -> Response:
     if session.new_cookie is not None:
         response.set_cookie(
@@ -239,7 +253,10 @@ def _with_session(response: Response, session: _Session, request: Request) -> Re
             path="/review",
             secure=request.url.scheme == "https",
             httponly=True,
-            samesite="strict",
+            # Lax, not Strict: a reviewer arrives by a link from the helpdesk (another site),
+            # and a Strict cookie set on that visit would not follow the redirect to the clean
+            # address. Forms stay protected by the CSRF token and the Origin check.
+            samesite="lax",
         )
     return response
 

@@ -1,12 +1,7 @@
 // The reviewer page works without this file; it only keeps a reviewer from approving the
-// unedited draft after editing it, and takes the one-time ?token= out of the address bar.
+// unedited draft after editing it. (The ?token= link is exchanged server-side: a redirect.)
 "use strict";
 (function () {
-  var url = new URL(window.location.href);
-  if (url.searchParams.has("token")) {
-    url.searchParams.delete("token");
-    window.history.replaceState(null, "", url.pathname + url.search + url.hash);
-  }
   var box = document.getElementById("final");
   var approve = document.getElementById("approve");
   var hint = document.getElementById("edited-hint");
