@@ -250,7 +250,8 @@ def _with_session(response: Response, session: _Session, request: Request) -> Re
             COOKIE,
             session.new_cookie,
             max_age=SESSION_SECONDS,
-            path="/review",
+            # Pages that share this sign-in (/outcomes) keep their own cookie path.
+            path="/review" if request.url.path.startswith("/review") else request.url.path,
             secure=request.url.scheme == "https",
             httponly=True,
             # Lax, not Strict: a reviewer arrives by a link from the helpdesk (another site),
