@@ -81,6 +81,7 @@ from tl_loop.stores import (
     TranslationMemory,
 )
 from tl_loop.text._language import DEFAULT_LANGUAGES, LanguageDetector, StickyPolicy
+from tl_loop.text._protection import Protection
 
 __all__ = ["TlLoopConfig", "load_config"]
 
@@ -183,6 +184,35 @@ class MemoryConfig(_Section):
         return SQLiteTranslationMemory(self.path) if self.path else None
 
 
+class ProtectionConfig(_Section):
+    """Which span families are masked (docs/protection.md): all by default.
+
+    `disabled` names families to leave unmasked (the fidelity check still verifies them);
+    `patterns` adds regexes of your own, each match masked as a `custom` token.
+    """
+
+    disabled: list[str] = Field(default_factory=list)
+    patterns: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _valid(self) -> ProtectionConfig:
+        try:
+            self.build()
+        except ConfigurationError as error:  # refused when the file is read, not at first use
+            raise ValueError(str(error)) from error
+        return self
+
+    def build(self) -> Protection | None:
+        """The protection settings, or None for the defaults.
+
+        Raises:
+            ConfigurationError: an unknown family or a pattern that does not compile.
+        """
+        if not self.disabled and not self.patterns:
+            return None
+        return Protection(disabled=frozenset(self.disabled), patterns=tuple(self.patterns))
+
+
 class HintsConfig(_Section):
     """Hints before sending (docs/hints.md): translatability and the customer locale's customs.
 
@@ -241,6 +271,7 @@ class TlLoopConfig(_Section):
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
     hints: HintsConfig = Field(default_factory=HintsConfig)
+    protection: ProtectionConfig = Field(default_factory=ProtectionConfig)
     # The relay's own tables share the file: `tl-loop serve`, `review` and `stats` read them.
     relay: RelaySettings = Field(default_factory=RelaySettings)
     adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -327,6 +358,7 @@ class TlLoopConfig(_Section):
             "memory": self.memory.build(),
             "formality": self.formality,
             "hints": self.hints.build(),
+            "protection": self.protection.build(),
         }
 
 
