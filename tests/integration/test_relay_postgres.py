@@ -8,17 +8,19 @@ import itertools
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from relay_processes import SECRET, RelayProcess, write_config
 
-from tl_loop import HelpdeskEvent
-from tl_loop.relay import RelaySettings, relay_status
+from tl_loop import HelpdeskEvent, Loop
+from tl_loop.relay import Relay, RelaySettings, relay_status
 from tl_loop.relay._jobs import DeadLetterNotice
 from tl_loop.relay._queue_pg import PostgresJobQueue
-from tl_loop.testing import MemoryHelpdesk, MemoryHelpdeskServer
+from tl_loop.review import ReviewItem, ReviewState
+from tl_loop.testing import FakeEngine, MemoryHelpdesk, MemoryHelpdeskServer
 
 
 class Clock:
@@ -105,6 +107,37 @@ def test_a_dead_job_and_its_notice_are_one_transaction(
     status = relay_status(RelaySettings(queue_url=postgres_url, queue_table_prefix=prefix))
     assert [job.key for job in status.dead] == ["e1"]
     assert "dead (gave up after the outage limit" in status.render()
+
+
+def test_a_decision_whose_release_was_never_queued_is_released_once(
+    postgres_url: str, prefix: str, tmp_path: Path
+) -> None:
+    with MemoryHelpdeskServer() as helpdesk:
+        adapter = MemoryHelpdesk(base_url=helpdesk.url, webhook_secret=SECRET)
+        settings = RelaySettings(
+            queue_url=postgres_url, queue_table_prefix=prefix,
+            review_path=tmp_path / "review.sqlite3", audit=False,
+        )  # fmt: skip
+        with Relay(loop=Loop(engines=[FakeEngine()]), adapters={"memory": adapter},
+                   settings=settings) as relay:  # fmt: skip
+            item = ReviewItem(
+                id=uuid.uuid4().hex, created_at=datetime.now(UTC), state=ReviewState.PENDING,
+                held=True, direction="outbound", channel="chat", source_language="en",
+                target_language="es", original="Your order ships today.",
+                draft="Su pedido se envía hoy.", final=None, flags=(), engine="fake",
+                content_type="text", adapter="memory", conversation_id="c1",
+                glossary_version=None,
+            )  # fmt: skip
+            relay.review.add(item)
+            # The decision is recorded, then the relay dies before queueing the release.
+            relay.review.decide(item.id, state=ReviewState.APPROVED, reviewer="ana")
+            assert relay.queue.overview()["queued"] == 0
+            assert relay.queue_unreleased() == 1
+            assert relay.queue_unreleased() == 0  # already queued: the dedupe key holds
+            relay.drain()
+            assert [reply.body for reply in helpdesk.replies("c1")] == ["Su pedido se envía hoy."]
+            assert relay.review.get(item.id).released
+            assert relay.queue_unreleased() == 0
 
 
 # -- three relay processes ---------------------------------------------------------------------

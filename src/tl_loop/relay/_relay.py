@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 import httpx
@@ -367,6 +368,7 @@ class Relay:
         """Start the worker threads (idempotent); jobs left by a dead process are resumed."""
         if self._threads:
             return
+        self.queue_unreleased()
         recovered = self.queue.recover_orphans()
         if recovered:
             log.info("resuming %d job(s) left running by a stopped relay", recovered)
@@ -415,6 +417,38 @@ class Relay:
         removed = self.queue.prune(older_than=self.settings.retention_days * 86400)
         if removed:
             log.info("pruned %d finished job(s)", removed)
+        self.queue_unreleased()
+
+    def queue_unreleased(self) -> int:
+        """Queue the release of approved or edited held replies that were never released.
+
+        A decision is recorded in the review queue and its release in the job queue, two
+        stores: a relay that dies between the two leaves a decided reply with no job. With a
+        shared PostgreSQL job queue this sweep (at start and hourly) queues those releases;
+        the job's dedupe key makes it a no-op for a release already queued, and a release job
+        posts nothing for an item already released. Separate SQLite queues cannot tell which
+        relay owns a decision, so the sweep runs only with `queue_url`. Returns how many
+        releases were queued.
+        """
+        if not self.settings.queue_url:
+            return 0
+        since = datetime.now(UTC) - timedelta(days=self.settings.retention_days)
+        queued = 0
+        try:
+            for state in (ReviewState.APPROVED, ReviewState.EDITED):
+                for item in self.review.list(state=state, since=since, limit=1000):
+                    if not item.releasable or item.released or item.adapter not in self.adapters:
+                        continue
+                    if self.queue.enqueue_review(
+                        item.id, adapter=item.adapter, conversation_id=item.conversation_id
+                    ):
+                        queued += 1
+        except Exception as error:  # the sweep must never stop the relay; it runs again
+            log.warning("could not look for unreleased review decisions: %s", error)
+        if queued:
+            log.info("queued %d approved repl(ies) that were never released", queued)
+            self._wake.set()
+        return queued
 
     def close(self) -> None:
         """Stop the workers, close the helpdesk clients and the queue (not the loop)."""
