@@ -154,3 +154,15 @@ def test_errors_are_one_line_with_an_exit_status(config: Path, relay: Relay) -> 
     code, _, err = cli(config.with_name("missing.toml"), "list")
     assert code == 2
     assert "not found" in err
+
+
+def test_a_unique_prefix_of_the_id_is_enough(
+    config: Path, relay: Relay, adapter: MemoryHelpdesk
+) -> None:
+    item = hold(relay, adapter)
+    code, out, _ = cli(config, "show", item.id[:8])  # what the review page shows
+    assert code == 0
+    assert f"id:           {item.id}" in out
+    code, _, _ = cli(config, "approve", item.id[:8])
+    assert code == 0
+    assert relay.review.get(item.id).state == ReviewState.APPROVED

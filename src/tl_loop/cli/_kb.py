@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import TextIO
 
 from tl_loop._config import TlLoopConfig
-from tl_loop._errors import ConfigurationError
+from tl_loop._errors import ConfigurationError, MissingDependencyError
 from tl_loop._glossary import Glossary
 from tl_loop.cli._common import Commands, add_command, load_config
 from tl_loop.helpdesk._adapter import HelpdeskAdapter, load_adapter_class
 from tl_loop.kb import (
     KbPaths,
+    KbSummary,
+    Progress,
     RichProgress,
     kb_export_xliff,
     kb_import_xliff,
@@ -228,7 +230,7 @@ def _translate(
         source_dir, out_dir=args.out, targets=args.targets, source=args.source, config=config,
         keys=args.keys, workers=args.workers, executor=args.executor,
         ray_address=args.ray_address,
-        progress=RichProgress(file=stderr) if args.progress else None, review_queue=queue,
+        progress=_progress(args.progress, stderr), review_queue=queue,
     )  # fmt: skip
     print(
         f"written {summary.translated}, up to date {summary.up_to_date}, flagged "
@@ -239,6 +241,44 @@ def _translate(
         file=stdout,
     )
     return 1 if summary.failed else 0
+
+
+class _PlainProgress:
+    """Progress as a few plain lines: for pipes, logs, and installs without rich."""
+
+    def __init__(self, file: TextIO) -> None:
+        self._file = file
+        self._articles = self._done = 0
+
+    def start(self, *, segments: int, articles: int) -> None:
+        self._articles = articles
+        print(f"translating {articles} articles ({segments} segments to the engines)",
+              file=self._file)  # fmt: skip
+
+    def segments_done(self, count: int) -> None:
+        return None
+
+    def article_done(self, *, reused: int, total: int) -> None:
+        self._done += 1
+        # About ten lines per run, whatever its size.
+        if self._done == self._articles or self._done % max(1, self._articles // 10) == 0:
+            print(f"articles {self._done}/{self._articles}", file=self._file)
+
+    def finish(self, summary: KbSummary) -> None:
+        print(f"{summary.engine_segments} segments sent to engines "
+              f"(reuse {summary.reuse_rate:.0%})", file=self._file)  # fmt: skip
+
+
+def _progress(wanted: bool, stderr: TextIO) -> Progress | None:
+    """Rich bars on a terminal when rich is installed; plain lines otherwise."""
+    if not wanted:
+        return None
+    if stderr.isatty():
+        try:
+            return RichProgress(file=stderr)
+        except MissingDependencyError:
+            pass  # rich is in the kb extra; the plain lines say the same
+    return _PlainProgress(stderr)
 
 
 def _review_queue(args: argparse.Namespace, config: TlLoopConfig) -> ReviewQueue | None:

@@ -85,20 +85,42 @@ def run_review(args: argparse.Namespace, stdout: TextIO) -> int:
         command = args.review_command
         if command == "list":
             return _list(queue, args, stdout)
+        item_id = _full_id(queue, args.id)
         if command == "show":
-            return _show(queue.get(args.id), args.json, stdout)
+            return _show(queue.get(item_id), args.json, stdout)
         state = {
             "approve": ReviewState.APPROVED,
             "edit": ReviewState.EDITED,
             "reject": ReviewState.REJECTED,
         }[command]
         final = _final_text(args) if command == "edit" else None
-        item = queue.get(args.id)
+        item = queue.get(item_id)
         check_releasable(item, state, settings.adapters)
-        decided = queue.decide(args.id, state=state, reviewer=_reviewer(args), final=final)
+        decided = queue.decide(item_id, state=state, reviewer=_reviewer(args), final=final)
         queued = _queue_follow_up(decided, settings)
         print(_outcome(decided, queued=queued), file=stdout)
         return 0
+
+
+_ID_LENGTH = 32
+
+
+def _full_id(queue: ReviewQueue, given: str) -> str:
+    """The item id a unique prefix stands for (the page shows 8 characters).
+
+    Raises:
+        ConfigurationError: the prefix matches several items (they are listed).
+    """
+    given = given.strip().lower()
+    if len(given) >= _ID_LENGTH:
+        return given
+    matches = [i.id for i in queue.list(state=None, limit=1_000_000_000) if i.id.startswith(given)]
+    if len(matches) > 1:
+        raise ConfigurationError(
+            f"{given!r} matches {len(matches)} review items ({', '.join(matches[:5])}); "
+            "give more characters of the id"
+        )
+    return matches[0] if matches else given  # unknown: get() says so
 
 
 def _queue_follow_up(item: ReviewItem, settings: RelaySettings) -> bool:
