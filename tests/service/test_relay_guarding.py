@@ -93,3 +93,19 @@ def test_invalid_utf8_in_a_signed_body_is_repaired_not_refused(
     assert job is not None
     assert job.event.text is not None
     assert "\ufffd" in job.event.text
+
+
+def test_a_healthy_engine_is_probed_once_not_billed_for_every_readiness_check(
+    tmp_path: Path, adapter: MemoryHelpdesk, detector: LanguageDetector
+) -> None:
+    engine = FakeEngine(name="deepl")
+    settings = RelaySettings(queue_path=tmp_path / "q.sqlite3", readiness_probe_seconds=0)
+    with Relay(loop=Loop(engines=[engine], detector=detector), adapters={"memory": adapter},
+               settings=settings) as relay:  # fmt: skip
+        for _ in range(5):
+            assert relay.readiness() == {}
+        assert len(engine.calls) == 1  # one probe; nothing failed since
+
+        relay.loop.chain.guard(engine).record(ServiceUnavailableError("503", service="deepl"))
+        assert relay.readiness() == {}
+        assert len(engine.calls) == 2  # a failure since the last probe: probed again

@@ -2,8 +2,12 @@
 
 Taking the write lock proves little: a queue file with a page of garbage still takes it while
 every insert fails with "database disk image is malformed". So the file is checked with
-SQLite's `quick_check` (on its own read-only connection), and each engine translates a short
-sentence; both at most every `probe_seconds`, so a probe every few seconds costs nothing.
+SQLite's `quick_check` (on its own read-only connection), at most every `probe_seconds`.
+
+An engine is ready when it is available, its breaker is not open, and it has translated a short
+probe sentence. A probe that succeeded is not repeated while the engine's guard counts no
+failure since (live traffic vouches for it), so a paid engine is not billed for health checks;
+an engine whose calls fail is probed again, at most every `probe_seconds`.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class Readiness:
         self._lock = threading.Lock()
         self._checked_at: float | None = None
         self._problems: dict[str, str] = {}
+        self._proven: set[int] = set()  # engines whose probe succeeded (by id)
 
     def problems(self) -> dict[str, str]:
         """What is not ready (empty when ready), from a check at most `probe_seconds` old."""
@@ -95,8 +100,19 @@ class Readiness:
         """Why `engine` cannot translate now, or None when it just did."""
         if not engine.is_available():
             return "not available here"
-        if self._guard(engine).state is BreakerState.OPEN:
+        status = self._guard(engine).status()
+        if status.state is BreakerState.OPEN:
             return "its circuit breaker is open after repeated failures"
+        if id(engine) in self._proven and status.consecutive_failures == 0:
+            return None  # translated before, and nothing has failed since
+        reason = self._translate_probe(engine)
+        if reason is None:
+            self._proven.add(id(engine))
+        else:
+            self._proven.discard(id(engine))
+        return reason
+
+    def _translate_probe(self, engine: Engine) -> str | None:
         pairs = sorted(engine.pairs())
         pair = ("en", "es") if engine.supports("en", "es") else (pairs[0] if pairs else None)
         if pair is None:
