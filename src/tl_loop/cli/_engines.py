@@ -204,7 +204,7 @@ def _available(args: argparse.Namespace, stdout: TextIO) -> int:
         print(json.dumps(rows, ensure_ascii=False), file=stdout)
         return 0
     for package in packages:
-        size = f"{package.size / 1e6:.0f} MB" if package.size else "-"
+        size = f"{package.size / 1e6:.1f} MB" if package.size else "-"
         print(f"{package.code}\t{package.source} → {package.target}\t{package.version}\t{size}",
               file=stdout)  # fmt: skip
     return 0

@@ -12,6 +12,7 @@ caller learns which route served and what failed before it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -29,6 +30,8 @@ from tl_loop.engines._guard import BreakerPolicy, BreakerState, EngineGuard
 from tl_loop.engines._routing import RoutingRule, order_engines
 
 __all__ = ["ChainResult", "EngineChain", "Hop", "Route"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +160,7 @@ class EngineChain:
             )
         self._guards = {
             id(engine): EngineGuard(
+                name=engine.name,
                 policy=breaker,
                 max_concurrency=(
                     max_concurrency.get(engine.name)
@@ -245,6 +249,7 @@ class EngineChain:
             except ServiceError as error:
                 if not error.failover:
                     raise
+                _log.warning("%s failed (%s); trying the next route", route.engine_name, error)
                 failures.append(error)
                 continue
             return ChainResult(results, route, tuple(failures))
@@ -266,6 +271,7 @@ class EngineChain:
             except ServiceError as error:
                 if not error.failover:
                     raise
+                _log.warning("%s failed (%s); trying the next route", route.engine_name, error)
                 failures.append(error)
                 continue
             return ChainResult(results, route, tuple(failures))

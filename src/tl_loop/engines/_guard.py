@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -29,6 +30,8 @@ from enum import StrEnum
 from tl_loop._errors import ServiceError, ServiceUnavailableError
 
 __all__ = ["BreakerPolicy", "BreakerState", "EngineGuard", "GuardStatus"]
+
+_log = logging.getLogger(__name__)
 
 
 class BreakerState(StrEnum):
@@ -72,7 +75,9 @@ class EngineGuard:
         policy: BreakerPolicy | None = None,
         max_concurrency: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        name: str = "engine",
     ) -> None:
+        self.name = name  # for the log lines of its transitions
         self.policy = policy or BreakerPolicy()
         self.max_concurrency = max_concurrency
         self._clock = clock
@@ -160,6 +165,8 @@ class EngineGuard:
         with self._lock:
             self._probing = False
             if error is None:
+                if self._opened_at is not None:
+                    _log.info("%s: breaker closed, the engine answers again", self.name)
                 self._failures = 0
                 self._opened_at = None
                 return
@@ -168,6 +175,11 @@ class EngineGuard:
             self._failures += 1
             self._last_error = str(error)
             if self._failures >= self.policy.failure_threshold:
+                if self._opened_at is None:
+                    _log.warning(
+                        "%s: breaker open after %d failures (last: %s); retried in %.0f s",
+                        self.name, self._failures, error, self.policy.cooldown,
+                    )  # fmt: skip
                 self._opened_at = self._clock()
 
     def _free(self) -> bool:
