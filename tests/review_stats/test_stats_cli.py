@@ -156,3 +156,17 @@ def test_glossary_check_of_a_bad_file_names_the_line(tmp_path: Path) -> None:
     code, _, err = run(None, "glossary", "check", str(path))
     assert code == 2
     assert re.search(r"brand\.en-es\.tsv:2", err)
+
+
+def test_the_default_view_fits_100_columns_in_plain_words_and_wide_shows_all(
+    config: Path,
+) -> None:
+    code, out, _ = run(config, "stats")
+    assert code == 0
+    assert max(map(len, out.splitlines())) <= 100
+    header = out.splitlines()[1]
+    assert "messages" in header
+    assert "chrF" not in header
+    code, out, _ = run(config, "stats", "--wide")
+    assert code == 0
+    assert "chrF" in out.splitlines()[1]

@@ -70,6 +70,9 @@ def add_stats_parser(commands: Commands) -> None:
     )
     stats.add_argument("--json", action="store_true", help="one JSON object (docs/metrics.md)")
     stats.add_argument(
+        "--wide", action="store_true", help="every figure (chrF, TER, percentiles): 140 columns"
+    )
+    stats.add_argument(
         "--outcomes", action="store_true",
         help="customer outcomes per language from the helpdesks (docs/outcomes.md)",
     )  # fmt: skip
@@ -112,7 +115,7 @@ def run_stats(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     with _audit_log(settings) as audit, _review_queue(settings) as queue:
         rows = list(audit.rows(since=since)) if audit else []
         stats = compute_stats(rows, _items(queue, since), since=since)
-    print(stats.to_json() if args.json else render_table(stats), file=stdout)
+    print(stats.to_json() if args.json else render_table(stats, wide=args.wide), file=stdout)
     if not stats.groups:
         # The stores open empty where nothing was recorded, so say where we looked.
         print(

@@ -422,17 +422,27 @@ _COLUMNS = (
     "pair", "engine", "transl", "chars", "billed", "memory", "flagged", "held",
     "pend", "appr", "edit", "rej", "chrF", "TER", "appr p50", "appr p90", "held p90",
 )  # fmt: skip
+# The default view: fits 100 columns, in plain words; `wide=True` shows every figure.
+_NARROW = {
+    "pair": "pair", "engine": "engine", "transl": "messages", "chars": "chars",
+    "memory": "memory", "flagged": "flagged", "held": "held", "pend": "to review",
+    "appr p50": "approved in",
+}  # fmt: skip
 
 
-def render_table(stats: Stats) -> str:
+def render_table(stats: Stats, *, wide: bool = True) -> str:
     """A fixed-width table, one line per language pair and engine, then the total.
 
     Shares are percentages, chrF/TER have one decimal, durations read like `4m`, `2.5h`;
-    `-` marks a figure with nothing to compute it from.
+    `-` marks a figure with nothing to compute it from. `wide=False` keeps the figures a
+    reader needs first (messages, characters, memory, flagged, held, review, median time to
+    approval) under plain headers, within 100 columns; billing, review outcomes, chrF/TER and
+    percentiles are in the wide view.
     """
-    lines = [_cells(group) for group in stats.groups]
-    lines.append(_cells(stats.total))
-    widths = [max(len(row[i]) for row in [_COLUMNS, *lines]) for i in range(len(_COLUMNS))]
+    keep = range(len(_COLUMNS)) if wide else [_COLUMNS.index(c) for c in _NARROW]
+    header = [_COLUMNS[i] if wide else _NARROW[_COLUMNS[i]] for i in keep]
+    lines = [[row[i] for i in keep] for row in (_cells(g) for g in [*stats.groups, stats.total])]
+    widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
 
     def fmt(row: Sequence[str]) -> str:
         return "  ".join(
@@ -441,7 +451,7 @@ def render_table(stats: Stats) -> str:
         ).rstrip()
 
     window = f"since {stats.since:%Y-%m-%d %H:%M} UTC" if stats.since else "all time"
-    out = [f"translation statistics, {window}", fmt(_COLUMNS), fmt(["-" * w for w in widths])]
+    out = [f"translation statistics, {window}", fmt(header), fmt(["-" * w for w in widths])]
     out.extend(fmt(row) for row in lines[:-1])
     if stats.groups:
         out.append(fmt(["-" * w for w in widths]))
