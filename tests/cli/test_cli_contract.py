@@ -248,3 +248,15 @@ def test_a_tsv_glossary_without_a_pair_in_its_name_takes_the_command_pair(tmp_pa
                        "Open the dashboard of your account today, please.")  # fmt: skip
     assert code == 2
     assert "give --from LANG" in err
+
+
+def test_a_kb_run_to_a_language_no_engine_serves_is_a_configuration_error(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "reset.md").write_text("# Reset\n\nOpen the dashboard.\n", encoding="utf-8")
+    config = write(tmp_path, 'engines = ["fake"]\n[engine.fake]\npairs = [["en", "es"]]\n')
+    code, _, err = run("kb", "translate", str(src), "--to", "el", "--out", str(tmp_path / "out"),
+                       "--workers", "0", "--no-progress", "--config", config)  # fmt: skip
+    assert code == 2
+    assert "no engine translates en→el" in err
+    assert "tl-loop models install en el" in err

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from tl_loop._config import TlLoopConfig
 from tl_loop._errors import ConfigurationError
-from tl_loop._models import Decision, Severity, normalize_tag
+from tl_loop._models import Decision, Severity, normalize_tag, same_language
 from tl_loop._pipeline import Parts
 from tl_loop._policy import flag as review_flag
 from tl_loop.engines._base import SegmentResult
@@ -166,6 +166,13 @@ def translate_folder(
         else LoopSpec.from_config(config or TlLoopConfig())
     )
     parts = warm_loop(spec).parts
+    # A pair no engine serves is a configuration to fix, not a failure to retry later.
+    unserved = [
+        locale for locale in locales
+        if not same_language(source, locale) and not parts.chain.supports(source, locale)
+    ]  # fmt: skip
+    if unserved:
+        raise ConfigurationError(str(parts.chain.unsupported(source, unserved[0])))
     progress = progress or NullProgress()
     summary = KbSummary(review_file=paths.review)
     owned_memory = memory is None
