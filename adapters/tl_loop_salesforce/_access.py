@@ -44,6 +44,7 @@ _OPTIONAL = {
     "login_url": "SALESFORCE_LOGIN_URL",
     "note_object": "SALESFORCE_NOTE_OBJECT",
     "language_field": "SALESFORCE_LANGUAGE_FIELD",
+    "satisfaction_field": "SALESFORCE_SATISFACTION_FIELD",
     "integration_user_id": "SALESFORCE_INTEGRATION_USER_ID",
     "allowed_networks": "SALESFORCE_ALLOWED_NETWORKS",
     "knowledge_object": "SALESFORCE_KNOWLEDGE_OBJECT",

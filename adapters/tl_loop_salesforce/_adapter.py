@@ -24,6 +24,7 @@ from tl_loop.helpdesk import (
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
+    Rating,
     WebhookReply,
     header,
     next_page_request,
@@ -43,6 +44,7 @@ from tl_loop_salesforce._records import (
     error_detail,
     messages_from,
     quote_id,
+    ratings_from,
     records_of,
 )
 from tl_loop_salesforce._text import (
@@ -103,6 +105,8 @@ class SalesforceAdapter(HelpdeskAdapter):
             `FeedItem` (an internal Case Feed post). Messaging sessions always get feed posts.
         language_field: the Case field that records the customer's language (e.g.
             `Customer_Language__c`); None writes nothing.
+        satisfaction_field: the Case field holding the customer's 1–5 rating, if the org
+            keeps one (e.g. `CSAT__c`); read for outcome reports, never written.
         integration_user_id: the user the app acts as; records it created are ignored.
         allowed_networks: CIDR ranges deliveries may come from (Salesforce's published IP
             ranges); empty allows any sender that knows the secret.
@@ -135,6 +139,7 @@ class SalesforceAdapter(HelpdeskAdapter):
         api_version: str = "62.0",
         note_object: Literal["CaseComment", "FeedItem"] = "CaseComment",
         language_field: str | None = None,
+        satisfaction_field: str | None = None,
         integration_user_id: str | None = None,
         allowed_networks: Sequence[str] | str = (),
         knowledge_object: str = "Knowledge__kav",
@@ -168,6 +173,7 @@ class SalesforceAdapter(HelpdeskAdapter):
         self.api_version = api_version.lstrip("v")
         self.note_object = note_object
         self.language_field = language_field or None
+        self.satisfaction_field = satisfaction_field or None
         self.integration_user_id = integration_user_id or None
         self.allowed_networks = networks(allowed_networks)
         self.knowledge_object = knowledge_object
@@ -299,6 +305,16 @@ class SalesforceAdapter(HelpdeskAdapter):
                 if flag(email.get("Incoming")) and case.get("Id"):
                     self._remember_sender(str(case["Id"]), email)
         return messages_from(payload)
+
+    def build_list_ratings(self) -> httpx.Request | None:
+        """Cases with their `satisfaction_field` (none without one)."""
+        field = self.satisfaction_field
+        return None if field is None else self._query(f"SELECT Id, {field} FROM Case")
+
+    def parse_ratings(self, response: httpx.Response) -> list[Rating]:
+        """The rated cases of one page (1–5; 4 and 5 count as satisfied)."""
+        payload = response_object(response, service=self.name)
+        return ratings_from(payload, self.satisfaction_field or "")
 
     def next_page(self, response: httpx.Response) -> httpx.Request | None:
         """Follow `nextRecordsUrl` while the query is not `done`."""

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import httpx
 
 from tl_loop import InvalidRequestError
-from tl_loop.helpdesk import HelpdeskMessage, as_id, as_mapping, error_body, header
+from tl_loop.helpdesk import HelpdeskMessage, Rating, as_id, as_mapping, error_body, header
 from tl_loop_salesforce._events import flag
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "error_detail",
     "messages_from",
     "quote_id",
+    "ratings_from",
     "records_of",
 ]
 
@@ -182,3 +183,22 @@ def api_usage(headers: Mapping[str, str]) -> tuple[int, int] | None:
     """`(used, allowed)` from `Sforce-Limit-Info: api-usage=used/allowed`, if present."""
     match = _USAGE.search(header(headers, "sforce-limit-info") or "")
     return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def ratings_from(payload: Mapping[str, Any], field: str) -> list[Rating]:
+    """The cases of a query page whose `field` holds a 1–5 rating."""
+    ratings = []
+    for case in records_of(payload):
+        value = case.get(field)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not case.get("Id"):
+            continue
+        score = min(max(float(value), 1.0), 5.0)
+        ratings.append(
+            Rating(
+                conversation_id=str(case["Id"]),
+                score=(score - 1) / 4,
+                raw=str(value),
+                satisfied=score >= 4,
+            )
+        )
+    return ratings

@@ -27,7 +27,14 @@ from test_review_browser import BROWSER_ARGS, CHROMIUM
 from tl_loop.relay import OutcomesCollector
 from tl_loop.review import OutcomeGroup, render_outcomes_table
 
-RATED = ("chatwoot", "freshdesk", "helpscout", "intercom", "zendesk")  # platforms with ratings
+RATED = (
+    "chatwoot",
+    "freshdesk",
+    "helpscout",
+    "intercom",
+    "salesforce",
+    "zendesk",
+)  # platforms with ratings
 TOKEN = "outcomes-review-token-0123456789"
 
 
@@ -47,13 +54,15 @@ def review_token() -> Iterator[None]:
 def converse(setup: Running, text: str, reply: str, score: int) -> None:
     emulator = setup.emulator
     conversation = emulator.open_conversation()
-    # Freshdesk keeps a ticket's first message as its description: a follow-up is the case here.
-    greeting = "Hola" if text == SPANISH else "Hello"
-    emulator.store.add_message(
-        conversation, greeting, author="customer", public=True, content_type="text"
-    )
+    if emulator.adapter().name == "freshdesk":
+        # Freshdesk keeps a ticket's first message as its description: a follow-up is the case.
+        greeting = "Hola" if text == SPANISH else "Hello"
+        emulator.store.add_message(
+            conversation, greeting, author="customer", public=True, content_type="text"
+        )
     setup.send(emulator.customer_message(conversation, text))
-    key = emulator.conversation_key(conversation)
+    key = emulator.conversation_key(conversation)  # the platform's id, as the relay records it
+    stored = str(conversation.id)  # the emulator's own, for its notes and replies
     audit = setup.relay.audit
     assert audit is not None
     deadline = time.monotonic() + 20
@@ -62,9 +71,9 @@ def converse(setup: Running, text: str, reply: str, score: int) -> None:
         time.sleep(0.05)
     if any(row.conversation_id == key and row.engine for row in audit.rows()):
         # Some platforms' note webhooks point at the latest note: let the relay's own land first.
-        emulator.wait_for(lambda: emulator.notes(key), timeout=20)
+        emulator.wait_for(lambda: emulator.notes(stored), timeout=20)
     setup.send(emulator.agent_note(conversation, f"#tl {reply}"))
-    emulator.wait_for(lambda: emulator.replies(key), timeout=20)
+    emulator.wait_for(lambda: emulator.replies(stored), timeout=20)
     emulator.store.rate(conversation, score)
 
 

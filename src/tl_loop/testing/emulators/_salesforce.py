@@ -207,6 +207,7 @@ class SalesforceEmulator(OrgScripting, EmulatorServer):
             "client_secret": self.client_secret,
             "integration_user_id": self.org.integration_user,
             "language_field": "Customer_Language__c",
+            "satisfaction_field": "CSAT__c",
             "chat_message_definition": "TL_Reply",
         }
 
@@ -375,6 +376,7 @@ class SalesforceEmulator(OrgScripting, EmulatorServer):
     def _query(self, request: EmulatorRequest, groups: dict[str, str]) -> EmulatorResponse:
         soql = request.param("q") or ""
         self._sync_store_messages()
+        self._sync_store_ratings()
         if "Knowledge__kav" in soql:
             self._publish_store_articles()
         return _api(lambda: (200, self.org.query(soql)))

@@ -51,6 +51,7 @@ SCHEMA: dict[str, frozenset[str]] = {
             "ContactEmail",
             "ContactId",
             "Customer_Language__c",
+            "CSAT__c",
         }
     ),
     "CaseComment": frozenset({"ParentId", "CommentBody", "IsPublished"}),

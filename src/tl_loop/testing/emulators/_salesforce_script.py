@@ -115,6 +115,19 @@ class OrgScripting:
         """The records of an object whose fields equal `equal`, in creation order."""
         return self.org.rows(object_type, **equal)
 
+    def _sync_store_ratings(self) -> None:
+        # A rating given through the generic store (`store.rate`) lands in the Case's CSAT__c,
+        # the custom field orgs keep satisfaction in.
+        with self.store.lock:
+            rated = [
+                (self._records[c.id], c.ratings[-1].score)
+                for c in self.store.conversations.values()
+                if c.ratings and c.id in self._records
+            ]
+        for record_id, score in rated:
+            if record_id.startswith("500"):
+                self.org.update("Case", record_id, {"CSAT__c": score})
+
     def _sync_store_messages(self) -> None:
         # Messages put straight into the generic store (`store.add_message`) become records.
         with self.store.lock:
