@@ -394,6 +394,11 @@ def load_config(
     data: dict[str, Any] = {}
     if named is not None:
         data = _read(Path(named))
+        relay = data.setdefault("relay", {})
+        if isinstance(relay, dict) and "queue_path" not in relay and "queue_url" not in relay:
+            # The default queue file (and the review and audit files beside it) belongs with
+            # the configuration that names the relay, not in whatever folder it was started.
+            relay["queue_path"] = str(RelaySettings().queue_path)
         _resolve_paths(data, Path(named).parent)
     _overlay(data, env)
     return TlLoopConfig.from_mapping(data, source=str(named) if named else "environment")

@@ -1,4 +1,4 @@
-"""`[protection]` in the configuration file reaches the loop, and a wrong entry is refused early."""
+"""Configuration files: `[protection]` reaches the loop, and paths default beside the file."""
 
 from __future__ import annotations
 
@@ -39,3 +39,16 @@ def test_a_wrong_entry_is_refused_when_the_file_is_read(
     with pytest.raises(ConfigurationError, match="protection") as caught:
         load_config(path)
     assert says in str(caught.value)
+
+
+def test_the_relay_files_default_to_the_configuration_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "deploy"
+    folder.mkdir()
+    path = folder / "tl-loop.toml"
+    path.write_text('engines = ["apertium"]\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # started from elsewhere, as a service manager would
+    relay = load_config(path).relay
+    assert relay.queue_path.parent == folder
+    assert relay.store_path("review").parent == folder
