@@ -20,8 +20,7 @@ from typing import Any, ClassVar
 import pytest
 
 from tl_loop import Conversation, Decision, LanguageDetector, Loop
-from tl_loop.engines import TranslateOptions
-from tl_loop.engines._llm import LLMEngine
+from tl_loop.engines import LLMEngine, TranslateOptions
 
 # Ordinary messages (one sentence each, as the model sees them: the loop has masked links and
 # addresses as ⟦n⟧ tokens), and what a good translation of each says.

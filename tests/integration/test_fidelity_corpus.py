@@ -17,7 +17,7 @@ import pytest
 from fidelity_corpus import Case, cases, damaged
 from tl_loop import Decision, Loop, Protection, Translation
 from tl_loop.engines import ApertiumEngine
-from tl_loop.text._protection import FAMILIES
+from tl_loop.text import FAMILIES
 
 if shutil.which("lt-proc") is None:
     pytest.skip("Apertium is not installed (no lt-proc on PATH)", allow_module_level=True)

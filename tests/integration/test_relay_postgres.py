@@ -16,9 +16,7 @@ import pytest
 from relay_processes import SECRET, RelayProcess, write_config
 
 from tl_loop import HelpdeskEvent, Loop
-from tl_loop.relay import Relay, RelaySettings, relay_status
-from tl_loop.relay._jobs import DeadLetterNotice
-from tl_loop.relay._queue_pg import PostgresJobQueue
+from tl_loop.relay import DeadLetterNotice, PostgresJobQueue, Relay, RelaySettings, relay_status
 from tl_loop.review import ReviewItem, ReviewState
 from tl_loop.testing import FakeEngine, MemoryHelpdesk, MemoryHelpdeskServer
 

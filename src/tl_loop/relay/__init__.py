@@ -31,10 +31,11 @@ from tl_loop._errors import MissingDependencyError
 
 if TYPE_CHECKING:
     from tl_loop.relay._app import create_app
-    from tl_loop.relay._jobs import Job
+    from tl_loop.relay._jobs import DeadLetterNotice, Job
     from tl_loop.relay._notes import NoteComposer, Trigger, parse_trigger
     from tl_loop.relay._outcomes_page import OutcomesCollector
     from tl_loop.relay._queue import JobQueue
+    from tl_loop.relay._queue_pg import PostgresJobQueue
     from tl_loop.relay._relay import Accepted, Relay
     from tl_loop.relay._serve import (
         configure_logging,
@@ -48,10 +49,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Accepted",
+    "DeadLetterNotice",
     "Job",
     "JobQueue",
     "NoteComposer",
     "OutcomesCollector",
+    "PostgresJobQueue",
     "Relay",
     "RelaySettings",
     "RelayStatus",
@@ -74,6 +77,8 @@ _LAZY = {
     "Relay": "_relay",
     "Accepted": "_relay",
     "Job": "_jobs",
+    "DeadLetterNotice": "_jobs",
+    "PostgresJobQueue": "_queue_pg",
     "JobQueue": "_queue",
     "RelaySettings": "_settings",
     "build_adapters": "_settings",

@@ -13,11 +13,13 @@ assert "4821" not in document.segments[0]
 from tl_loop.text._fidelity import identifiers, missing_identifiers, prose_only
 from tl_loop.text._language import LanguageDetector, choose_customer_language
 from tl_loop.text._protect import ProtectedDocument, ProtectedTerm, protect
+from tl_loop.text._protection import FAMILIES
 from tl_loop.text._round_trip import RoundTrip, chrf, compare_round_trip
 from tl_loop.text._spans import find_spans
 from tl_loop.text._token_markup import TOKEN_PATTERN
 
 __all__ = [
+    "FAMILIES",
     "TOKEN_PATTERN",
     "LanguageDetector",
     "ProtectedDocument",
