@@ -24,6 +24,7 @@ from tl_loop.http import RetryPolicy
 from tl_loop.relay._metrics import RelayMetrics
 from tl_loop.relay._queue import JobStore, open_job_queue
 from tl_loop.relay._readiness import Readiness
+from tl_loop.relay._services import Services
 from tl_loop.relay._settings import (
     RelaySettings,
     adapter_agent_languages,
@@ -134,15 +135,17 @@ class Relay:
             for name in self.adapters
         }
         self.runner = JobRunner(
-            loop=loop,
-            adapters=self.adapters,
-            clients=self.clients,
-            queue=self.queue,
-            settings=self.settings,
-            metrics=self.metrics,
-            agent_languages=languages,
-            review=self.review,
-            audit=self.audit,
+            Services(
+                loop=loop,
+                adapters=self.adapters,
+                clients=self.clients,
+                queue=self.queue,
+                settings=self.settings,
+                metrics=self.metrics,
+                agent_languages=languages,
+                review=self.review,
+                audit=self.audit,
+            )
         )
         self._allow_from = {
             name: _networks(name, entries)

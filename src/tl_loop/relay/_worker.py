@@ -13,12 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 
 from tl_loop._errors import RateLimitError, ServiceError, ServiceUnavailableError
-from tl_loop._loop import Loop
-from tl_loop.helpdesk._adapter import HelpdeskAdapter
-from tl_loop.helpdesk._client import HelpdeskClient
 from tl_loop.relay._inbound import handle_customer_message
 from tl_loop.relay._jobs import (
     AgentNote,
@@ -27,14 +23,10 @@ from tl_loop.relay._jobs import (
     Job,
     ReviewRelease,
 )
-from tl_loop.relay._metrics import RelayMetrics
 from tl_loop.relay._outbound import handle_agent_note
-from tl_loop.relay._queue import JobStore
 from tl_loop.relay._release import handle_review_release
 from tl_loop.relay._services import Services
-from tl_loop.relay._settings import RelaySettings
 from tl_loop.relay._writes import LeaseLost, WriteUncertain, refused
-from tl_loop.review import AuditLog, ReviewQueue
 
 __all__ = ["JobRunner"]
 
@@ -45,39 +37,17 @@ class JobRunner:
     """Handles jobs for the relay, with the exactly-once write rule.
 
     Args:
-        loop: the translation loop (shared by all workers; it is thread-safe).
-        adapters: the configured adapters by webhook name.
-        clients: a `HelpdeskClient` per adapter name.
-        queue: the durable queue and journal.
-        settings: triggers, note format, disclosure, retry limits.
-        metrics: where to count what happens.
-        agent_languages: per adapter, what its agents read.
-        review: where held and flagged replies go; None keeps the old held note only.
-        audit: where every translation is recorded; None records nothing.
+        services: the steps every job type shares (loop, adapters, clients, queue, settings,
+            metrics, review queue, audit log); the relay builds them once.
     """
 
-    def __init__(
-        self,
-        *,
-        loop: Loop,
-        adapters: Mapping[str, HelpdeskAdapter],
-        clients: Mapping[str, HelpdeskClient],
-        queue: JobStore,
-        settings: RelaySettings,
-        metrics: RelayMetrics,
-        agent_languages: Mapping[str, tuple[str, ...]],
-        review: ReviewQueue | None = None,
-        audit: AuditLog | None = None,
-    ) -> None:
-        self.services = Services(
-            loop=loop, adapters=adapters, clients=clients, queue=queue, settings=settings,
-            metrics=metrics, agent_languages=agent_languages, review=review, audit=audit,
-        )  # fmt: skip
-        self.queue = queue
-        self.settings = settings
-        self.metrics = metrics
-        self.clients = clients
-        self.composer = self.services.composer
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.queue = services.queue
+        self.settings = services.settings
+        self.metrics = services.metrics
+        self.clients = services.clients
+        self.composer = services.composer
 
     # -- the job lifecycle ---------------------------------------------------------------
 
