@@ -73,11 +73,10 @@ def _event_payload(event: HelpdeskEvent) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class CustomerMessage:
-    """A customer's message (or a new ticket) to translate into a note for the agent."""
+class _EventJob:
+    """A job that carries one helpdesk event: keyed by its event id, ordered by its conversation."""
 
     event: HelpdeskEvent
-    kind: ClassVar[Literal["customer_message"]] = "customer_message"
 
     @property
     def key(self) -> str:
@@ -95,25 +94,17 @@ class CustomerMessage:
 
 
 @dataclass(frozen=True, slots=True)
-class AgentNote:
+class CustomerMessage(_EventJob):
+    """A customer's message (or a new ticket) to translate into a note for the agent."""
+
+    kind: ClassVar[Literal["customer_message"]] = "customer_message"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentNote(_EventJob):
     """An agent's internal note: a trigger makes it a translated reply (or a preview)."""
 
-    event: HelpdeskEvent
     kind: ClassVar[Literal["agent_note"]] = "agent_note"
-
-    @property
-    def key(self) -> str:
-        """The dedupe key: the helpdesk's event id."""
-        return self.event.event_id
-
-    @property
-    def conversation_id(self) -> str | None:
-        """The conversation whose order this job keeps."""
-        return self.event.conversation_id
-
-    def payload(self) -> dict[str, Any]:
-        """The JSON-ready fields to store."""
-        return _event_payload(self.event)
 
 
 @dataclass(frozen=True, slots=True)
