@@ -16,6 +16,7 @@ Two kinds of hint, both advice and never a block by themselves (they become `inf
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import tomllib
@@ -109,11 +110,8 @@ class HintRules:
 
     @classmethod
     def default(cls) -> HintRules:
-        """The shipped lists (English) and locale defaults."""
-        root = resources.files("tl_loop").joinpath("hint_rules")
-        phrases = {"en": _phrases(tomllib.loads(root.joinpath("en.toml").read_text("utf-8")))}
-        locales = _locales(tomllib.loads(root.joinpath("locales.toml").read_text("utf-8")))
-        return cls(phrases=phrases, locales=locales)
+        """The shipped lists (English) and locale defaults, read once per process."""
+        return _shipped_rules()
 
     def extended(
         self, *, phrases: Path | None = None, language: str = "en", locales: Path | None = None
@@ -157,7 +155,7 @@ def check_hints(
     assert {h.category for h in hints} >= {"idiom", "abbreviation", "contraction"}
     ```
     """
-    rules = rules or _DEFAULT_RULES()
+    rules = rules or _shipped_rules()
     hints = _phrase_hints(text, rules.phrases.get(language.split("-")[0], {}))
     if language.startswith("en"):
         hints += [
@@ -308,10 +306,10 @@ def _expectation(values: Any, parent: LocaleExpectations, tag: str) -> LocaleExp
     )
 
 
-_cached: list[HintRules] = []
-
-
-def _DEFAULT_RULES() -> HintRules:
-    if not _cached:
-        _cached.append(HintRules.default())
-    return _cached[0]
+@functools.cache
+def _shipped_rules() -> HintRules:
+    # Previews ask for the defaults on every reply: read the package's TOML files once.
+    root = resources.files("tl_loop").joinpath("hint_rules")
+    phrases = {"en": _phrases(tomllib.loads(root.joinpath("en.toml").read_text("utf-8")))}
+    locales = _locales(tomllib.loads(root.joinpath("locales.toml").read_text("utf-8")))
+    return HintRules(phrases=phrases, locales=locales)
