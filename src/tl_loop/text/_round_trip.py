@@ -199,12 +199,16 @@ def compare_round_trip(
     back_sentences = sentences(back) or [""]
     if not source_sentences:
         return RoundTrip(100.0, (), 1.0, 1.0, ())
-    scores = tuple(
-        max(chrf(candidate, sentence) for candidate in _windows(back_sentences))
+    # Each source sentence's best match in the back-translation, scored once for every check.
+    candidates = _windows(back_sentences)
+    matches = [
+        max(((chrf(c, sentence), c) for c in candidates), key=lambda pair: pair[0])
         for sentence in source_sentences
-    )
+    ]
+    scores = tuple(score for score, _ in matches)
     differences: list[Difference] = []
-    differences += _negations(source, back, language, via)
+    pairs = [(s, best) for s, (_, best) in zip(source_sentences, matches, strict=True)]
+    differences += _negations(pairs, language, via)
     differences += _numbers(source, back)
     for sentence, score in zip(source_sentences, scores, strict=True):
         if score < min_sentence_score:
@@ -244,15 +248,14 @@ def _negation_count(text: str, language: str, *, back: str | None = None, source
     return count
 
 
-def _negations(source: str, back: str, language: str, via: str | None) -> list[Difference]:
+def _negations(pairs: list[tuple[str, str]], language: str, via: str | None) -> list[Difference]:
+    """Negations lost or added, per (source sentence, its best back match)."""
     if language.split("-")[0].lower() not in NEGATIONS:
         return []
     via_base = (via or "").split("-")[0].lower()
-    back_sentences = _windows(sentences(back) or [""])
     differences = []
-    for sentence in sentences(source):
+    for sentence, best in pairs:
         wanted = _negation_count(sentence, language)
-        best = max(back_sentences, key=lambda c: chrf(c, sentence))
         found = _negation_count(best, language, back=via_base, source=sentence)
         if wanted and found < wanted:
             differences.append(Difference("negation", f"a negation is missing: {_short(sentence)}"))
