@@ -47,7 +47,7 @@ from tl_loop._errors import (
 )
 from tl_loop._models import ContentType, normalize_tag
 from tl_loop.helpdesk._adapter import Article, body_event_id
-from tl_loop.http import clamp_wait, retry_after_seconds
+from tl_loop.http import clamp_wait, response_origin, retry_after_seconds
 
 __all__ = [
     "article_from",
@@ -322,9 +322,8 @@ def with_detail(error: ServiceError, response: httpx.Response, detail: str | Non
     if not detail:
         return error
     what = str(error).removeprefix(f"{error.service}: ").split(" (HTTP", 1)[0]
-    request = response.request
     return type(error)(
-        f"{what} (HTTP {response.status_code} from {request.method} {request.url.path}): {detail}",
+        f"{what} {response_origin(response)}: {detail}",
         service=error.service,
         status_code=error.status_code,
         retry_after=error.retry_after,

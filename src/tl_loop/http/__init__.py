@@ -31,7 +31,7 @@ from tl_loop.http._retry_after import (
     parse_retry_after,
     retry_after_seconds,
 )
-from tl_loop.http._status import describe_response, error_for_status
+from tl_loop.http._status import describe_response, error_for_status, response_origin
 from tl_loop.http._transport import NOT_SENT, transport_errors
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "drive",
     "error_for_status",
     "parse_retry_after",
+    "response_origin",
     "retry_after_seconds",
     "transport_errors",
     "write_failure",

@@ -24,7 +24,7 @@ from tl_loop._errors import (
 )
 from tl_loop.http._retry_after import retry_after_seconds
 
-__all__ = ["describe_response", "error_for_status"]
+__all__ = ["describe_response", "error_for_status", "response_origin"]
 
 _UNAVAILABLE = frozenset({408, 500, 502, 503, 504})
 
@@ -78,7 +78,12 @@ def describe_response(response: httpx.Response) -> str:
                 body = value
                 break
     text = str(body).strip() or response.reason_phrase
+    return f"{response_origin(response)}: {text[:200]}"
+
+
+def response_origin(response: httpx.Response) -> str:
+    """`(HTTP 429 from GET /path)`: which answer to which request (the path, never the query)."""
     where = ""
     with contextlib.suppress(RuntimeError):  # a response made without its request (tests)
         where = f" from {response.request.method} {response.request.url.path}"
-    return f"(HTTP {response.status_code}{where}): {text[:200]}"
+    return f"(HTTP {response.status_code}{where})"
