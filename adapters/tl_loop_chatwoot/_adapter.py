@@ -16,7 +16,6 @@ from tl_loop import (
     WebhookAuthError,
 )
 from tl_loop.helpdesk import (
-    OWN_NOTE_MARKER,
     AdapterSettings,
     HelpdeskAdapter,
     HelpdeskEvent,
@@ -25,6 +24,7 @@ from tl_loop.helpdesk import (
     Setting,
     as_id,
     as_mapping,
+    carries_own_marker,
     error_body,
     header,
     hmac_digest,
@@ -199,7 +199,7 @@ class ChatwootAdapter(HelpdeskAdapter):
         kind: Literal["customer_message", "agent_note", "ignored"] = "ignored"
         if message_type == "incoming" and not private:
             kind = "customer_message"
-        elif message_type == "outgoing" and private and OWN_NOTE_MARKER not in text:
+        elif message_type == "outgoing" and private and not carries_own_marker(text):
             kind = "agent_note"
         return HelpdeskEvent(
             kind=kind,

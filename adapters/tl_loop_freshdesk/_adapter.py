@@ -18,7 +18,6 @@ from tl_loop import (
     WebhookAuthError,
 )
 from tl_loop.helpdesk import (
-    OWN_NOTE_MARKER,
     AdapterSettings,
     Article,
     HelpdeskAdapter,
@@ -30,6 +29,7 @@ from tl_loop.helpdesk import (
     as_id,
     as_mapping,
     body_event_id,
+    carries_own_marker,
     error_body,
     header,
     json_body,
@@ -167,7 +167,9 @@ class FreshdeskAdapter(HelpdeskAdapter):
         """Parse the automation rule's JSON (top level, or under `freshdesk_webhook`).
 
         Expected keys: `ticket_id`, `event` (customer_message, agent_note or ticket_created),
-        and optionally `text`, `author_id`, `requester_language`, `source` (the ticket's
+        `updated_at` (`{{ticket.modified_on}}`: the body's hash is the event id, and this is
+        what makes two identical messages two events), and optionally `text`, `author_id`,
+        `requester_language`, `source` (the ticket's
         source code or name: email or chat becomes the channel). The text is a placeholder
         expansion, so the event is `complete=False`: the relay re-reads the conversation;
         except a new ticket's, `{{ticket.description}}`, the whole first message, which the
@@ -208,11 +210,11 @@ class FreshdeskAdapter(HelpdeskAdapter):
         # A new ticket's text is {{ticket.description}}, the whole first message, which the
         # conversations API does not list: use it as it came. Other placeholders are re-read.
         complete = event == "ticket_created" and text is not None
-        kind: Kind = "ignored" if text is not None and OWN_NOTE_MARKER in text else event
+        kind: Kind = "ignored" if text is not None and carries_own_marker(text) else event
         return HelpdeskEvent(
             kind=kind,
-            # Freshdesk sends no delivery id: the same body (same ticket, same text) is the
-            # same delivery, which is what retries look like.
+            # Freshdesk sends no delivery id: the same body is the same delivery (retries
+            # resend it). `updated_at` ({{ticket.modified_on}}) tells identical messages apart.
             event_id=body_event_id(body),
             conversation_id=str(ticket_id),
             text=text,

@@ -21,7 +21,6 @@ from tl_loop import (
     normalize_tag,
 )
 from tl_loop.helpdesk import (
-    OWN_NOTE_MARKER,
     AdapterSettings,
     HelpdeskAdapter,
     HelpdeskEvent,
@@ -30,6 +29,7 @@ from tl_loop.helpdesk import (
     WebhookReply,
     as_id,
     as_mapping,
+    carries_own_marker,
     epoch_seconds,
     error_body,
     header,
@@ -226,7 +226,7 @@ class FrontAdapter(HelpdeskAdapter):
             kind: Literal["customer_message", "agent_note", "ignored"] = "customer_message"
             content_type: ContentType = "html"
         else:
-            kind = "ignored" if text is not None and OWN_NOTE_MARKER in text else "agent_note"
+            kind = "ignored" if text is not None and carries_own_marker(text) else "agent_note"
             content_type = "markdown"
         return HelpdeskEvent(
             kind=kind,
@@ -272,7 +272,9 @@ class FrontAdapter(HelpdeskAdapter):
         return self._request("GET", path, params={"limit": "100"})
 
     def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
-        """The messages in `_results`: inbound ones are the customer's, drafts are not public.
+        """The messages in `_results`, oldest first: inbound ones are the customer's, drafts
+        are not public. Front lists a conversation's messages newest first, so each page is
+        turned round (`HelpdeskClient.get_messages` orders the pages by time).
 
         Raises:
             NotFoundError: the conversation was merged into another (HTTP 301), or is gone.
@@ -282,7 +284,7 @@ class FrontAdapter(HelpdeskAdapter):
         if not isinstance(results, list):
             raise ServiceResponseError('the response has no "_results" list', service=self.name)
         messages = []
-        for item in (r for r in results if isinstance(r, Mapping)):
+        for item in reversed([r for r in results if isinstance(r, Mapping)]):
             body, plain = item.get("body"), item.get("text")
             text = body if isinstance(body, str) else plain if isinstance(plain, str) else ""
             messages.append(

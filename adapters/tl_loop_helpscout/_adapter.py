@@ -18,7 +18,6 @@ from tl_loop import (
     ServiceError,
 )
 from tl_loop.helpdesk import (
-    OWN_NOTE_MARKER,
     AccessToken,
     AdapterSettings,
     ClientCredentialsGrant,
@@ -31,6 +30,7 @@ from tl_loop.helpdesk import (
     as_id,
     as_mapping,
     body_event_id,
+    carries_own_marker,
     epoch_seconds,
     header,
     hmac_digest,
@@ -418,7 +418,7 @@ class HelpScoutAdapter(HelpdeskAdapter):
 
 
 def _classify(kind: _Kind, payload: Mapping[str, Any], text: str | None) -> _EventKind:
-    if kind == "agent_note" and text is not None and OWN_NOTE_MARKER in text:
+    if kind == "agent_note" and text is not None and carries_own_marker(text):
         return "ignored"  # our own note, echoed back by the webhook
     if kind == "ticket_created" and as_mapping(payload.get("createdBy")).get("type") != "customer":
         return "ignored"  # an agent started it: there is no customer text to translate

@@ -15,7 +15,6 @@ from tl_loop import (
     ServiceError,
 )
 from tl_loop.helpdesk import (
-    OWN_NOTE_MARKER,
     AdapterSettings,
     Article,
     HelpdeskAdapter,
@@ -25,6 +24,7 @@ from tl_loop.helpdesk import (
     Setting,
     as_id,
     as_mapping,
+    carries_own_marker,
     epoch_seconds,
     error_body,
     header,
@@ -183,7 +183,7 @@ class IntercomAdapter(HelpdeskAdapter):
     ) -> HelpdeskEvent:
         body = part.get("body")
         text = body if isinstance(body, str) and body else None
-        if text is not None and OWN_NOTE_MARKER in text:
+        if text is not None and carries_own_marker(text):
             kind = "ignored"
         author = as_mapping(part.get("author"))
         return HelpdeskEvent(

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from tl_loop import Channel, ContentType
-from tl_loop.helpdesk import OWN_NOTE_MARKER, HelpdeskEvent, as_id, language_hint
+from tl_loop.helpdesk import HelpdeskEvent, as_id, carries_own_marker, language_hint
 from tl_loop_salesforce._inbound import Notification
 
 __all__ = ["CASE_PREFIX", "SESSION_PREFIX", "channel_of", "to_event"]
@@ -72,7 +72,7 @@ def to_event(
     if parent is None or channel_of(parent) is None:
         return _ignored(notification, parent or "")
     creator = as_id(fields.get("CreatedById"))
-    ours = text is not None and OWN_NOTE_MARKER in text
+    ours = text is not None and carries_own_marker(text)
     if ours or (integration_user_id and creator and creator[:15] == integration_user_id[:15]):
         kind = "ignored"
     language = language_hint(fields.get(language_field)) if language_field else None

@@ -17,7 +17,6 @@ from tl_loop import (
     normalize_tag,
 )
 from tl_loop.helpdesk import (
-    OWN_NOTE_MARKER,
     AdapterSettings,
     Article,
     HelpdeskAdapter,
@@ -27,6 +26,7 @@ from tl_loop.helpdesk import (
     as_id,
     as_mapping,
     body_event_id,
+    carries_own_marker,
     epoch_seconds,
     error_body,
     header,
@@ -381,7 +381,7 @@ def _default_event(
     sender = article.get("sender")
     internal = article.get("internal") is True
     kind: Kind
-    if text is not None and OWN_NOTE_MARKER in text:
+    if text is not None and carries_own_marker(text):
         kind = "ignored"
     elif sender == "Customer" and not internal:
         first = int(ticket.get("article_count") or 0) <= 1
@@ -413,7 +413,7 @@ def _custom_event(payload: Mapping[str, Any], event_id: str) -> HelpdeskEvent:
         )
     text = payload.get("text")
     text = text if isinstance(text, str) and text else None
-    kind: Kind = "ignored" if text is not None and OWN_NOTE_MARKER in text else event
+    kind: Kind = "ignored" if text is not None and carries_own_marker(text) else event
     return HelpdeskEvent(
         kind=kind,
         event_id=event_id,

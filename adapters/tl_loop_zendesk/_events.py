@@ -12,11 +12,11 @@ from tl_loop import (
     InvalidRequestError,
 )
 from tl_loop.helpdesk import (
-    OWN_NOTE_MARKER,
     HelpdeskEvent,
     as_id,
     as_mapping,
     body_event_id,
+    carries_own_marker,
     header,
     html_to_markdown,
     language_hint,
@@ -127,7 +127,7 @@ def _parse_event_webhook(payload: dict[str, Any], event_type: str) -> HelpdeskEv
     if not isinstance(staff, bool):  # older bodies: the requester is the customer
         staff = author_id is None or author_id != as_id(detail.get("requester_id"))
     kind: Kind
-    if text is not None and OWN_NOTE_MARKER in text:
+    if text is not None and carries_own_marker(text):
         kind = "ignored"
     elif public and not staff:
         kind = "customer_message"
@@ -164,7 +164,7 @@ def _parse_trigger(
     text = comment if isinstance(comment, str) and comment.strip() else None
     # Retried attempts of one invocation share its id; without it, identical bodies dedupe.
     event_id = header(headers, "x-zendesk-webhook-invocation-id") or body_event_id(body)
-    kind: Kind = "ignored" if text is not None and OWN_NOTE_MARKER in text else event
+    kind: Kind = "ignored" if text is not None and carries_own_marker(text) else event
     return HelpdeskEvent(
         kind=kind,
         event_id=event_id,

@@ -24,6 +24,7 @@ from tl_loop import (
     ServiceResponseError,
     WebhookAuthError,
 )
+from tl_loop.helpdesk import HelpdeskClient
 from tl_loop.testing import AdapterContract
 from tl_loop_front import FrontAdapter
 
@@ -379,13 +380,15 @@ def messages_page(ids: range, following: str | None) -> dict[str, Any]:
 
 
 def test_messages_are_read_page_by_page(httpx_mock: HTTPXMock) -> None:
+    # Front lists a conversation's messages newest first ("in reverse chronological order"):
+    # page 1 holds the newest four, newest first; page 2 the two oldest.
     adapter = make_adapter()
     url = f"{BASE}/conversations/cnv_55c8c149/messages"
     following = f"{url}?limit=100&page_token=abc123"
     httpx_mock.add_response(
-        method="GET", url=f"{url}?limit=100", json=messages_page(range(1, 5), following)
+        method="GET", url=f"{url}?limit=100", json=messages_page(range(6, 2, -1), following)
     )
-    httpx_mock.add_response(method="GET", url=following, json=messages_page(range(5, 7), None))
+    httpx_mock.add_response(method="GET", url=following, json=messages_page(range(2, 0, -1), None))
     with httpx.Client() as client:
         first = client.send(adapter.build_get_messages("cnv_55c8c149"))
         later = adapter.next_page(first)
@@ -393,15 +396,30 @@ def test_messages_are_read_page_by_page(httpx_mock: HTTPXMock) -> None:
         second = client.send(later)
     messages = adapter.parse_messages(first)
     assert [(m.id, m.author_role, m.public) for m in messages] == [
-        ("msg_1", "customer", True),
-        ("msg_2", "agent", True),
         ("msg_3", "customer", True),
         ("msg_4", "agent", False),  # a shared draft
+        ("msg_5", "customer", True),
+        ("msg_6", "agent", True),
     ]
-    assert (messages[0].text, messages[0].content_type) == ("<p>m1</p>", "html")
-    assert messages[0].created_at == "2023-11-14T22:13:21.500000Z"
-    assert [m.id for m in adapter.parse_messages(second)] == ["msg_5", "msg_6"]
+    assert (messages[0].text, messages[0].content_type) == ("<p>m3</p>", "html")
+    assert messages[0].created_at == "2023-11-14T22:13:23.500000Z"
+    assert [m.id for m in adapter.parse_messages(second)] == ["msg_1", "msg_2"]
     assert adapter.next_page(second) is None
+
+
+def test_the_client_reads_a_conversation_oldest_first(httpx_mock: HTTPXMock) -> None:
+    """Across pages too: the relay's "latest customer message" is the last one it gets."""
+    adapter = make_adapter()
+    url = f"{BASE}/conversations/cnv_55c8c149/messages"
+    following = f"{url}?limit=100&page_token=abc123"
+    httpx_mock.add_response(
+        method="GET", url=f"{url}?limit=100", json=messages_page(range(6, 2, -1), following)
+    )
+    httpx_mock.add_response(method="GET", url=following, json=messages_page(range(2, 0, -1), None))
+    with HelpdeskClient(adapter) as client:
+        messages = client.get_messages("cnv_55c8c149")
+    assert [m.id for m in messages] == [f"msg_{i}" for i in range(1, 7)]
+    assert [m.id for m in messages if m.author_role == "customer"][-1] == "msg_5"
 
 
 def test_a_merged_conversation_points_to_the_new_one() -> None:

@@ -22,6 +22,7 @@ from tl_loop.helpdesk._adapter import (
     HelpdeskMessage,
     WebhookReply,
     adapter_names,
+    carries_own_marker,
     hmac_digest,
     load_adapter_class,
     verify_signature,
@@ -63,7 +64,7 @@ from tl_loop.helpdesk._payload import (
     with_detail,
 )
 from tl_loop.helpdesk._settings import AdapterSettings, Setting
-from tl_loop.helpdesk._timeline import Timeline, timeline
+from tl_loop.helpdesk._timeline import Timeline, chronological, timeline
 
 __all__ = [
     "OWN_NOTE_MARKER",
@@ -90,6 +91,8 @@ __all__ = [
     "as_id",
     "as_mapping",
     "body_event_id",
+    "carries_own_marker",
+    "chronological",
     "env_int",
     "epoch_seconds",
     "error_body",

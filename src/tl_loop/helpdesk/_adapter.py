@@ -20,6 +20,7 @@ import abc
 import base64
 import hashlib
 import hmac
+import html
 import json
 import time
 from collections.abc import Mapping
@@ -53,6 +54,7 @@ __all__ = [
     "WebhookReply",
     "adapter_names",
     "body_event_id",
+    "carries_own_marker",
     "hmac_digest",
     "load_adapter_class",
     "verify_signature",
@@ -60,7 +62,8 @@ __all__ = [
 
 OWN_NOTE_MARKER = "— tl_loop"
 """Ends every note tl_loop posts; adapters classify a note carrying it as `ignored`, so our own
-writes never loop back through the webhook (helpdesks fire webhooks for them too)."""
+writes never loop back through the webhook (helpdesks fire webhooks for them too). Test for it
+with `carries_own_marker`, which also finds it in the forms helpdesks store it in."""
 
 PEER_HEADER = "x-tl-loop-peer"
 """Set by the relay on every webhook to the sender's address (a header of that name sent from
@@ -170,6 +173,16 @@ def _repair_fields(record: object) -> None:
             repaired = repair_text(value)
             if repaired is not value:
                 object.__setattr__(record, name, repaired)
+
+
+def carries_own_marker(text: str) -> bool:
+    """Whether `text` is a note tl_loop wrote: it carries `OWN_NOTE_MARKER`, also as a helpdesk
+    stores or renders it (`&mdash;&nbsp;tl_loop`, `&#8212; tl_loop`, Markdown's `tl\\_loop`,
+    a line break or several spaces between the dash and the name)."""
+    if OWN_NOTE_MARKER in text:
+        return True
+    plain = html.unescape(text).replace("\\_", "_")
+    return OWN_NOTE_MARKER in " ".join(plain.split())
 
 
 def hmac_digest(secret: str | bytes, message: bytes, *, algorithm: str, encoding: str) -> str:

@@ -25,7 +25,7 @@ from tl_loop._models import ContentType
 from tl_loop.helpdesk._adapter import HelpdeskAdapter, HelpdeskMessage
 from tl_loop.helpdesk._chain import follow_up
 from tl_loop.helpdesk._outcomes import Rating
-from tl_loop.helpdesk._timeline import Timeline, timeline
+from tl_loop.helpdesk._timeline import Timeline, chronological, timeline
 from tl_loop.http import RetryPolicy, transport_errors, write_failure
 
 __all__ = ["HelpdeskClient"]
@@ -99,7 +99,8 @@ class HelpdeskClient:
         return self.retry.call(attempt, sleep=self._sleep)
 
     def get_messages(self, conversation_id: str) -> list[HelpdeskMessage]:
-        """Every message of a conversation, following the adapter's pagination.
+        """Every message of a conversation, oldest first (`chronological`: the order the
+        relay's "latest message" rests on), following the adapter's pagination.
 
         Raises:
             ServiceError: a page could not be read.
@@ -120,7 +121,7 @@ class HelpdeskClient:
                 rating = self.adapter.rating_in_messages(conversation_id, response)
             request = self.adapter.next_page(response)
             pages += 1
-        return messages, rating
+        return chronological(messages), rating
 
     def get_ratings(self) -> list[Rating]:
         """Every customer satisfaction rating the platform lists (none where it has no API).

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from tl_loop.helpdesk._adapter import HelpdeskMessage
 from tl_loop.helpdesk._outcomes import parse_time
 
-__all__ = ["Timeline", "timeline"]
+__all__ = ["Timeline", "chronological", "timeline"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,22 @@ class Timeline:
         if self.opened_at is None or self.resolved_at is None:
             return None
         return (self.resolved_at - self.opened_at).total_seconds() / 3600
+
+
+def chronological(messages: Sequence[HelpdeskMessage]) -> list[HelpdeskMessage]:
+    """A conversation's messages oldest first, whatever order the platform lists them in.
+
+    Platforms differ: Front and Help Scout list newest first, Chatwoot pages backwards through
+    time, the rest list oldest first. Sorted by `created_at` when every message has one
+    (messages of the same moment keep their listed order, which adapters give oldest first
+    within a page); otherwise left as listed.
+    """
+    moments = [parse_time(message.created_at) for message in messages]
+    known = [moment for moment in moments if moment is not None]
+    if len(known) != len(messages):  # one without a time: its place is unknown
+        return list(messages)
+    order = sorted(range(len(messages)), key=lambda index: known[index])
+    return [messages[index] for index in order]
 
 
 def timeline(

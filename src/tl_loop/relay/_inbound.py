@@ -20,7 +20,7 @@ log = logging.getLogger("tl_loop.relay")
 def handle_customer_message(services: Services, job: Job, work: CustomerMessage) -> None:
     """Post the translation as a note; record a new customer language on the ticket."""
     event, client = work.event, services.clients[job.adapter]
-    message = services.text(client, event, author="customer")
+    message = services.text(job, client, event, author="customer")
     stored = services.conversation(job, event)
     before = stored.conversation.customer_language
     translation, update = services.inbound(
@@ -42,6 +42,7 @@ def handle_customer_message(services: Services, job: Job, work: CustomerMessage)
         for number, note in enumerate(notes, start=1):
             step = "note" if number == 1 else f"note:{number}"
             services.note(job, step, client, event.conversation_id, note)
+    services.mark_read_back(job, event, message, author="customer")
     language = update.get("customer_language")
     if language is None or language == before:
         return

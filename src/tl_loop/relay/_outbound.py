@@ -15,7 +15,7 @@ from tl_loop.helpdesk._adapter import HelpdeskAdapter, HelpdeskEvent
 from tl_loop.helpdesk._client import HelpdeskClient
 from tl_loop.relay._jobs import AgentNote, Job
 from tl_loop.relay._notes import parse_trigger
-from tl_loop.relay._services import Services
+from tl_loop.relay._services import MessageText, Services
 from tl_loop.relay._writes import WriteUncertain
 from tl_loop.review import ReviewItem
 
@@ -26,9 +26,14 @@ log = logging.getLogger("tl_loop.relay")
 
 def handle_agent_note(services: Services, job: Job, work: AgentNote) -> None:
     """Translate a triggered note and post the reply once (or a preview or held note)."""
+    message = services.text(job, services.clients[job.adapter], work.event, author="agent")
+    _answer_note(services, job, work, message)
+    services.mark_read_back(job, work.event, message, author="agent")
+
+
+def _answer_note(services: Services, job: Job, work: AgentNote, message: MessageText) -> None:
     event, client = work.event, services.clients[job.adapter]
     settings = services.settings
-    message = services.text(client, event, author="agent")
     trigger = parse_trigger(
         message.text, trigger=settings.trigger, preview_trigger=settings.preview_trigger
     )
@@ -93,7 +98,8 @@ def _learn_language(
 ) -> None:
     # The relay may start mid-conversation: detect from the customer's recent messages.
     messages = client.get_messages(event.conversation_id)
-    recent = " ".join(m.text for m in messages if m.author_role == "customer")[-2000:]
+    customer = (m.text for m in messages if m.author_role == "customer" and m.public)
+    recent = " ".join(customer)[-2000:]
     if not recent.strip():
         return
     loop = services.loop

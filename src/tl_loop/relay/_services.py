@@ -7,7 +7,9 @@ the disclosure line, review links.
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -17,7 +19,12 @@ from typing import Any
 from tl_loop._errors import NotFoundError
 from tl_loop._loop import Loop
 from tl_loop._models import Channel, ContentType, Conversation, Decision, Message, Translation
-from tl_loop.helpdesk._adapter import OWN_NOTE_MARKER, HelpdeskAdapter, HelpdeskEvent
+from tl_loop.helpdesk._adapter import (
+    HelpdeskAdapter,
+    HelpdeskEvent,
+    HelpdeskMessage,
+    carries_own_marker,
+)
 from tl_loop.helpdesk._client import HelpdeskClient
 from tl_loop.relay._jobs import Job
 from tl_loop.relay._limits import fit_note
@@ -35,14 +42,22 @@ log = logging.getLogger("tl_loop.relay")
 _STORED = ("customer_language", "customer_language_confidence", "customer_language_manual")
 """The conversation fields the relay keeps between jobs (with the channel)."""
 
+_READ_KEY = "read_back"
+"""Conversation state: per author, the ids of the last messages found by reading the
+conversation back (events without a message id), so the next such event takes the next one."""
+_READ_KEEP = 50
+_TAG = re.compile(r"<[^>]*>")
+
 
 @dataclass(frozen=True, slots=True)
 class MessageText:
-    """A message's text as the handlers use it."""
+    """A message's text as the handlers use it; `read_back` when it was found by reading the
+    conversation (the event named no message), so the handler records it as handled."""
 
     text: str
     content_type: ContentType
     message_id: str | None
+    read_back: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,31 +126,66 @@ class Services:
             job, step, client, conversation_id, note, content_type=self.settings.note_format
         )
 
-    def text(self, client: HelpdeskClient, event: HelpdeskEvent, *, author: str) -> MessageText:
+    def text(
+        self, job: Job, client: HelpdeskClient, event: HelpdeskEvent, *, author: str
+    ) -> MessageText:
         """The message text: the payload's when complete, else the helpdesk's own copy.
+
+        An event naming no message (admin-written webhook bodies: Freshdesk, Zendesk triggers)
+        gets the first message by `author` after the last one such an event already took, in
+        time order (the newest when none was taken yet): two events for two identical
+        messages translate both. Only a customer's public messages count for a customer
+        message and only internal notes for an agent's note; a note carrying tl_loop's marker
+        never does (the relay's own note may land between the event and the read).
 
         Raises:
             NotFoundError: (retryable) the helpdesk has not indexed the message yet.
         """
         if event.complete and event.text is not None:
             return MessageText(event.text, event.content_type, event.message_id)
-        messages = client.get_messages(event.conversation_id)
-        for message in messages:
-            if event.message_id is not None and message.id == event.message_id:
-                return MessageText(message.text, message.content_type, message.id)
-        # The relay's own notes are listed as an agent's: they are never the agent's message.
-        by_author = [
-            m for m in messages if m.author_role == author and OWN_NOTE_MARKER not in m.text
-        ]
-        if event.message_id is None and by_author:
-            last = by_author[-1]
-            return MessageText(last.text, last.content_type, last.id)
+        messages = client.get_messages(event.conversation_id)  # oldest first
+        if event.message_id is not None:
+            for message in messages:
+                if message.id == event.message_id:
+                    return MessageText(message.text, message.content_type, message.id)
+        else:
+            taken = self._read_back(job, event).get(author, [])
+            found = _next_unread(messages, author, taken, hint=event.text)
+            if found is not None:
+                return MessageText(found.text, found.content_type, found.id, read_back=True)
         raise NotFoundError(
             f"message {event.message_id or '(latest)'} of conversation {event.conversation_id} "
             "is not in the helpdesk's copy yet",
             service=client.service,
             retryable=True,  # helpdesks index new messages with a short delay
         )
+
+    def mark_read_back(self, job: Job, event: HelpdeskEvent, message: MessageText, *,
+                       author: str) -> None:  # fmt: skip
+        """Record a message found by reading back as handled (after its notes are written,
+        so a retried job finds it again)."""
+        if not message.read_back or message.message_id is None:
+            return
+        state = dict(self.queue.load_conversation(job.adapter, event.conversation_id) or {})
+        read_back = {k: list(v) for k, v in self._read_back(job, event, state).items()}
+        ids = [i for i in read_back.get(author, []) if i != message.message_id]
+        read_back[author] = [*ids, message.message_id][-_READ_KEEP:]
+        state[_READ_KEY] = read_back
+        self.queue.save_conversation(job.adapter, event.conversation_id, state)
+
+    def _read_back(
+        self, job: Job, event: HelpdeskEvent, state: Mapping[str, Any] | None = None
+    ) -> dict[str, list[str]]:
+        if state is None:
+            state = self.queue.load_conversation(job.adapter, event.conversation_id) or {}
+        stored = state.get(_READ_KEY)
+        if not isinstance(stored, dict):
+            return {}
+        return {
+            str(author): [str(i) for i in ids]
+            for author, ids in stored.items()
+            if isinstance(ids, list)
+        }
 
     # -- conversation state --------------------------------------------------------------
 
@@ -175,6 +225,8 @@ class Services:
         state: dict[str, Any] = {name: getattr(conversation, name) for name in _STORED}
         state.update({name: value for name, value in update.items() if name in _STORED})
         state["channel"] = stored.channel
+        if _READ_KEY in stored.state:
+            state[_READ_KEY] = stored.state[_READ_KEY]
         if conversation.id is not None:
             self.queue.save_conversation(job.adapter, conversation.id, state)
 
@@ -260,3 +312,49 @@ class Services:
         path = f"/review/{item_id}"
         base = self.settings.public_url
         return f"{base.rstrip('/')}{path}" if base else path
+
+
+def _written_by(message: HelpdeskMessage, author: str) -> bool:
+    """Whether `message` is what an event by `author` is about: a customer's public message,
+    or an agent's internal note; never one of tl_loop's own notes, whoever it is listed as."""
+    if message.author_role != author or carries_own_marker(message.text):
+        return False
+    return message.public if author == "customer" else not message.public
+
+
+def _next_unread(
+    messages: list[HelpdeskMessage], author: str, taken: list[str], *, hint: str | None
+) -> HelpdeskMessage | None:
+    """The message by `author` an event that names none is about (`messages` oldest first).
+
+    Unread are the author's messages after the last one an earlier event took; before any was
+    taken, the author's current turn (since someone else last wrote in public). Of those, the
+    first whose text the event's own placeholder text contains; else the first unread one, or
+    the newest when none was taken yet. None when every message was taken: a second delivery
+    of a handled event, or the new message is not listed yet.
+    """
+    done = set(taken)
+    if done & {m.id for m in messages if _written_by(m, author)}:
+        last = max(i for i, m in enumerate(messages) if m.id in done)
+    else:
+        others = [i for i, m in enumerate(messages) if m.public and m.author_role != author]
+        last = max(others, default=-1)
+    unread = [m for m in messages[last + 1 :] if _written_by(m, author)]
+    if not unread:
+        return None
+    if hint and (same := [m for m in unread if _same_text(m.text, hint)]):
+        return same[0]
+    return unread[0] if done else unread[-1]
+
+
+def _same_text(text: str, hint: str) -> bool:
+    """Whether a webhook's placeholder text (`hint`, perhaps prefixed with the author's name,
+    or cut short) is this message's text, compared as words."""
+    message, expected = _words(text), _words(hint)
+    if not message or not expected:
+        return False
+    return message in expected or (len(expected) >= 20 and expected in message)
+
+
+def _words(text: str) -> str:
+    return " ".join(html.unescape(_TAG.sub(" ", text)).casefold().split())

@@ -39,11 +39,11 @@ import httpx
 from tl_loop._errors import InvalidRequestError, ServiceResponseError
 from tl_loop._models import Channel, ContentType
 from tl_loop.helpdesk._adapter import (
-    OWN_NOTE_MARKER,
     EventKind,
     HelpdeskAdapter,
     HelpdeskEvent,
     HelpdeskMessage,
+    carries_own_marker,
     hmac_digest,
     verify_signature,
 )
@@ -174,7 +174,7 @@ class MemoryHelpdesk(HelpdeskAdapter):
             ) from error
         text = message.get("text")
         channel = payload.get("channel")
-        if kind not in _KINDS or (text and OWN_NOTE_MARKER in text):
+        if kind not in _KINDS or (text and carries_own_marker(text)):
             kind = "ignored"
         return HelpdeskEvent(
             kind=kind,

@@ -10,8 +10,9 @@
 - Rate limits: `X-RateLimit-Total`, `X-RateLimit-Remaining`, `X-RateLimit-Used-CurrentRequest`;
   429 with `Retry-After`.
 - Webhooks: automation rules send admin-defined JSON (here the tl_loop rule body in Freshdesk's
-  `freshdesk_webhook` wrapper, with `triggered_event`) and a shared secret in a custom header:
-  Freshdesk does not sign webhooks.
+  `freshdesk_webhook` wrapper, with `triggered_event` and `"updated_at": "{{ticket.modified_on}}"`,
+  the ticket's last change to the second) and a shared secret in a custom header: Freshdesk
+  does not sign webhooks.
 """
 
 from __future__ import annotations
@@ -377,6 +378,10 @@ class FreshdeskEmulator(EmulatorServer):
                 "event": event,
                 "text": _html(message),
                 "author_id": str(author),
+                # {{ticket.modified_on}}: what tells two identical messages apart (seconds).
+                "updated_at": time.strftime(
+                    "%Y-%m-%d %H:%M:%S UTC", time.gmtime(ticket.updated_at)
+                ),
                 "source": str(_SOURCE[ticket.channel]),
                 "ticket_url": f"{self.url}/helpdesk/tickets/{ticket.id}",
                 "ticket_type": "Question",
