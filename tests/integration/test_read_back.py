@@ -77,9 +77,7 @@ def test_two_identical_customer_messages_are_two_notes(
     assert all("Thank you very much" in note for note in notes)
 
 
-def test_a_burst_of_messages_gets_one_note_each(
-    helpdesk: FreshdeskEmulator, relay: Relay
-) -> None:
+def test_a_burst_of_messages_gets_one_note_each(helpdesk: FreshdeskEmulator, relay: Relay) -> None:
     # Both messages are in the ticket before either webhook is handled: each event must take
     # its own message, not both the newest.
     conversation = _ticket(helpdesk)
