@@ -12,7 +12,8 @@ from tl_loop.engines._apertium import (
     bcp47_to_apertium,
     deformat,
     discover_modes,
-    mode_name_to_pair,
+    mode_name_to_pairs,
+    mode_stages,
     parse_mode,
     reformat,
     split_long,
@@ -33,6 +34,14 @@ MODE_NAMES = [
     "es-pt_BR",
     "pt-es",
     "eco-es-fr",
+    "hbs-eng",
+    "eng-hbs",
+    "eng-hbs_SR",
+    "eng-hbs_HR",
+    "eng-hbs_BS",
+    "Cyrl-Latn",
+    "isl-eng",
+    "en-eo-bytecode",
 ]
 
 
@@ -56,14 +65,33 @@ def modes_dir(tmp_path: Path) -> Path:
         ("eng-cat_valencia", ("en", "ca-valencia")),
         ("es-pt_BR", ("es", "pt-BR")),
         ("spa-eng_US", ("es", "en-US")),
+        ("isl-eng", ("is", "en")),
+        ("mkd-eng", ("mk", "en")),
+        ("spa-arg", ("es", "an")),
+        ("spa-ast", ("es", "ast")),
+        ("ita-cat", ("it", "ca")),
+        ("es-oc_aran", ("es", "oc-aranes")),
+        ("eng-hbs_SR", ("en", "sr-Latn")),
+        ("eng-hbs_HR", ("en", "hr")),
+        ("eng-hbs_BS", ("en", "bs")),
         ("eng-cat_iec2017", None),
         ("eng-cat_valencia_uni", None),
+        ("por-cat_pre2017", None),
+        ("cat-por_PTpre1990", None),
+        ("eng-hbs", None),  # a macrolanguage names no one language to write
         ("eco-es-fr", None),
+        ("en-eo-bytecode", None),
+        ("Cyrl-Latn", None),
         ("README", None),
     ],
 )
 def test_mode_names_map_to_bcp47_pairs(name: str, pair: tuple[str, str] | None) -> None:
-    assert mode_name_to_pair(name) == pair
+    assert mode_name_to_pairs(name) == ((pair,) if pair else ())
+
+
+def test_a_serbo_croatian_source_serves_serbian_croatian_and_bosnian() -> None:
+    assert mode_name_to_pairs("hbs-eng") == (("sr", "en"), ("hr", "en"), ("bs", "en"))
+    assert bcp47_to_apertium("sr-Cyrl") == "hbs"
 
 
 def test_discovery_keeps_plain_pairs_and_known_variants(modes_dir: Path) -> None:
@@ -80,9 +108,35 @@ def test_discovery_keeps_plain_pairs_and_known_variants(modes_dir: Path) -> None
         ("es", "pt"),
         ("es", "pt-BR"),
         ("pt", "es"),
+        ("sr", "en"),
+        ("hr", "en"),
+        ("bs", "en"),
+        ("en", "sr-Latn"),
+        ("en", "hr"),
+        ("en", "bs"),
+        ("is", "en"),
     }
     # A spelling variant never takes the plain pair's place.
     assert modes[("en", "ca")].name == "eng-cat.mode"
+
+
+def test_serbian_takes_the_installed_script_unless_another_is_asked_for(modes_dir: Path) -> None:
+    engine = ApertiumEngine(modes_dir=modes_dir)
+    assert engine.supports("en", "sr")  # written in Latin script, the only one installed
+    assert engine.supports("en", "sr-Latn")
+    assert not engine.supports("en", "sr-Cyrl")
+    assert engine.supports("sr-Cyrl", "en")  # read through the transliterator
+    assert not engine.supports("en", "is")  # isl-eng is one way
+
+
+def test_the_transliterator_runs_before_the_serbo_croatian_analyser(modes_dir: Path) -> None:
+    assert mode_stages(modes_dir / "hbs-eng.mode") == (
+        modes_dir / "Cyrl-Latn.mode",
+        modes_dir / "hbs-eng.mode",
+    )
+    assert mode_stages(modes_dir / "eng-hbs_SR.mode") == (modes_dir / "eng-hbs_SR.mode",)
+    (modes_dir / "Cyrl-Latn.mode").unlink()  # an older package without it: the mode alone
+    assert mode_stages(modes_dir / "hbs-eng.mode") == (modes_dir / "hbs-eng.mode",)
 
 
 def test_missing_modes_dir_means_no_pairs(tmp_path: Path) -> None:

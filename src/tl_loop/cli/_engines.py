@@ -1,4 +1,5 @@
-"""`tl-loop engines` (health, pairs, breakers) and `tl-loop models` (Argos Translate models)."""
+"""`tl-loop engines` (health, pairs, breakers, language graph) and `tl-loop models` (Argos
+Translate models)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any, TextIO
 from tl_loop._errors import ConfigurationError, TlLoopError
 from tl_loop._models import same_language
 from tl_loop.cli._common import Commands, add_command, language_tag, load_config
+from tl_loop.cli._language_graph import language_graph, print_graph
 from tl_loop.engines._argos_index import (
     download_package,
     index_url,
@@ -23,6 +25,7 @@ from tl_loop.engines._argos_index import (
 from tl_loop.engines._argos_packages import install_model, list_models
 from tl_loop.engines._base import Engine
 from tl_loop.engines._guard import EngineGuard
+from tl_loop.text import LanguageDetector
 
 __all__ = ["add_engines_parser", "add_models_parser", "run_engines", "run_models"]
 
@@ -34,6 +37,14 @@ def add_engines_parser(commands: Commands) -> None:
     engines.add_argument(
         "--no-probe", dest="probe", action="store_false", help="skip the test translation"
     )
+    engines.add_argument(
+        "--hub", type=language_tag, metavar="LANG",
+        help="the language the graph shows routes to and from (default: the first agent language)",
+    )  # fmt: skip
+    engines.add_argument(
+        "--graph", action="store_true",
+        help="only the language graph (with --json: the graph as one object)",
+    )  # fmt: skip
 
 
 def add_models_parser(commands: Commands) -> None:
@@ -87,10 +98,13 @@ def _probe(engine: Engine, guard: EngineGuard) -> dict[str, Any]:
 
 def run_engines(args: argparse.Namespace, stdout: TextIO) -> int:
     """Run `tl-loop engines`; returns the exit status."""
-    chain = load_config(args).build_chain()
+    config = load_config(args)
+    chain = config.build_chain()
+    hub = args.hub or config.agent_languages[0]
     rows: list[dict[str, Any]] = []
     with contextlib.closing(chain):
-        for engine in chain.engines:
+        graph = language_graph(chain, hub, LanguageDetector.detectable_languages())
+        for engine in [] if args.graph else chain.engines:
             available = engine.is_available()
             guard = chain.guard(engine)
             probe = _probe(engine, guard) if available and args.probe else None
@@ -108,7 +122,7 @@ def run_engines(args: argparse.Namespace, stdout: TextIO) -> int:
                 }
             )
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False), file=stdout)
+        print(json.dumps(graph.as_json() if args.graph else rows, ensure_ascii=False), file=stdout)
         return 0
     for row in rows:
         if not row["available"]:
@@ -124,6 +138,7 @@ def run_engines(args: argparse.Namespace, stdout: TextIO) -> int:
         )
         print(f"{row['name']} {row['version']}: {health}; breaker {row['breaker']}", file=stdout)
         print(f"  pairs ({len(row['pairs'])}): " + ", ".join(row["pairs"]), file=stdout)
+    print_graph(graph, stdout)
     return 0
 
 

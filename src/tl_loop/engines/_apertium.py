@@ -5,8 +5,7 @@ Apertium's own APy server, this engine starts each pair's pipeline once in null-
 every program flushes its output when it reads `\\0`) and keeps it running, so a message costs
 about a millisecond. Deformatting (stream-format escaping) and reformatting are done in-process.
 
-Apertium codes (ISO 639-3 `eng`, or 639-1 `es`, with variants such as `cat_valencia`, `pt_BR`)
-are mapped to BCP-47 tags here and nowhere else.
+Which pairs are installed, and their codes as BCP-47, is `_apertium_modes`' business.
 """
 
 from __future__ import annotations
@@ -17,14 +16,13 @@ import queue
 import re
 import secrets
 import selectors
-import shlex
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, ClassVar
 
@@ -35,7 +33,16 @@ from tl_loop._errors import (
     ServiceUnavailableError,
     UnsupportedLanguageError,
 )
-from tl_loop._models import normalize_tag
+from tl_loop.engines._apertium_modes import (
+    apertium_pairs,
+    apertium_to_bcp47,
+    bcp47_to_apertium,
+    discover_modes,
+    find_mode,
+    mode_name_to_pairs,
+    mode_stages,
+    parse_mode,
+)
 from tl_loop.engines._base import (
     NO_OPTIONS,
     TOKEN_PATTERN,
@@ -47,11 +54,13 @@ from tl_loop.engines._base import (
 
 __all__ = [
     "ApertiumEngine",
+    "apertium_pairs",
     "apertium_to_bcp47",
     "bcp47_to_apertium",
     "deformat",
     "discover_modes",
-    "mode_name_to_pair",
+    "mode_name_to_pairs",
+    "mode_stages",
     "parse_mode",
     "reformat",
     "split_long",
@@ -59,23 +68,6 @@ __all__ = [
 
 _INSTALL = "sudo apt-get install apertium apertium-eng-spa"
 _SERVICE = "apertium"
-
-# Apertium's own codes → BCP-47. Two-letter codes pass through unchanged.
-_ALPHA3_TO_BCP47: Mapping[str, str] = {
-    "eng": "en", "spa": "es", "cat": "ca", "por": "pt", "glg": "gl", "fra": "fr",
-    "ita": "it", "deu": "de", "oci": "oc", "arg": "an", "eus": "eu", "nld": "nl",
-    "afr": "af", "ron": "ro", "rus": "ru", "ukr": "uk", "bel": "be", "pol": "pl",
-    "swe": "sv", "dan": "da", "nob": "nb", "nno": "nn", "isl": "is", "epo": "eo",
-    "bre": "br", "cym": "cy", "gle": "ga", "mlt": "mt", "srd": "sc", "nor": "no",
-    "ind": "id", "mkd": "mk", "bul": "bg", "slv": "sl", "kaz": "kk", "tat": "tt",
-}  # fmt: skip
-_BCP47_TO_ALPHA3: Mapping[str, str] = {v: k for k, v in _ALPHA3_TO_BCP47.items()}
-
-# Apertium variant names → registered BCP-47 variant subtags; other variants are skipped.
-_VARIANTS: Mapping[str, str] = {"valencia": "valencia", "aran": "aranes"}
-
-# Programs that do not take `-z` (APy's list): they flush on `\0` by themselves.
-_NO_NULL_FLUSH = frozenset({"vislcg3", "cg-mwesplit", "hfst-tokenise", "divvun-suggest"})
 
 # Long segments are sent as several null-flush blocks so one block stays well under 4 KB.
 _CHUNK_CHARS = 1500
@@ -95,72 +87,6 @@ _REFORMAT = re.compile(
     re.DOTALL,
 )
 _UNESCAPE = re.compile(r"\\(.)", re.DOTALL)
-
-
-def apertium_to_bcp47(code: str) -> str | None:
-    """Map one side of an Apertium mode name (`eng`, `pt_BR`, `cat_valencia`) to BCP-47.
-
-    Returns None for variants with no registered BCP-47 subtag (`cat_iec2017` spelling,
-    `cat_valencia_uni`): those modes are skipped, so they never shadow the plain pair.
-    """
-    base, *variants = code.split("_")
-    if not re.fullmatch(r"[a-z]{2,3}", base) or len(variants) > 1:
-        return None
-    language = _ALPHA3_TO_BCP47.get(base, base)
-    if not variants:
-        return language
-    variant = variants[0]
-    if re.fullmatch(r"[A-Z]{2}|\d{3}", variant):  # a region: pt_BR, eng_US
-        return f"{language}-{variant}"
-    registered = _VARIANTS.get(variant)
-    return f"{language}-{registered}" if registered else None
-
-
-def mode_name_to_pair(name: str) -> tuple[str, str] | None:
-    """Map a mode name (`eng-cat_valencia`) to a BCP-47 pair (`("en", "ca-valencia")`).
-
-    Returns None for modes that are not a plain `SOURCE-TARGET` pair (`eco-es-fr`, debug modes).
-    """
-    parts = name.split("-")
-    if len(parts) != 2:
-        return None
-    source, target = apertium_to_bcp47(parts[0]), apertium_to_bcp47(parts[1])
-    return (source, target) if source and target else None
-
-
-def bcp47_to_apertium(tag: str) -> str:
-    """The Apertium code for a BCP-47 language (`es` → `spa`), as Debian names its packages."""
-    base = tag.split("-")[0].lower()
-    return _BCP47_TO_ALPHA3.get(base, base)
-
-
-def parse_mode(text: str) -> tuple[tuple[str, ...], ...]:
-    """Turn a `.mode` file's shell pipeline into argv lists in null-flush mode.
-
-    `$1` becomes `-g` (generate with unknown-word marks), `$2` is dropped, and `-z` follows each
-    program name except those that null-flush by themselves, as APy does.
-    """
-    text = text.replace("$1", "-g").replace("$2", "")
-    commands = []
-    for stage in text.strip().split("|"):
-        program, *args = shlex.split(stage)
-        flush = [] if os.path.basename(program) in _NO_NULL_FLUSH else ["-z"]
-        commands.append((program, *flush, *args))
-    return tuple(commands)
-
-
-def discover_modes(modes_dir: Path) -> dict[tuple[str, str], Path]:
-    """Map each BCP-47 pair to its `.mode` file in `modes_dir`; empty if the folder is missing."""
-    try:
-        files = sorted(modes_dir.glob("*.mode"))
-    except OSError:
-        return {}
-    found: dict[tuple[str, str], Path] = {}
-    for path in files:
-        pair = mode_name_to_pair(path.stem)
-        if pair is not None:
-            found[pair] = path
-    return found
 
 
 def deformat(text: str) -> str:
@@ -296,7 +222,9 @@ class _Pipeline:
         self._stderr.append(stderr)
         upstream: IO[bytes] | int = subprocess.PIPE
         try:
-            for argv in parse_mode(self._mode_file.read_text(encoding="utf-8")):
+            stages = mode_stages(self._mode_file)
+            commands = [c for f in stages for c in parse_mode(f.read_text(encoding="utf-8"))]
+            for argv in commands:
                 proc = subprocess.Popen(
                     argv, stdin=upstream, stdout=subprocess.PIPE, stderr=stderr, env=env
                 )
@@ -532,10 +460,7 @@ class ApertiumEngine(Engine):
     def _mode_for(self, source: str, target: str) -> Path | None:
         with self._lock:
             modes = self._discover()
-        for pair in _candidates(source, target):
-            if pair in modes:
-                return modes[pair]
-        return None
+        return find_mode(modes, source, target)
 
     def _pool(self, mode: Path) -> _Pool:
         with self._lock:
@@ -559,19 +484,6 @@ class ApertiumEngine(Engine):
             f"`apt-cache search apertium-`)"
         )
         return UnsupportedLanguageError(source, target, available=sorted(available), hint=hint)
-
-
-def _candidates(source: str, target: str) -> Iterator[tuple[str, str]]:
-    """The pair itself, then with region or variant dropped: (pt-BR, es) → (pt, es)."""
-    try:
-        source, target = normalize_tag(source), normalize_tag(target)
-    except ValueError:
-        return
-    sources = dict.fromkeys([source, source.split("-")[0]])
-    targets = dict.fromkeys([target, target.split("-")[0]])
-    for src in sources:
-        for tgt in targets:
-            yield src, tgt
 
 
 def _assemble(chunks: Sequence[str], raw: Iterator[str]) -> SegmentResult:

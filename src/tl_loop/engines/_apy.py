@@ -33,7 +33,8 @@ from tl_loop._errors import (
     ServiceUnavailableError,
 )
 from tl_loop._models import normalize_tag
-from tl_loop.engines._apertium import apertium_to_bcp47, bcp47_to_apertium, split_long
+from tl_loop.engines._apertium import split_long
+from tl_loop.engines._apertium_modes import apertium_pairs, bcp47_to_apertium
 from tl_loop.engines._base import NO_OPTIONS, Capabilities, SegmentResult, TranslateOptions
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy
 
@@ -76,9 +77,8 @@ def parse_pairs(payload: object) -> dict[tuple[str, str], str]:
         target = entry.get("targetLanguage") if isinstance(entry, dict) else None
         if not (isinstance(source, str) and isinstance(target, str)):
             continue
-        pair = apertium_to_bcp47(source), apertium_to_bcp47(target)
-        if pair[0] and pair[1]:
-            pairs[(pair[0], pair[1])] = f"{source}|{target}"
+        for pair in apertium_pairs(source, target):
+            pairs[pair] = f"{source}|{target}"
     return pairs
 
 

@@ -191,6 +191,11 @@ class LanguageDetector:
         """The languages this detector chooses from, as ISO 639-1 tags in configured order."""
         return self._languages
 
+    @staticmethod
+    def detectable_languages() -> tuple[str, ...]:
+        """Every language lingua can tell (75, as ISO 639-1 tags, sorted), Galician aside."""
+        return tuple(sorted(_lingua_languages()))
+
     def _lingua(self) -> _LinguaDetector:
         return _lingua_detector(
             self._lingua_set, preload=self._preload, low_accuracy=self._low_accuracy
