@@ -360,6 +360,12 @@ class ChatwootAdapter(HelpdeskAdapter):
             f"custom attribute “{self._language_attribute}” to that code"
         )
 
+    def ticket_url(self, conversation_id: str) -> str | None:
+        """The conversation in Chatwoot's dashboard,
+        `<base_url>/app/accounts/<account>/conversations/<display id>`."""
+        account, conversation = path_segment(self._account_id), path_segment(conversation_id)
+        return f"{self.base_url}/app/accounts/{account}/conversations/{conversation}"
+
     def build_language_read(self, conversation_id: str) -> httpx.Request | None:
         """`GET …/conversations/{id}`, whose `custom_attributes` the language write keeps
         (when `write_language` is on, else None)."""

@@ -236,6 +236,11 @@ class FreshdeskAdapter(HelpdeskAdapter):
             "language code (e.g. es for Spanish)"
         )
 
+    def ticket_url(self, conversation_id: str) -> str | None:
+        """The ticket's page for agents, `https://<domain>.freshdesk.com/helpdesk/tickets/<id>`
+        (what Freshdesk's `{{ticket.url}}` placeholder gives)."""
+        return f"{self.base_url}/helpdesk/tickets/{path_segment(conversation_id)}"
+
     # -- conversations -----------------------------------------------------------------------
 
     def build_get_messages(self, conversation_id: str) -> httpx.Request:

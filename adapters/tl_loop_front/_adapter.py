@@ -189,6 +189,10 @@ class FrontAdapter(HelpdeskAdapter):
             "custom field with that code"
         )
 
+    def ticket_url(self, conversation_id: str) -> str | None:
+        """Front's link that opens a conversation, `https://app.frontapp.com/open/<cnv_…>`."""
+        return f"https://app.frontapp.com/open/{path_segment(conversation_id)}"
+
     def parse_event(self, body: bytes, headers: Mapping[str, str]) -> HelpdeskEvent:
         """Classify `inbound` (customer message) and `comment` (agent note) events; the rest,
         including `outbound` replies and the application `sync` ping, are ignored.

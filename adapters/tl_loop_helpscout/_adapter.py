@@ -199,6 +199,11 @@ class HelpScoutAdapter(HelpdeskAdapter):
             "Spanish)"
         )
 
+    def ticket_url(self, conversation_id: str) -> str | None:
+        """The conversation in Help Scout's web app, `https://secure.helpscout.net/conversation/<id>`
+        (the number after the id in its own links is optional)."""
+        return f"https://secure.helpscout.net/conversation/{path_segment(conversation_id)}"
+
     def _thread_for(self, kind: str, payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
         wanted = _THREAD_TYPES[kind]
         threads = sorted(

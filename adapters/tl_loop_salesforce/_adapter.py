@@ -577,6 +577,11 @@ class SalesforceAdapter(HelpdeskAdapter):
 
         return then(session, send)
 
+    def ticket_url(self, conversation_id: str) -> str | None:
+        """The record's page in the org, `<instance_url>/<record id>` (Salesforce opens it in
+        Lightning or Classic, whichever the user works in)."""
+        return f"{self.base_url}/{path_segment(conversation_id)}"
+
     def __repr__(self) -> str:
         return f"<SalesforceAdapter base_url={self.base_url!r} org={self.organization_id!r}>"
 

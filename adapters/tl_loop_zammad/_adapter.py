@@ -171,6 +171,11 @@ class ZammadAdapter(HelpdeskAdapter):
             "code (e.g. es for Spanish)"
         )
 
+    def ticket_url(self, conversation_id: str) -> str | None:
+        """The ticket in Zammad's agent interface, `<base_url>/#ticket/zoom/<id>` (the link of
+        Zammad's own notification e-mails)."""
+        return f"{self.base_url}/#ticket/zoom/{path_segment(conversation_id)}"
+
     def signed_at(
         self, event: HelpdeskEvent, body: bytes, headers: Mapping[str, str]
     ) -> float | None:

@@ -179,6 +179,11 @@ class ZendeskAdapter(HelpdeskAdapter):
             f"customer's language code (e.g. {self.language_tag_prefix}es for Spanish)"
         )
 
+    def ticket_url(self, conversation_id: str) -> str | None:
+        """The agent interface's ticket page, `https://<subdomain>.zendesk.com/agent/tickets/<id>`
+        (what Zendesk's `{{ticket.link}}` placeholder gives)."""
+        return f"{self.base_url}/agent/tickets/{path_segment(conversation_id)}"
+
     def replay_key(self, event: HelpdeskEvent, body: bytes, headers: Mapping[str, str]) -> str:
         """An event webhook's `id` (signed, in the body); for a trigger body, whose only id is
         the unsigned invocation header, the default (the body's hash)."""

@@ -63,12 +63,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_config(directory: Path, helpdesk_url: str) -> Path:
+def write_config(directory: Path, helpdesk_url: str, *, fake_pairs: str = "") -> Path:
     config = directory / "tl-loop.toml"
     config.write_text(
         f"""
 engines = ["fake"]
 agent_languages = ["en"]
+
+[engine.fake]
+{fake_pairs}
 
 [engine.fake.translations]  # the tags reach the engine as tokens, in a segment of their own
 "Your order ships in 3 days." = "Su pedido se envía en 5 días."
@@ -257,3 +260,59 @@ def test_a_reviewer_edits_and_approves_a_held_reply_in_a_real_browser(
     assert "edited by token" in page.locator(".decided").inner_text()
     assert page.locator("#final").count() == 0
     assert dialogs == []
+
+
+GREEK = "Η επιστροφή χρημάτων σας στάλθηκε σήμερα."
+
+
+@pytest.fixture
+def relay_without_greek(tmp_path: Path, helpdesk: MemoryHelpdeskServer) -> Iterator[Relay]:
+    pairs = 'pairs = [["en", "es"], ["es", "en"]]  # no engine for Greek'
+    process = Relay(write_config(tmp_path, helpdesk.url, fake_pairs=pairs))
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def test_an_english_draft_for_a_greek_customer_is_not_approved_by_mistake(
+    relay_without_greek: Relay, helpdesk: MemoryHelpdeskServer, page: Any
+) -> None:
+    relay = relay_without_greek
+    adapter = MemoryHelpdesk(base_url=helpdesk.url, webhook_secret=SECRET)
+    body = MemoryHelpdesk.event_body(
+        event_id="note-el", conversation_id="c7", text="#tl Your refund was sent today.",
+        kind="agent_note", customer_language="el",
+    )  # fmt: skip
+    response = httpx.post(
+        f"{relay.url}/webhooks/memory", content=body, headers=adapter.sign(body), timeout=5
+    )
+    assert response.status_code == 202
+    helpdesk.wait_for(lambda: helpdesk.notes("c7"))  # the "held for review" note
+
+    page.goto(f"{relay.url}/review?token={TOKEN}")
+    page.locator("table.items tbody tr a").first.click()
+    page.wait_for_url(re.compile(r"/review/[0-9a-f]{32}$"))
+    item_url = page.url
+    problem = page.locator("#language-problem").inner_text()
+    assert "This draft is not in el, the customer's language" in problem
+    assert "no engine here translates en → el" in problem
+    # The conversation id opens the ticket in the helpdesk (the adapter's ticket_url).
+    link = page.locator("#ticket-link")
+    assert link.inner_text() == "c7"
+    assert link.get_attribute("href") == f"{helpdesk.url}/conversations/c7"
+
+    # Approving the English draft is refused and nothing is sent.
+    with page.expect_response(re.compile(r"/approve$")) as refused:
+        page.locator("#approve").click()
+    assert refused.value.status == 422
+    assert "check the language" in page.locator("h1").inner_text()
+    assert helpdesk.replies() == []
+
+    # The reviewer writes the reply in Greek: that is sent, once.
+    page.goto(item_url)
+    page.locator("#final").fill(GREEK)
+    page.locator("#save-approve").click()
+    page.wait_for_url(re.compile(r"/review\?decided="))
+    [reply] = helpdesk.wait_for(lambda: helpdesk.replies("c7"))
+    assert reply.body == GREEK

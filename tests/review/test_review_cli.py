@@ -3,6 +3,7 @@ carried out by the relay (its job queue file), which posts to a real loopback he
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -126,7 +127,8 @@ def test_edit_reads_the_text_from_a_file_and_approve_keeps_the_draft(
     # Another reply: the first one's wording is now in the memory and would not be held.
     second = hold(relay, adapter, event="e3", reply="The parcel leaves the warehouse this evening.")
     monkeypatch.setenv("TL_LOOP_REVIEWER", "carla")
-    assert cli(config, "approve", second.id)[0] == 0
+    # The fake engine's draft reads as English (wrong_language): approving it takes --anyway.
+    assert cli(config, "approve", second.id, "--anyway")[0] == 0
     relay.drain()
     assert [reply.body for reply in server.replies("c1")] == [EDITED, second.draft]
     assert relay.review.get(second.id).decided_by == "carla"
@@ -163,6 +165,25 @@ def test_a_unique_prefix_of_the_id_is_enough(
     code, out, _ = cli(config, "show", item.id[:8])  # what the review page shows
     assert code == 0
     assert f"id:           {item.id}" in out
-    code, _, _ = cli(config, "approve", item.id[:8])
+    code, _, _ = cli(config, "approve", item.id[:8], "--anyway")  # an English draft
     assert code == 0
     assert relay.review.get(item.id).state == ReviewState.APPROVED
+
+
+def test_approving_an_english_draft_for_a_greek_customer_needs_anyway(
+    config: Path, relay: Relay, adapter: MemoryHelpdesk
+) -> None:
+    held = hold(relay, adapter)
+    greek = dataclasses.replace(
+        held, id="e1" * 16, target_language="el", draft=held.original, flags=()
+    )
+    relay.review.add(greek)
+    code, _, err = cli(config, "approve", greek.id[:8])
+    assert code == 2
+    assert "This draft is not in el, the customer's language" in err
+    assert "the draft is the agent's en text unchanged" in err
+    assert "--anyway" in err
+    assert relay.review.get(greek.id).state == ReviewState.PENDING
+    code, _, _ = cli(config, "approve", greek.id[:8], "--anyway")
+    assert code == 0
+    assert relay.review.get(greek.id).state == ReviewState.APPROVED

@@ -19,7 +19,13 @@ from tl_loop._errors import ConfigurationError
 from tl_loop.cli._common import Commands, add_command, language_tag, load_relay_config
 from tl_loop.relay._queue import open_job_queue
 from tl_loop.relay._settings import RelaySettings
-from tl_loop.review import ReviewItem, ReviewQueue, ReviewState, open_review_queue
+from tl_loop.review import (
+    ReviewItem,
+    ReviewQueue,
+    ReviewState,
+    language_problem,
+    open_review_queue,
+)
 from tl_loop.review._items import check_releasable
 
 __all__ = ["add_review_parser", "run_review"]
@@ -59,6 +65,10 @@ def add_review_parser(commands: Commands) -> None:
 
     approve = add_command(actions, "approve", help="approve the draft (a held reply is sent)")
     approve.add_argument("id")
+    approve.add_argument(
+        "--anyway", action="store_true",
+        help="approve a draft that is not in the customer's language (the translation failed)",
+    )  # fmt: skip
     _reviewer_option(approve)
 
     edit = add_command(actions, "edit", help="replace the draft (a held reply is sent edited)")
@@ -96,6 +106,15 @@ def run_review(args: argparse.Namespace, stdout: TextIO) -> int:
         final = _final_text(args) if command == "edit" else None
         item = queue.get(item_id)
         check_releasable(item, state, settings.adapters)
+        pending = item.state == ReviewState.PENDING  # a decided one is refused below
+        problem = language_problem(item) if command == "approve" and pending else None
+        if problem and not args.anyway:
+            raise ConfigurationError(
+                f"review item {item.id[:8]} was not approved. {problem} Write it in "
+                f"{item.target_language} (tl-loop review edit {item.id[:8]} --text …), reject "
+                "it, or pass --anyway if this customer reads "
+                f"{item.source_language}."
+            )
         decided = queue.decide(item_id, state=state, reviewer=_reviewer(args), final=final)
         queued = _queue_follow_up(decided, settings)
         print(_outcome(decided, queued=queued), file=stdout)

@@ -382,6 +382,15 @@ class HelpdeskAdapter(abc.ABC):
             "reads it from)"
         )
 
+    def ticket_url(self, conversation_id: str) -> str | None:
+        """Where an agent opens this conversation in the helpdesk's own interface, or None
+        when the platform's address for it cannot be built from what the adapter knows.
+
+        The reviewer page links the conversation id to it. Adapters whose agent-interface
+        address is documented override this (Zendesk: `/agent/tickets/<id>`).
+        """
+        return None
+
     def build_language_read(self, conversation_id: str) -> httpx.Request | None:
         """The read the language write needs first, or None (most platforms).
 

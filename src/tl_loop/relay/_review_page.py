@@ -35,6 +35,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from tl_loop._errors import ConfigurationError, NotFoundError, TlLoopError
 from tl_loop._models import ReviewFlag
+from tl_loop.relay._review_actions import Refusal, actions, decision
 from tl_loop.relay._review_auth import ReviewAuth, basic_user
 from tl_loop.relay._review_html import Markup, age, asset, escape, highlight, render
 from tl_loop.review import ReviewConflictError, ReviewItem, ReviewQueue, ReviewState
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
+    from tl_loop.helpdesk import HelpdeskAdapter
     from tl_loop.relay._relay import Relay
 
 __all__ = ["ReviewPage", "mount_review_page"]
@@ -95,6 +97,7 @@ class ReviewPage:
         clock: the current time (tests).
         jobs: the relay's jobs per state (`JobQueue.overview`), so the page can say when
             replies wait for a helpdesk that is down or were given up.
+        ticket_url: where an item's conversation opens in the helpdesk (None: not linked).
     """
 
     def __init__(
@@ -105,12 +108,14 @@ class ReviewPage:
         auth: ReviewAuth,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         jobs: Callable[[], Mapping[str, int]] | None = None,
+        ticket_url: Callable[[ReviewItem], str | None] | None = None,
     ) -> None:
         self.queue = queue
         self.decide = decide
         self.auth = auth
         self.clock = clock
         self.jobs = jobs
+        self.ticket_url = ticket_url
         self._key = auth.session_key()
 
     @classmethod
@@ -121,6 +126,7 @@ class ReviewPage:
             decide=relay.decide,
             auth=ReviewAuth.from_settings(relay.settings, environ),
             jobs=relay.queue.overview,
+            ticket_url=functools.partial(_ticket_url, relay.adapters),
         )
 
     # -- sessions and CSRF -------------------------------------------------------------------
@@ -210,6 +216,14 @@ class ReviewPage:
             return False
         offered = form.get("csrf", "")
         return hmac.compare_digest(offered.encode(), self.csrf_token(session.sid).encode())
+
+
+def _ticket_url(adapters: Mapping[str, HelpdeskAdapter], item: ReviewItem) -> str | None:
+    """The item's conversation in its helpdesk, from the adapter that made it."""
+    adapter = adapters.get(item.adapter or "")
+    if adapter is None or not item.conversation_id:
+        return None
+    return adapter.ticket_url(item.conversation_id)
 
 
 # -- responses -------------------------------------------------------------------------------
@@ -412,18 +426,11 @@ async def _item(request: Request) -> Response:
 
 def _item_body(page: ReviewPage, item: ReviewItem, session: _Session) -> Markup:
     if item.state == ReviewState.PENDING:
-        actions = render(
-            "actions.html",
-            id=item.id,
-            csrf=page.csrf_token(session.sid),
-            target=item.target_language,
-            draft_attr=item.draft,
-            draft_text=item.draft,
-        )
+        forms = actions(item, page.csrf_token(session.sid))
     else:
         when = item.decided_at.isoformat(timespec="seconds") if item.decided_at else "—"
         released = "The reply was posted to the helpdesk." if item.released else ""
-        actions = render(
+        forms = render(
             "decided.html",
             state=item.state,
             who=item.decided_by or "—",
@@ -439,7 +446,7 @@ def _item_body(page: ReviewPage, item: ReviewItem, session: _Session) -> Markup:
         state=item.state,
         channel=item.channel or "—",
         engine=item.engine or "—",
-        conversation=item.conversation_id or "—",
+        conversation=_conversation(page, item),
         created=item.created_at.isoformat(timespec="seconds"),
         age=age(item.created_at, page.clock()),
         flags=_flag_list(item.flags),
@@ -447,7 +454,20 @@ def _item_body(page: ReviewPage, item: ReviewItem, session: _Session) -> Markup:
         target=item.target_language,
         original=highlight(item.original, item.flags),
         draft=highlight(item.draft, item.flags),
-        actions=actions,
+        actions=forms,
+    )
+
+
+def _conversation(page: ReviewPage, item: ReviewItem) -> Markup:
+    """The conversation id, linked to the ticket in the helpdesk when its address is known."""
+    if not item.conversation_id:
+        return Markup("—")
+    url = page.ticket_url(item) if page.ticket_url is not None else None
+    if url is None or not url.startswith(("https://", "http://")):
+        return escape(item.conversation_id)
+    return Markup(
+        f'<a href="{escape(url)}" id="ticket-link" target="_blank" rel="noopener noreferrer">'
+        f"{escape(item.conversation_id)}</a>"
     )
 
 
@@ -498,10 +518,12 @@ async def _decide(request: Request) -> Response:
         return _not_found(item_id, session)
     try:
         item: ReviewItem = await _run(page.queue.get, item_id)
-        state, final = _decision(action, item, form)
+        state, final = decision(action, item, form)
         await _run(page.decide, item_id, state=state, reviewer=session.reviewer, final=final)
     except NotFoundError:
         return _not_found(item_id, session)
+    except Refusal as refusal:
+        return _page_response(refusal.heading, refusal.message, refusal.status, session.reviewer)
     except ReviewConflictError as error:
         return _page_response("Already decided", str(error), 409, session.reviewer)
     except ConfigurationError as error:
@@ -511,29 +533,6 @@ async def _decide(request: Request) -> Response:
             "Decision failed", f"The decision failed: {error}", 502, session.reviewer
         )
     return _secure(RedirectResponse(f"/review?decided={item_id}", status_code=303))
-
-
-def _decision(
-    action: str, item: ReviewItem, form: Mapping[str, str]
-) -> tuple[ReviewState, str | None]:
-    """The state and final text a form asks for.
-
-    Raises:
-        ConfigurationError: an unknown action or an empty edit.
-    """
-    if action == "approve":
-        return ReviewState.APPROVED, None
-    if action == "reject":
-        return ReviewState.REJECTED, None
-    if action != "edit":
-        raise ConfigurationError(f"unknown action {action!r}: use approve, edit or reject")
-    # Browsers send textarea line breaks as CRLF; the draft uses LF.
-    final = form.get("final", "").replace("\r\n", "\n")
-    if not final.strip():
-        raise ConfigurationError("the edited text is empty; reject the item instead")
-    if final == item.draft:
-        return ReviewState.APPROVED, None
-    return ReviewState.EDITED, final
 
 
 async def _static(request: Request) -> Response:

@@ -29,6 +29,7 @@ from tl_loop.review._items import (
     check_releasable,
     new_item_id,
 )
+from tl_loop.review._language_gate import language_problem
 from tl_loop.review._learn import learn, learned_entries, pair_segments
 from tl_loop.review._outcomes import OutcomeGroup, compute_outcomes, render_outcomes_table
 from tl_loop.review._postgres import PostgresAuditLog, PostgresReviewQueue
@@ -68,6 +69,7 @@ __all__ = [
     "compute_outcomes",
     "compute_stats",
     "find_replacements",
+    "language_problem",
     "learn",
     "learned_entries",
     "new_item_id",

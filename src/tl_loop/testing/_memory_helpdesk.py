@@ -268,6 +268,10 @@ class MemoryHelpdesk(HelpdeskAdapter):
             headers=self._headers(),
         )
 
+    def ticket_url(self, conversation_id: str) -> str | None:
+        """`{base_url}/conversations/{id}`, where the reviewer page links the conversation."""
+        return f"{self.base_url}/conversations/{path_segment(conversation_id)}"
+
     def __repr__(self) -> str:
         return f"<MemoryHelpdesk base_url={self.base_url!r}>"
 
