@@ -71,10 +71,13 @@ from tl_loop._relay_settings import RelaySettings, problems
 from tl_loop.engines._base import SegmentResult
 from tl_loop.engines._chain import EngineChain
 from tl_loop.engines._guard import BreakerPolicy
+from tl_loop.engines._guard_ledger import GuardLedger
 from tl_loop.engines._registry import build_engine
 from tl_loop.engines._routing import RoutingRule
 from tl_loop.stores import (
+    PostgresGuardLedger,
     PostgresTranslationMemory,
+    RedisGuardLedger,
     RedisTranslationCache,
     RedisTranslationMemory,
     SQLiteTranslationMemory,
@@ -244,10 +247,42 @@ class RoutingConfig(_Section):
 
 
 class BreakerConfig(_Section):
-    """When an engine's circuit opens, and for how long."""
+    """When an engine's circuit opens, for how long, and who shares what the breaker learns.
+
+    `backend = "memory"` keeps each process's breakers to itself; `"redis"` or `"postgres"`
+    (with `url`) share them, and engines' rate-limit pauses, between relay replicas.
+    """
 
     failure_threshold: int = Field(default=BreakerPolicy().failure_threshold, ge=1)
     cooldown_seconds: float = Field(default=BreakerPolicy().cooldown, gt=0)
+    backend: Literal["memory", "redis", "postgres"] = "memory"
+    url: str | None = None
+    prefix: str = "tl_loop:breaker:"
+    table: str = "tl_loop_engine_breakers"
+
+    @model_validator(mode="after")
+    def _url_for_a_shared_backend(self) -> BreakerConfig:
+        if self.backend != "memory" and not self.url:
+            example = (
+                "redis://redis.internal:6379/0"
+                if self.backend == "redis"
+                else ("postgresql://relay@db.internal/tl_loop")
+            )
+            raise ValueError(f'backend "{self.backend}" needs url = "{example}"')
+        return self
+
+    def policy(self) -> BreakerPolicy:
+        """When a breaker opens and how long it stays open."""
+        return BreakerPolicy(self.failure_threshold, self.cooldown_seconds)
+
+    def ledger(self) -> GuardLedger | None:
+        """The shared ledger these settings name, or None for per-process breakers."""
+        if self.backend == "redis":
+            return RedisGuardLedger(self.url, prefix=self.prefix)
+        if self.backend == "postgres":
+            assert self.url is not None  # checked by the validator
+            return PostgresGuardLedger(self.url, table=self.table)
+        return None
 
 
 class TlLoopConfig(_Section):
@@ -336,8 +371,9 @@ class TlLoopConfig(_Section):
             [build_engine(name, self.engine.get(name, {})) for name in self.engines],
             pivots=self.pivots,
             rules=rules,
-            breaker=BreakerPolicy(self.breaker.failure_threshold, self.breaker.cooldown_seconds),
+            breaker=self.breaker.policy(),
             max_concurrency=self.concurrency,
+            ledger=self.breaker.ledger(),
         )
 
     def loop_options(self) -> dict[str, Any]:

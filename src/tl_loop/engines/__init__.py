@@ -19,6 +19,7 @@ from tl_loop.engines._base import (
 )
 from tl_loop.engines._chain import ChainResult, EngineChain, Hop, Route
 from tl_loop.engines._guard import BreakerPolicy, BreakerState, EngineGuard, GuardStatus
+from tl_loop.engines._guard_ledger import GuardLedger, GuardRecord, InMemoryGuardLedger
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy
 from tl_loop.engines._registry import create_engine, engine_names, load_engine_class
 from tl_loop.engines._routing import RoutingRule
@@ -53,10 +54,13 @@ __all__ = [
     "EngineGuard",
     "GoogleTranslateEngine",
     "GoogleTranslateV3Engine",
+    "GuardLedger",
+    "GuardRecord",
     "GuardStatus",
     "HTTPEngine",
     "HTTPFlow",
     "Hop",
+    "InMemoryGuardLedger",
     "LLMEngine",
     "LibreTranslateEngine",
     "RetryPolicy",

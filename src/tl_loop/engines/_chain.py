@@ -27,6 +27,7 @@ from tl_loop._errors import (
 from tl_loop.engines._base import NO_OPTIONS, Engine, SegmentResult, TranslateOptions
 from tl_loop.engines._coverage import pair_hint
 from tl_loop.engines._guard import BreakerPolicy, BreakerState, EngineGuard
+from tl_loop.engines._guard_ledger import FallbackLedger, GuardLedger
 from tl_loop.engines._routing import RoutingRule, order_engines
 
 __all__ = ["ChainResult", "EngineChain", "Hop", "Route"]
@@ -133,6 +134,9 @@ class EngineChain:
         rules: routing rules that reorder (or restrict) engines per language pair.
         breaker: when an engine's circuit opens and for how long.
         max_concurrency: most calls in flight per engine: one number for all, or by engine name.
+        ledger: where the breakers' records live: shared by every replica (a Redis or
+            PostgreSQL ledger from `tl_loop.stores`), or None for this process alone. Like
+            the engines, the chain closes it in `close()`.
 
     Safe to share between threads when its engines are.
     """
@@ -145,6 +149,7 @@ class EngineChain:
         rules: Sequence[RoutingRule] = (),
         breaker: BreakerPolicy | None = None,
         max_concurrency: int | Mapping[str, int] | None = None,
+        ledger: GuardLedger | None = None,
     ) -> None:
         if not engines:
             raise ConfigurationError("an engine chain needs at least one engine")
@@ -158,6 +163,9 @@ class EngineChain:
                 f"routing rules name engines not in the chain: {', '.join(unknown)}; "
                 f"the chain has: {', '.join(sorted(names))}"
             )
+        # One fallback for all the guards: when the shared ledger stops answering, they step
+        # aside together, after one timeout and one warning.
+        self._ledger = FallbackLedger(ledger) if ledger is not None else None
         self._guards = {
             id(engine): EngineGuard(
                 name=engine.name,
@@ -167,6 +175,7 @@ class EngineChain:
                     if isinstance(max_concurrency, Mapping)
                     else max_concurrency
                 ),
+                ledger=self._ledger,
             )
             for engine in self.engines
         }
@@ -285,7 +294,11 @@ class EngineChain:
         for hop in route.hops:
             guard = self.guard(hop.engine)
             hop_results: list[SegmentResult] = []
-            with guard.admission(hop.engine.name), guard.slot(), _recorded(guard, hop.engine.name):
+            with (
+                guard.admission(hop.engine.name) as probe,
+                guard.slot(),
+                _recorded(guard, probe, hop.engine.name),
+            ):
                 for batch in _batches(texts, hop.engine):
                     hop_results += hop.engine.translate_batch(
                         batch, source=hop.source, target=hop.target, options=_for(hop, options)
@@ -303,9 +316,9 @@ class EngineChain:
         for hop in route.hops:
             guard = self.guard(hop.engine)
             hop_results: list[SegmentResult] = []
-            with guard.admission(hop.engine.name):
+            with guard.admission(hop.engine.name) as probe:
                 async with guard.aslot():
-                    with _recorded(guard, hop.engine.name):
+                    with _recorded(guard, probe, hop.engine.name):
                         for batch in _batches(texts, hop.engine):
                             hop_results += await hop.engine.atranslate_batch(
                                 batch,
@@ -319,31 +332,36 @@ class EngineChain:
         return results
 
     def close(self) -> None:
-        """Close every engine."""
+        """Close every engine, and the shared breaker ledger."""
         for engine in self.engines:
             engine.close()
+        if self._ledger is not None:
+            self._ledger.close()
 
     async def aclose(self) -> None:
-        """Close every engine, with the connections opened for the running event loop."""
+        """Close every engine, with the connections opened for the running event loop, and
+        the shared breaker ledger."""
         for engine in self.engines:
             await engine.aclose()
+        if self._ledger is not None:
+            self._ledger.close()
 
 
 @contextmanager
-def _recorded(guard: EngineGuard, service: str) -> Iterator[None]:
+def _recorded(guard: EngineGuard, probe: str | None, service: str) -> Iterator[None]:
     """Tell the breaker how a call went; an engine's unexpected crash becomes a ServiceError."""
     try:
         yield
     except ServiceError as error:
-        guard.record(error)
+        guard.record(error, probe)
         raise
     except Exception as error:
         # A bug or odd failure inside one engine must not lose the customer's message:
         # treat it like an outage of that engine, so the chain fails over.
         failure = ServiceError(f"unexpected {type(error).__name__}: {error}", service=service)
-        guard.record(failure)
+        guard.record(failure, probe)
         raise failure from error
-    guard.record(None)
+    guard.record(None, probe)
 
 
 def _for(hop: Hop, options: TranslateOptions) -> TranslateOptions:
