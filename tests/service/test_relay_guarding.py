@@ -9,7 +9,7 @@ from pathlib import Path
 
 from relay_hooks import Webhooks
 
-from tl_loop import LanguageDetector, Loop, ServiceUnavailableError
+from tl_loop import LanguageDetector, Loop, RateLimitError, ServiceUnavailableError
 from tl_loop.relay import Relay, RelaySettings
 from tl_loop.testing import FakeEngine, MemoryHelpdesk
 
@@ -67,6 +67,21 @@ def test_a_dead_only_engine_is_not_ready_and_a_live_one_is(
     with Relay(loop=Loop(engines=[dead, live], detector=detector), adapters={"memory": adapter},
                settings=settings) as relay:  # fmt: skip
         assert Webhooks(relay, adapter).request("GET", "/readyz").status_code == 200
+
+
+def test_an_engine_that_asked_us_to_wait_is_not_probed_and_readiness_says_so(
+    tmp_path: Path, adapter: MemoryHelpdesk, detector: LanguageDetector
+) -> None:
+    limited = FakeEngine(name="deepl")
+    settings = RelaySettings(queue_path=tmp_path / "q.sqlite3", readiness_probe_seconds=0)
+    loop = Loop(engines=[limited], detector=detector)
+    loop.chain.guard(limited).record(RateLimitError("HTTP 429", service="deepl", retry_after=120))
+    with Relay(loop=loop, adapters={"memory": adapter}, settings=settings) as relay:
+        response = Webhooks(relay, adapter).request("GET", "/readyz")
+
+    assert response.status_code == 503
+    assert "asked us to wait (HTTP 429): paused 1" in response.json()["problems"]["engines"]
+    assert limited.calls == []  # a readiness probe must not add to the engine's 429s
 
 
 def test_allow_from_refuses_other_addresses_with_403(

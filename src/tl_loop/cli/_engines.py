@@ -117,6 +117,8 @@ def run_engines(args: argparse.Namespace, stdout: TextIO) -> int:
                     "pairs": [f"{s}-{t}" for s, t in sorted(engine.pairs())],
                     "probe": probe,
                     "breaker": status.state.value,
+                    "breaker_shared": status.shared,
+                    "paused_seconds": round(status.paused_seconds, 1),
                     "max_concurrency": status.max_concurrency,
                     "install": engine.install_hint,
                 }
@@ -136,7 +138,10 @@ def run_engines(args: argparse.Namespace, stdout: TextIO) -> int:
             if probe["ok"]
             else f"failing: {probe['error']}"
         )
-        print(f"{row['name']} {row['version']}: {health}; breaker {row['breaker']}", file=stdout)
+        breaker = f"breaker {row['breaker']}" + (" (shared)" if row["breaker_shared"] else "")
+        if row["paused_seconds"]:
+            breaker += f"; rate limited, paused {row['paused_seconds']:.0f} s more"
+        print(f"{row['name']} {row['version']}: {health}; {breaker}", file=stdout)
         print(f"  pairs ({len(row['pairs'])}): " + ", ".join(row["pairs"]), file=stdout)
     print_graph(graph, stdout)
     return 0

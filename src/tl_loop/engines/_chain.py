@@ -26,7 +26,7 @@ from tl_loop._errors import (
 )
 from tl_loop.engines._base import NO_OPTIONS, Engine, SegmentResult, TranslateOptions
 from tl_loop.engines._coverage import pair_hint
-from tl_loop.engines._guard import BreakerPolicy, BreakerState, EngineGuard
+from tl_loop.engines._guard import BreakerPolicy, EngineGuard
 from tl_loop.engines._guard_ledger import FallbackLedger, GuardLedger
 from tl_loop.engines._routing import RoutingRule, order_engines
 
@@ -196,11 +196,11 @@ class EngineChain:
     def routes(self, source: str, target: str) -> list[Route]:
         """Every route for the pair, best first: direct routes, then pivots.
 
-        Routing rules order the engines; an engine whose circuit is open goes last, so a
-        healthy one is tried first while it recovers.
+        Routing rules order the engines; an engine whose circuit is open (or that asked us to
+        wait) goes last, so a healthy one is tried first while it recovers.
         """
         engines = order_engines(self.engines, self.rules, source, target)
-        engines.sort(key=lambda engine: self.guard(engine).state is BreakerState.OPEN)
+        engines.sort(key=lambda engine: self.guard(engine).skipping)
         direct = [
             Route((Hop(engine, source, target),))
             for engine in engines

@@ -136,6 +136,13 @@ class EngineGuard:
         record, now, _ = self._read()
         return record.state(now, self.policy)
 
+    @property
+    def skipping(self) -> bool:
+        """Whether a call now would be refused: the breaker is open, or the engine asked us
+        to wait. (Half-open with nobody probing is not skipping: the next call probes.)"""
+        record, now, _ = self._read()
+        return record.refusal(now, self.policy) is not None
+
     def status(self) -> GuardStatus:
         """A snapshot of the guard."""
         record, now, shared = self._read()

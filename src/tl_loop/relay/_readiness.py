@@ -103,6 +103,8 @@ class Readiness:
         status = self._guard(engine).status()
         if status.state is BreakerState.OPEN:
             return "its circuit breaker is open after repeated failures"
+        if status.paused_seconds > 0:
+            return f"it asked us to wait (HTTP 429): paused {status.paused_seconds:.0f} s more"
         if id(engine) in self._proven and status.consecutive_failures == 0:
             return None  # translated before, and nothing has failed since
         reason = self._translate_probe(engine)
