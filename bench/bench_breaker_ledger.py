@@ -49,7 +49,7 @@ def main() -> None:
             "Redis": lambda: RedisGuardLedger(redis_url, prefix=f"b:{uuid.uuid4().hex}:"),
             "PostgreSQL": lambda: PostgresGuardLedger(postgres_url),
         }
-        chains = {name: EngineChain([FakeEngine()], ledger=make()) for name, make in ledgers.items()}
+        chains = {name: EngineChain([FakeEngine()], ledger=new()) for name, new in ledgers.items()}
         for chain in chains.values():
             stack.callback(chain.close)
             per_call(chain, 100)  # warm up connections
