@@ -29,6 +29,7 @@ import contextlib
 import itertools
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -51,8 +52,10 @@ __all__ = ["BreakerPolicy", "BreakerState", "EngineGuard", "GuardStatus"]
 _log = logging.getLogger(__name__)
 
 # Compare-and-set rounds before a guard gives up on one update (replicas writing the same
-# engine's record at once). Losing an update only makes the breaker count one failure less.
-_ROUNDS = 16
+# engine's record at once), with a short random wait between rounds so writers that collided
+# do not collide again. Losing an update only makes the breaker count one failure less.
+_ROUNDS = 32
+_BACKOFF_SECONDS = 0.002
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +119,9 @@ class EngineGuard:
         A rule returning None changes nothing. When another replica wrote in between, the
         rule is applied again to what it wrote.
         """
-        for _ in range(_ROUNDS):
+        for round_number in range(_ROUNDS):
+            if round_number:
+                time.sleep(random.uniform(0, _BACKOFF_SECONDS * min(round_number, 8)))
             before, version = self._ledger.read(self.name)
             now = self._ledger.now()
             after = rule(before, now)
