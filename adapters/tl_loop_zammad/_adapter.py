@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
@@ -239,8 +239,8 @@ class ZammadAdapter(HelpdeskAdapter):
     # -- knowledge base ----------------------------------------------------------------------
 
     def build_list_articles(self, locale: str) -> httpx.Request:
-        """`POST /api/v1/knowledge_bases/init`: every answer's translation titles (bodies come
-        with `build_get_answer`).
+        """`POST /api/v1/knowledge_bases/init`: every answer's translation titles; the bodies
+        come with `build_article_bodies`.
 
         Raises:
             ConfigurationError: `locale` is not in `kb_locale_ids`.
@@ -250,32 +250,50 @@ class ZammadAdapter(HelpdeskAdapter):
         request.extensions[_LOCALE] = normalize_tag(locale)
         return request
 
-    def build_get_answer(self, answer_id: str) -> httpx.Request:
-        """`GET /api/v1/knowledge_bases/{kb}/answers/{id}?full=1&include_contents=1`, whose
-        asset map `parse_articles` reads with the bodies."""
-        return self._request(
-            "GET",
-            f"{self._answers()}/{path_segment(answer_id)}",
-            params={"full": 1, "include_contents": 1},
+    def build_article_bodies(self, response: httpx.Response) -> httpx.Request | None:
+        """The overview again, `POST /api/v1/knowledge_bases/init` with
+        `{"answer_translation_content_ids": [...]}`: the contents (bodies) of the listed
+        translations, all in one request, as Zammad's own editor loads them. None when the
+        overview carries them already."""
+        assets = _assets(response_object(response, service=_SERVICE))
+        contents = as_mapping(assets.get("KnowledgeBaseAnswerTranslationContent"))
+        wanted = response.request.extensions.get(_LOCALE)
+        missing = sorted(
+            {
+                content_id
+                for translation, _ in self._translations(assets, wanted)
+                if isinstance(content_id := translation.get("content_id"), int)
+                and str(content_id) not in contents
+            }
         )
+        if not missing:
+            return None
+        request = self._request(
+            "POST",
+            "/api/v1/knowledge_bases/init",
+            json={"answer_translation_content_ids": missing},
+        )
+        request.extensions[_LOCALE] = wanted
+        return request
+
+    def build_get_answer(self, answer_id: str, content_ids: Iterable[int] = ()) -> httpx.Request:
+        """`GET /api/v1/knowledge_bases/{kb}/answers/{id}?full=1&include_contents=<ids>`: one
+        answer, with the contents (bodies) named by `content_ids` (the translations'
+        `content_id`s; Zammad reads the parameter as a comma-separated list of them, so the
+        documented `include_contents=1` brings content 1 only)."""
+        params: dict[str, str | int] = {"full": 1}
+        if ids := [str(number) for number in content_ids]:
+            params["include_contents"] = ",".join(ids)
+        return self._request("GET", f"{self._answers()}/{path_segment(answer_id)}", params=params)
 
     def parse_articles(self, response: httpx.Response) -> list[Article]:
         """The answer translations in an asset map (in the listed locale, if one was asked
         for): `id` is the translation's, `source_id` the answer's."""
-        payload = response_object(response, service=_SERVICE)
-        # An answer comes wrapped in {"id", "assets"}; the init overview is the map itself.
-        assets = as_mapping(payload.get("assets")) or payload
+        assets = _assets(response_object(response, service=_SERVICE))
         contents = as_mapping(assets.get("KnowledgeBaseAnswerTranslationContent"))
-        tags = {number: tag for tag, number in self.kb_locale_ids.items()}
         wanted = response.request.extensions.get(_LOCALE)
         articles = []
-        for translation in as_mapping(assets.get("KnowledgeBaseAnswerTranslation")).values():
-            if not isinstance(translation, dict):
-                continue
-            locale_id = translation.get("kb_locale_id")
-            tag = tags.get(locale_id) if isinstance(locale_id, int) else None
-            if tag is None or (wanted and tag != wanted):
-                continue
+        for translation, tag in self._translations(assets, wanted):
             content = as_mapping(contents.get(str(translation.get("content_id"))))
             articles.append(
                 Article(
@@ -324,6 +342,22 @@ class ZammadAdapter(HelpdeskAdapter):
         return None if error is None else with_detail(error, response, _error_detail(response))
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _translations(
+        self, assets: Mapping[str, Any], wanted: object
+    ) -> list[tuple[Mapping[str, Any], str]]:
+        """The answer translations of an asset map with their locale tags: those of a
+        configured locale, and of the `wanted` one when a listing asked for one."""
+        tags = {number: tag for tag, number in self.kb_locale_ids.items()}
+        found: list[tuple[Mapping[str, Any], str]] = []
+        for translation in as_mapping(assets.get("KnowledgeBaseAnswerTranslation")).values():
+            if not isinstance(translation, dict):
+                continue
+            locale_id = translation.get("kb_locale_id")
+            tag = tags.get(locale_id) if isinstance(locale_id, int) else None
+            if tag is not None and (not wanted or tag == wanted):
+                found.append((translation, tag))
+        return found
 
     def _kb_locale_id(self, locale: str) -> int:
         number = self.kb_locale_ids.get(normalize_tag(locale))
@@ -449,3 +483,8 @@ def _message(item: Mapping[str, Any]) -> HelpdeskMessage:
 def _error_detail(response: httpx.Response) -> str:
     found = error_body(response)
     return str(found.get("error_human") or found.get("error") or "")[:300]
+
+
+def _assets(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An asset map: an answer's comes wrapped in `{"id", "assets"}`, the overview is one."""
+    return as_mapping(payload.get("assets")) or payload

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from tl_loop import (
     NotFoundError,
     WebhookAuthError,
 )
+from tl_loop.kb import kb_pull
 from tl_loop.testing import AdapterContract
 from tl_loop_zammad import ZammadAdapter
 
@@ -294,12 +296,12 @@ def test_answers_are_listed_per_locale_and_read_with_their_bodies(httpx_mock: HT
         method="POST", url=f"{BASE}/api/v1/knowledge_bases/init", json=asset_map()
     )
     httpx_mock.add_response(
-        url=f"{BASE}/api/v1/knowledge_bases/1/answers/9?full=1&include_contents=1",
+        url=f"{BASE}/api/v1/knowledge_bases/1/answers/9?full=1&include_contents=21%2C22",
         json={"id": 9, "assets": asset_map()},
     )
     with httpx.Client() as client:
         listing = client.send(adapter.build_list_articles("en"))
-        answer = client.send(adapter.build_get_answer("9"))
+        answer = client.send(adapter.build_get_answer("9", [21, 22]))
     expected_en = Article(
         id="11",
         title="Returns",
@@ -312,6 +314,32 @@ def test_answers_are_listed_per_locale_and_read_with_their_bodies(httpx_mock: HT
     assert [a.locale for a in adapter.parse_articles(answer)] == ["en", "es"]
     with pytest.raises(ConfigurationError, match="kb_locale_id"):
         adapter.build_list_articles("fr")
+
+
+def test_an_overview_without_bodies_asks_for_the_listed_contents(
+    httpx_mock: HTTPXMock, tmp_path: Path
+) -> None:
+    """`/knowledge_bases/init` lists titles (`content_id`s, no contents); the same call with
+    `answer_translation_content_ids` adds the bodies (Zammad's KnowledgeBasesController#init).
+    """
+    adapter = make_adapter()
+    overview = asset_map()
+    del overview["KnowledgeBaseAnswerTranslationContent"]
+    with_bodies = asset_map()
+    init = f"{BASE}/api/v1/knowledge_bases/init"
+    httpx_mock.add_response(method="POST", url=init, match_json={}, json=overview)
+    httpx_mock.add_response(
+        method="POST",
+        url=init,
+        match_json={"answer_translation_content_ids": [21]},  # the listed locale's only
+        json=with_bodies,
+    )
+    assert kb_pull(adapter, locale="en", dest=tmp_path) == 1
+    pulled = (tmp_path / "11.html").read_text(encoding="utf-8")
+    assert pulled.endswith("<p>Send it back.</p>")
+    # An overview that carries the contents already needs no second call.
+    answered = httpx.Response(200, json=with_bodies, request=adapter.build_list_articles("en"))
+    assert adapter.build_article_bodies(answered) is None
 
 
 def test_a_translation_is_added_to_the_answer_then_updated_by_id() -> None:

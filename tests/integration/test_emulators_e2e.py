@@ -155,22 +155,20 @@ def test_a_held_reply_is_sent_once_after_approval(running: Running) -> None:
 
 
 def test_a_kb_article_is_pulled_translated_and_published_back(
-    running: Running, tmp_path: Path, request: pytest.FixtureRequest
+    running: Running, tmp_path: Path
 ) -> None:
     emulator = running.emulator
     adapter = emulator.adapter()
     if not adapter.supports_kb:
         pytest.skip(f"{emulator.platform} has no knowledge-base support in tl_loop")
-    if emulator.platform == "zammad":
-        # Known gap, kept visible: kb_pull lists /knowledge_bases/init, which carries answer
-        # titles only; the bodies need build_get_answer per answer, which nothing calls yet.
-        gap = "kb_pull does not fetch Zammad answer bodies (build_get_answer unused)"
-        request.applymarker(pytest.mark.xfail(reason=gap, strict=True))
     article = emulator.store.add_article(
         "Reset your password", "<p>Open the settings page and choose Reset.</p>", locale="en"
     )
     source, out = tmp_path / "src", tmp_path / "out"
     assert kb_pull(adapter, locale="en", dest=source) >= 1
+    # Pulled with its body (Zammad lists answer titles only; kb_pull reads the bodies too).
+    pulled = [path.read_text(encoding="utf-8") for path in source.glob("*.html")]
+    assert any("Open the settings page and choose Reset." in text for text in pulled)
     config = TlLoopConfig(
         engines=["fake"],
         review={"max_untranslated_share": 1.0, "wrong_language_confidence": 1.01},

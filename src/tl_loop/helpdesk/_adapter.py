@@ -417,6 +417,16 @@ class HelpdeskAdapter(abc.ABC):
         """The articles in a response to `build_list_articles`."""
         raise NotImplementedError(f"{self.name} has no knowledge-base support in tl_loop")
 
+    def build_article_bodies(self, response: httpx.Response) -> httpx.Request | None:
+        """The request that reads the bodies of the articles a listing page names without
+        them, else None (the default: the listing carries them).
+
+        `response` answers `build_list_articles` (or a later page). Where a platform lists
+        titles only (Zammad's knowledge-base overview), `kb_pull` sends this request and
+        parses the articles from its answer with `parse_articles` instead.
+        """
+        return None
+
     def build_publish_translation(
         self, article: Article, *, locale: str, title: str, body: str, draft: bool = True
     ) -> httpx.Request:

@@ -285,7 +285,10 @@ def kb_pull(
             if request is None:
                 break
             response = client.read(request)
-            for article in adapter.parse_articles(response):
+            # A listing of titles only (Zammad): one more read brings the page's bodies.
+            bodies = adapter.build_article_bodies(response)
+            listed = adapter.parse_articles(client.read(bodies) if bodies else response)
+            for article in listed:
                 front = [
                     "---",
                     f"id: {json.dumps(article.id)}",

@@ -5,8 +5,10 @@
   `GET /api/v1/ticket_articles/by_ticket/{id}` (every article, one answer),
   `POST /api/v1/ticket_articles` (`type`, `internal`, `sender`, `content_type`; bodies over
   1,500,000 characters → 422), `POST /api/v1/tags/add`.
-- Knowledge base: `POST /api/v1/knowledge_bases/init` (the asset map, translation titles),
-  `GET /api/v1/knowledge_bases/{kb}/answers/{id}?full=1&include_contents=1` (with bodies),
+- Knowledge base: `POST /api/v1/knowledge_bases/init` (the asset map: translation titles, and
+  the contents named by `answer_translation_content_ids`),
+  `GET /api/v1/knowledge_bases/{kb}/answers/{id}?full=1&include_contents=<content ids>` (one
+  answer, with the contents named, comma-separated: Zammad's `AnswersController#show`),
   `PATCH /api/v1/knowledge_bases/{kb}/answers/{id}` (`translations_attributes`).
 - Rate limits: Zammad sends no rate-limit headers; the emulator's budget still ends in 429.
 - Webhooks: the default trigger payload `{"ticket": …, "article": …}`, with `X-Zammad-Trigger`,
@@ -145,12 +147,14 @@ class ZammadEmulator(EmulatorServer):
     # -- knowledge base ----------------------------------------------------------------------
 
     def _kb_init(self, request: EmulatorRequest, groups: dict[str, str]) -> EmulatorResponse:
-        return EmulatorResponse(200, self.kb_assets(None, contents=False))
+        payload = request.json_object() if request.body.strip() else {}
+        named = payload.get("answer_translation_content_ids")
+        return EmulatorResponse(200, self.kb_assets(None, contents=_content_ids(named)))
 
     def _kb_answer(self, request: EmulatorRequest, groups: dict[str, str]) -> EmulatorResponse:
         answer = self._answer(groups)
-        contents = request.param("include_contents") == "1"
-        assets = self.kb_assets(answer.id, contents=contents)
+        named = (request.param("include_contents") or "").split(",")
+        assets = self.kb_assets(answer.id, contents=_content_ids(named))
         return EmulatorResponse(200, {"id": answer.id, "assets": assets})
 
     def _kb_update(self, request: EmulatorRequest, groups: dict[str, str]) -> EmulatorResponse:
@@ -182,7 +186,7 @@ class ZammadEmulator(EmulatorServer):
                 found.updated_at = time.time()
             self.store.record(Write("article", str(answer.id), found.body, "html", payload))
         return EmulatorResponse(
-            200, {"id": answer.id, "assets": self.kb_assets(answer.id, contents=True)}
+            200, {"id": answer.id, "assets": self.kb_assets(answer.id, contents=None)}
         )
 
     def _answer(self, groups: dict[str, str]) -> EmulatedArticle:
@@ -194,8 +198,9 @@ class ZammadEmulator(EmulatorServer):
             raise Refusal(404, f"answer {groups['answer']} not found")
         return answer
 
-    def kb_assets(self, answer_id: int | None, *, contents: bool) -> dict[str, Any]:
-        """Zammad's asset map of the knowledge base (one answer's, or all)."""
+    def kb_assets(self, answer_id: int | None, *, contents: set[int] | None) -> dict[str, Any]:
+        """Zammad's asset map of the knowledge base (one answer's, or all), with the contents
+        (bodies) whose `content_id` is in `contents` (None: every listed one)."""
         with self.store.lock:
             articles = list(self.store.articles.values())
         answers = [a for a in articles if a.source_id is None and answer_id in (None, a.id)]
@@ -234,16 +239,18 @@ class ZammadEmulator(EmulatorServer):
                     "title": t.title,
                     "kb_locale_id": self.kb_locales.get(t.locale, 0),
                     "answer_id": t.source_id or t.id,
-                    "content_id": t.id,
+                    "content_id": _content_id(t),
                     "created_at": _stamp(t.created_at),
                     "updated_at": _stamp(t.updated_at),
                 }
                 for t in translations
             },
         }
-        if contents:
+        named = [t for t in translations if contents is None or _content_id(t) in contents]
+        if named:
             assets["KnowledgeBaseAnswerTranslationContent"] = {
-                str(t.id): {"id": t.id, "body": t.body, "attachments": []} for t in translations
+                str(_content_id(t)): {"id": _content_id(t), "body": t.body, "attachments": []}
+                for t in named
             }
         return assets
 
@@ -424,3 +431,18 @@ class ZammadEmulator(EmulatorServer):
             "x-hub-signature": f"sha1={signature}",
         }
         return headers
+
+
+_CONTENTS = 70_000
+"""Contents are rows of their own in Zammad (`content_id`); here their ids are offset from the
+translations' so that mixing the two up shows."""
+
+
+def _content_id(translation: EmulatedArticle) -> int:
+    return _CONTENTS + translation.id
+
+
+def _content_ids(named: object) -> set[int]:
+    """Content ids as a request names them (a JSON list, or the parts of a comma list)."""
+    items = named if isinstance(named, list) else []
+    return {int(str(item)) for item in items if str(item).strip().isdigit()}
