@@ -48,15 +48,20 @@ def chronological(messages: Sequence[HelpdeskMessage]) -> list[HelpdeskMessage]:
     """A conversation's messages oldest first, whatever order the platform lists them in.
 
     Platforms differ: Front and Help Scout list newest first, Chatwoot pages backwards through
-    time, the rest list oldest first. Sorted by `created_at` when every message has one
-    (messages of the same moment keep their listed order, which adapters give oldest first
-    within a page); otherwise left as listed.
+    time, the rest list oldest first. Sorted by `created_at` when every message has one;
+    messages of the same second by their ids where all are numbers (the platforms number them
+    as they come), else in their listed order (adapters give each page oldest first).
+    Otherwise left as listed.
     """
     moments = [parse_time(message.created_at) for message in messages]
     known = [moment for moment in moments if moment is not None]
     if len(known) != len(messages):  # one without a time: its place is unknown
         return list(messages)
-    order = sorted(range(len(messages)), key=lambda index: known[index])
+    numbered = all(message.id.isdigit() for message in messages)
+    order = sorted(
+        range(len(messages)),
+        key=lambda i: (known[i], int(messages[i].id) if numbered else i),
+    )
     return [messages[index] for index in order]
 
 
