@@ -15,7 +15,7 @@ import httpx
 import pytest
 from relay_processes import SECRET, RelayProcess, write_config
 
-from tl_loop import HelpdeskEvent, Loop
+from tl_loop import HelpdeskEvent, Loop, TlLoopError
 from tl_loop.relay import DeadLetterNotice, PostgresJobQueue, Relay, RelaySettings, relay_status
 from tl_loop.review import ReviewItem, ReviewState
 from tl_loop.testing import FakeEngine, MemoryHelpdesk, MemoryHelpdeskServer
@@ -136,6 +136,52 @@ def test_a_decision_whose_release_was_never_queued_is_released_once(
             assert [reply.body for reply in helpdesk.replies("c1")] == ["Su pedido se envía hoy."]
             assert relay.review.get(item.id).released
             assert relay.queue_unreleased() == 0
+
+
+def test_a_decision_and_its_release_in_one_database_commit_together(
+    postgres_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with MemoryHelpdeskServer() as helpdesk:
+        adapter = MemoryHelpdesk(base_url=helpdesk.url, webhook_secret=SECRET)
+        settings = RelaySettings(
+            queue_url=postgres_url, queue_table_prefix=prefix, review_url=postgres_url,
+            audit=False,
+        )  # fmt: skip
+        with Relay(loop=Loop(engines=[FakeEngine()]), adapters={"memory": adapter},
+                   settings=settings) as relay:  # fmt: skip
+            item = held_reply()
+            relay.review.add(item)
+            queue = relay.queue
+            assert isinstance(queue, PostgresJobQueue)
+            queue_release = queue.enqueue_review_within
+
+            def fail_midway(connection: object, *args: object, **kwargs: object) -> None:
+                # The release's insert fails after the decision's update ran in the same
+                # transaction (what a relay killed between the two writes leaves behind).
+                connection.execute("SELECT 1 / 0")  # type: ignore[attr-defined]
+
+            monkeypatch.setattr(queue, "enqueue_review_within", fail_midway)
+            with pytest.raises(TlLoopError):
+                relay.decide(item.id, ReviewState.APPROVED, "ana")
+            assert relay.review.get(item.id).state is ReviewState.PENDING  # rolled back
+            assert queue.overview()["queued"] == 0
+
+            monkeypatch.setattr(queue, "enqueue_review_within", queue_release)
+            relay.decide(item.id, ReviewState.APPROVED, "ana")  # the reviewer clicks again
+            assert relay.queue_unreleased() == 0  # nothing to sweep in one database
+            relay.drain()
+            assert [reply.body for reply in helpdesk.replies("c1")] == ["Su pedido se envía hoy."]
+
+
+def held_reply() -> ReviewItem:
+    return ReviewItem(
+        id=uuid.uuid4().hex, created_at=datetime.now(UTC), state=ReviewState.PENDING,
+        held=True, direction="outbound", channel="chat", source_language="en",
+        target_language="es", original="Your order ships today.",
+        draft="Su pedido se envía hoy.", final=None, flags=(), engine="fake",
+        content_type="text", adapter="memory", conversation_id="c1",
+        glossary_version=None,
+    )  # fmt: skip
 
 
 # -- three relay processes ---------------------------------------------------------------------

@@ -17,8 +17,8 @@ from typing import TextIO
 
 from tl_loop._errors import ConfigurationError
 from tl_loop.cli._common import Commands, add_command, language_tag, load_relay_config
+from tl_loop.relay._decisions import record_decision
 from tl_loop.relay._queue import open_job_queue
-from tl_loop.relay._settings import RelaySettings
 from tl_loop.review import (
     ReviewItem,
     ReviewQueue,
@@ -115,8 +115,10 @@ def run_review(args: argparse.Namespace, stdout: TextIO) -> int:
                 "it, or pass --anyway if this customer reads "
                 f"{item.source_language}."
             )
-        decided = queue.decide(item_id, state=state, reviewer=_reviewer(args), final=final)
-        queued = _queue_follow_up(decided, settings)
+        with open_job_queue(settings) as jobs:
+            decided, queued = record_decision(
+                queue, jobs, item_id, state=state, reviewer=_reviewer(args), final=final
+            )
         print(_outcome(decided, queued=queued), file=stdout)
         return 0
 
@@ -140,15 +142,6 @@ def _full_id(queue: ReviewQueue, given: str) -> str:
             "give more characters of the id"
         )
     return matches[0] if matches else given  # unknown: get() says so
-
-
-def _queue_follow_up(item: ReviewItem, settings: RelaySettings) -> bool:
-    """Queue the decision's work in the relay's job queue; False when none is needed."""
-    if not item.needs_follow_up:
-        return False
-    with open_job_queue(settings) as jobs:
-        jobs.enqueue_review(item.id, adapter=item.adapter, conversation_id=item.conversation_id)
-    return True
 
 
 def _reviewer(args: argparse.Namespace) -> str:

@@ -31,7 +31,8 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal, Self
 
 from tl_loop._db import PostgresPool, table_parts
@@ -180,6 +181,26 @@ class PostgresJobQueue:
     ) -> int | None:
         """Queue carrying out the decision on review item `item_id`; None if already queued."""
         return self.enqueue_work(adapter or "", ReviewRelease(item_id, conversation_id))
+
+    @property
+    def database(self) -> str:
+        """`host:port/dbname` of the server (no credentials): stores that name the same one
+        can share a transaction."""
+        return self._pool.where
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A connection in one transaction, for writes of another store that must commit
+        together with the queue's (`enqueue_review_within`)."""
+        with self._pool.connection() as connection, connection.transaction():
+            yield connection
+
+    def enqueue_review_within(
+        self, connection: Any, item_id: str, *, adapter: str | None, conversation_id: str | None
+    ) -> int | None:
+        """`enqueue_review` inside the caller's `transaction()`."""
+        work = ReviewRelease(item_id, conversation_id)
+        return self._insert(connection, adapter or "", work, self._clock())
 
     def enqueue_work(self, adapter: str, work: JobWork) -> int | None:
         """Queue a job of any type; None when its dedupe key was queued before for `adapter`."""

@@ -21,6 +21,7 @@ from tl_loop._loop import Loop
 from tl_loop.helpdesk._adapter import HelpdeskAdapter, HelpdeskEvent, WebhookReply
 from tl_loop.helpdesk._client import HelpdeskClient
 from tl_loop.http import RetryPolicy
+from tl_loop.relay._decisions import record_decision, shares_a_transaction
 from tl_loop.relay._metrics import RelayMetrics
 from tl_loop.relay._queue import JobStore, open_job_queue
 from tl_loop.relay._readiness import Readiness
@@ -311,11 +312,10 @@ class Relay:
         decision = parse_state(state)
         item = self.review.get(item_id)
         check_releasable(item, decision, self.adapters)
-        decided = self.review.decide(item_id, state=decision, reviewer=reviewer, final=final)
-        if decided.needs_follow_up:
-            self.queue.enqueue_review(
-                decided.id, adapter=decided.adapter, conversation_id=decided.conversation_id
-            )
+        decided, queued = record_decision(
+            self.review, self.queue, item_id, state=decision, reviewer=reviewer, final=final
+        )
+        if queued:
             self._wake.set()
         return decided
 
@@ -433,8 +433,8 @@ class Relay:
         relay owns a decision, so the sweep runs only with `queue_url`. Returns how many
         releases were queued.
         """
-        if not self.settings.queue_url:
-            return 0
+        if not self.settings.queue_url or shares_a_transaction(self.review, self.queue):
+            return 0  # nothing to sweep: one transaction wrote decision and release together
         since = datetime.now(UTC) - timedelta(days=self.settings.retention_days)
         queued = 0
         try:

@@ -106,6 +106,12 @@ class _PostgresStore:
         self._where = self._pg.where
         self._table_name = table
 
+    @property
+    def database(self) -> str:
+        """`host:port/dbname` of the server (no credentials): stores that name the same one
+        can share a transaction."""
+        return self._where
+
     def close(self) -> None:
         """Close every connection of the pool."""
         self._pg.close()
@@ -216,14 +222,34 @@ class PostgresReviewQueue(_PostgresStore, ReviewQueue):
         self, item_id: str, *, state: ReviewState, reviewer: str, final: str | None = None
     ) -> ReviewItem:
         """Decide a pending item; exactly one of concurrent decisions wins."""
+        with self._pg.connection() as connection:
+            return self.decide_within(
+                connection, item_id, state=state, reviewer=reviewer, final=final
+            )
+
+    def decide_within(
+        self,
+        connection: Any,
+        item_id: str,
+        *,
+        state: ReviewState,
+        reviewer: str,
+        final: str | None = None,
+    ) -> ReviewItem:
+        """`decide` on the caller's connection, so it commits (or rolls back) with the caller's
+        other writes: the relay records a decision and queues its release in one transaction.
+
+        Raises:
+            NotFoundError: no such item.
+            ReviewConflictError: the item was already decided.
+        """
         current = self.get(item_id)
         state, stored = check_decision(item_id, state, reviewer, final, current.draft)
         query = self._pg.query(
             "UPDATE {table} SET state = %s, final = %s, decided_by = %s, decided_at = now() "
             f"WHERE id = %s AND state = 'pending' RETURNING {_ITEM_COLUMNS}"
         )
-        with self._pg.connection() as connection:
-            row = connection.execute(query, (state.value, stored, reviewer, item_id)).fetchone()
+        row = connection.execute(query, (state.value, stored, reviewer, item_id)).fetchone()
         if row is None:
             raise conflict(self.get(item_id))
         return _item(row)
