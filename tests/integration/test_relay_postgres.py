@@ -118,14 +118,7 @@ def test_a_decision_whose_release_was_never_queued_is_released_once(
         )  # fmt: skip
         with Relay(loop=Loop(engines=[FakeEngine()]), adapters={"memory": adapter},
                    settings=settings) as relay:  # fmt: skip
-            item = ReviewItem(
-                id=uuid.uuid4().hex, created_at=datetime.now(UTC), state=ReviewState.PENDING,
-                held=True, direction="outbound", channel="chat", source_language="en",
-                target_language="es", original="Your order ships today.",
-                draft="Su pedido se envía hoy.", final=None, flags=(), engine="fake",
-                content_type="text", adapter="memory", conversation_id="c1",
-                glossary_version=None,
-            )  # fmt: skip
+            item = held_reply()
             relay.review.add(item)
             # The decision is recorded, then the relay dies before queueing the release.
             relay.review.decide(item.id, state=ReviewState.APPROVED, reviewer="ana")
