@@ -1,23 +1,40 @@
 """Protection cost: `protect` + `restore` on support replies, HTML and Markdown snippets.
 
-Run: .venv/bin/python bench/bench_protect.py
+Run: .venv/bin/python bench/bench_protect.py [--against REF] [--rounds N]
 
 Times one `protect` call plus one `restore` of the untranslated segments per message, after a
 warm-up (compiled regexes cached), and prints p50/p90 per content type. Target: protect on a
-200-character plain-text support reply at p50 ≤ 50 µs; the ratio to that target is printed for
-protect alone and for protect + restore.
+200-character plain-text support reply at p50 ≤ 50 µs.
+
+Side by side: the same messages are timed on the working tree and on the commit `--against`
+names (default: the commit before issue 10's span families, whose text protect measured 43 µs),
+each in its own process with that commit's `src/` (extracted with `git archive`). The two
+processes take turns, round after round, and every message keeps its best time on each side, so
+a busy shared machine slows both alike; the ratio is what to compare across runs.
+`--against none` times the working tree alone.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from tl_loop import protect
 from tl_loop._models import ContentType
 
 TARGET_US = 50.0
+BEFORE_FAMILIES = "f654436^"  # the last commit before issue 10 added 23 span rules
+BEFORE_FAMILIES_US = 43.0  # its text protect p50 on a quiet machine (docs/benchmarks.md)
+REPO = Path(__file__).resolve().parent.parent
 PRODUCTS = ["AcmeSync", "the mobile app", "your dashboard", "the billing page", "two-factor login"]
 AMOUNTS = ["$59.99", "€20", "12,50 EUR", "USD 15", "£7.49"]
 OPENERS = ["Hi {{ticket.requester.first_name}}", "Hello {name}", "Hi there", "Dear customer"]
@@ -69,48 +86,148 @@ def markdown_snippets(count: int) -> list[str]:
     return out
 
 
+CASES: dict[str, tuple[ContentType, Callable[[int], list[str]], int]] = {
+    "text": ("text", replies, 200),
+    "html": ("html", html_snippets, 50),
+    "markdown": ("markdown", markdown_snippets, 50),
+}
+
+
 def percentile(values: list[float], q: int) -> float:
     """The q-th percentile of `values`."""
     return statistics.quantiles(values, n=100)[q - 1]
 
 
-def measure(messages: list[str], content_type: ContentType, *, restore: bool) -> list[float]:
-    """Microseconds per message for protect (and restore), best of three passes each."""
-    runs: list[list[float]] = []
-    for _ in range(3):
-        times = []
-        for text in messages:
-            started = time.perf_counter()
-            doc = protect(text, content_type=content_type)
-            if restore:
-                doc.restore(doc.segments)
-            times.append((time.perf_counter() - started) * 1e6)
-        runs.append(times)
-    return [min(values) for values in zip(*runs, strict=True)]
+def timed(case: str, restore: bool) -> list[float]:
+    """Microseconds per message of one pass over the case's messages."""
+    content_type, make, count = CASES[case]
+    times = []
+    for text in make(count):
+        started = time.perf_counter()
+        doc = protect(text, content_type=content_type)
+        if restore:
+            doc.restore(doc.segments)
+        times.append((time.perf_counter() - started) * 1e6)
+    return times
 
 
-def main() -> None:
-    """Print p50/p90 per content type; the ratio to the target for text."""
-    cases: list[tuple[str, ContentType, Callable[[int], list[str]], int]] = [
-        ("text", "text", replies, 200),
-        ("html", "html", html_snippets, 50),
-        ("markdown", "markdown", markdown_snippets, 50),
-    ]
-    for _, content_type, make, count in cases:  # warm up the regex caches
+def warm_up() -> None:
+    """Compile and cache every regex the cases use."""
+    for content_type, make, count in CASES.values():
         for text in make(count)[:5]:
             doc = protect(text, content_type=content_type)
             doc.restore(doc.segments)
-    print(f"{'case':<28}{'chars':>7}{'p50 µs':>10}{'p90 µs':>10}{'p50/target':>12}")
-    for name, content_type, make, count in cases:
-        messages = make(count)
-        size = statistics.mean(len(m) for m in messages)
+
+
+def worker() -> None:
+    """Answer `[case, restore]` lines on stdin with one pass's times, as JSON lines."""
+    warm_up()
+    for line in sys.stdin:
+        case, restore = json.loads(line)
+        print(json.dumps(timed(case, restore)), flush=True)
+
+
+class Side:
+    """One code path in its own process: the working tree, or `src/` of a commit."""
+
+    def __init__(self, name: str, src: Path) -> None:
+        self.name = name
+        env = {**os.environ, "PYTHONPATH": str(src)}
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.requests, self.answers = self.process.stdin, self.process.stdout
+
+    def run(self, case: str, restore: bool) -> list[float]:
+        self.requests.write(json.dumps([case, restore]) + "\n")
+        self.requests.flush()
+        return list(json.loads(self.answers.readline()))
+
+    def close(self) -> None:
+        self.requests.close()
+        self.process.wait()
+
+
+def extract(ref: str, into: Path) -> Path:
+    """`src/` of commit `ref`, written under `into`."""
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", ref, "src"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    tar_path = into / "src.tar"
+    tar_path.write_bytes(archive)
+    with tarfile.open(tar_path) as tar:
+        tar.extractall(into, filter="data")
+    return into / "src"
+
+
+def side_by_side(now: Side, then: Side, rounds: int, then_us: float | None) -> None:
+    """Take turns round after round; each message keeps its best time on each side.
+
+    `then_us`: the baseline's text protect p50 on a quiet machine, to scale the ratio by.
+    """
+    sides = [now, then]
+    scale = f"{f'at {then_us:.0f} µs':>10}" if then_us else ""
+    print(f"{'case':<28}{'now p50':>12}{then.name + ' p50':>16}{'ratio':>8}{scale}")
+    for case in CASES:
         for restore in (False, True):
-            label = f"{name} ({'protect+restore' if restore else 'protect'})"
-            times = measure(messages, content_type, restore=restore)
+            best: list[list[float] | None] = [None] * len(sides)
+            for _ in range(rounds):
+                for index, side in enumerate(sides):
+                    times = side.run(case, restore)
+                    previous = best[index]
+                    best[index] = times if previous is None else list(map(min, previous, times))
+            mine, theirs = (percentile(times or [], 50) for times in best)
+            label = f"{case} ({'protect+restore' if restore else 'protect'})"
+            row = f"{label:<28}{mine:>12.1f}{theirs:>16.1f}{mine / theirs:>7.2f}x"
+            if then_us and case == "text" and not restore:
+                row += f"{mine / theirs * then_us:>10.1f}"
+            print(row)
+    if then_us:
+        print(f"target: text protect p50 ≤ {TARGET_US:.0f} µs, at the baseline's {then_us:.0f} µs")
+
+
+def alone(rounds: int) -> None:
+    """Time the working tree in this process: p50/p90 per content type."""
+    warm_up()
+    print(f"{'case':<28}{'chars':>7}{'p50 µs':>10}{'p90 µs':>10}{'p50/target':>12}")
+    for case, (_, make, count) in CASES.items():
+        size = statistics.mean(len(m) for m in make(count))
+        for restore in (False, True):
+            runs = [timed(case, restore) for _ in range(rounds)]
+            times = [min(values) for values in zip(*runs, strict=True)]
             p50, p90 = percentile(times, 50), percentile(times, 90)
-            ratio = f"{p50 / TARGET_US:.2f}x" if name == "text" else ""
-            print(f"{label:<28}{size:>7.0f}{p50:>10.1f}{p90:>10.1f}{ratio:>12}")
+            label = f"{case} ({'protect+restore' if restore else 'protect'})"
+            target = f"{p50 / TARGET_US:.2f}x" if case == "text" and not restore else ""
+            print(f"{label:<28}{size:>7.0f}{p50:>10.1f}{p90:>10.1f}{target:>12}")
     print(f"target: text protect p50 ≤ {TARGET_US:.0f} µs")
+
+
+def main() -> None:
+    """Time the working tree, side by side with `--against` unless it is `none`."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--against", default=BEFORE_FAMILIES, help="git ref, or 'none'")
+    parser.add_argument("--rounds", type=int, default=5, help="passes per side (best kept)")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker()
+        return
+    if args.against == "none":
+        alone(args.rounds)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        now = Side("now", REPO / "src")
+        then = Side(args.against, extract(args.against, Path(folder)))
+        try:
+            then_us = BEFORE_FAMILIES_US if args.against == BEFORE_FAMILIES else None
+            side_by_side(now, then, args.rounds, then_us)
+        finally:
+            now.close()
+            then.close()
 
 
 if __name__ == "__main__":

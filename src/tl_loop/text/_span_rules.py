@@ -28,10 +28,16 @@ class Rule:
     `needles` (optional): every match contains one of these strings, so without any of them
     in the text the rule is skipped. `anchor` (optional): every match contains a match of it
     starting at most `reach` characters after the match's start (`reach` None: anywhere), so
-    only starts just before the anchor's matches are tried. An anchor holds no look-arounds
-    or boundaries: whether it matches depends only on the characters it covers. `word`: no
-    match spans whitespace, so only the words holding an anchor match are searched (`reach`
-    is then unused).
+    only starts just before the anchor's matches are tried. `word`: no match spans
+    whitespace, so only the words holding an anchor match are searched (`reach` is then
+    unused), and the anchor need only be in every match the filter keeps (a word without it
+    yields no span).
+
+    An anchor is always searched in the whole text, so its look-arounds see the real
+    characters around it: `[A-Z](?<=[a-z][A-Z])` finds what `[a-z][A-Z]` finds, one later.
+    That is how anchors start from a rare character: the regex engine skips quickly to a
+    literal first character or a small class, but tries every position for a common one (a
+    lower-case letter) or a Unicode category (`\\d`).
     """
 
     kind: str
@@ -251,7 +257,8 @@ def _number_rules() -> list[Rule]:
         rule(
             "amount",
             rf"(?<![\w.,]){_NUMBER}{_SPACE}(?:{_SYMBOL}|(?:{_CODES})\b)",
-            anchor=rf"\d{_SPACE}[A-Z{_SYMBOLS}]",  # a digit, then a symbol or code
+            # a symbol or code after a digit (looked for from the rarer symbol or capital)
+            anchor=rf"[A-Z{_SYMBOLS}](?:(?<=\d.)|(?<=\d[ \u00a0\u202f].))",
             reach=None,
             family="amount",
         ),
@@ -278,7 +285,7 @@ def _placeholder_rules() -> list[Rule]:
             "order",
             r"\[[A-Za-z][\w-]{0,20}#\d+\]|(?<![\w#])[A-Z][A-Za-z]{1,20}#\d+(?!\w)",
             needles="#",
-            anchor=r"#\d",
+            anchor=r"#(?<=[\w-]#)\d",  # a name glued to the number: not an order #48213
             word=True,
             family="zammad",
         ),
@@ -384,7 +391,7 @@ def _identifier_rules() -> list[Rule]:
             r"(?![\w-])(?::\d{2,5})?(?:/[^\s<>\"'`]*)?",
             _url,
             needles=".",
-            anchor=rf"\.(?i:{_TLDS})",
+            anchor=rf"\.(?=[A-Za-z])(?i:{_TLDS})(?![\w-])",  # a sentence's full stop fails fast
             word=True,
             family="domain",
         ),
@@ -401,7 +408,7 @@ def _identifier_rules() -> list[Rule]:
             r"(?:\+[0-9A-Za-z.]+)?(?![\w-]|\.\d)",
             _version,
             needles=".",
-            anchor=r"\d\.\d",
+            anchor=r"[.vV](?:(?<=\.)\d+[.+-]|(?<=[vV])\d)",  # what `_version` keeps: not 59.99
             word=True,
             family="version",
         ),
@@ -442,7 +449,7 @@ def _identifier_rules() -> list[Rule]:
         rule(
             "identifier",
             r"(?<![\w.-])[A-Za-z][A-Za-z0-9]*?[a-z][A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![\w-])",
-            anchor=r"[a-z][A-Z]",
+            anchor=r"[A-Z](?<=[a-z][A-Z])",  # from the capital: rarer than a lower-case letter
             word=True,
             family="identifier",
         ),
@@ -451,7 +458,7 @@ def _identifier_rules() -> list[Rule]:
             r"(?<![\w.-])(?:0x[0-9A-Fa-f]+|[A-Za-z]+\d[A-Za-z0-9]*|\d+[A-Za-z][A-Za-z0-9]*)"
             r"(?![\w-])",
             _code,
-            anchor=r"\d",
+            anchor=r"\d(?:(?<=[A-Za-z]\d)|[A-Za-z])",  # a letter next to a digit: not #48213
             word=True,
             family="code",
         ),
@@ -488,8 +495,9 @@ def _identifier_rules() -> list[Rule]:
         rule(
             "identifier",
             r"(?<![\w:.])\d{1,2}(?::[0-5]\d){0,2}[ \u00a0\u202f]?(?:[AaPp][Mm]|[ap]\.m\.)(?!\w)",
-            anchor=r"\d[ \u00a0\u202f]?[AaPp][Mm.]",
-            reach=len("12:30:4"),
+            # the M (or dot) after a digit and AM/PM: rarer than a digit, so the scan is cheaper
+            anchor=r"[Mm.](?<=[AaPp][Mm.])(?:(?<=\d..)|(?<=\d[ \u00a0\u202f]..))",
+            reach=len("12:30:45 A"),
             family="time",
         ),
     ]
