@@ -237,7 +237,12 @@ def _pii_rules() -> list[Rule]:
 def _number_rules() -> list[Rule]:
     return [
         rule(
-            "order", r"(?<![\w#&])#\d+(?:-\d+)*(?!\w)", needles="#", anchor=r"#\d", family="order"
+            # `#` first, then what may not come before it: a pattern that starts with a literal
+            # is searched as fast as an anchor, so it needs none
+            "order",
+            r"#(?<![\w#&]#)\d+(?:-\d+)*(?!\w)",
+            needles="#",
+            family="order",
         ),
         rule(
             "order",
@@ -278,7 +283,6 @@ def _placeholder_rules() -> list[Rule]:
             "placeholder",
             r"#\{[^{}\s]{1,80}\}",
             needles=("#{",),
-            anchor=r"#\{",
             family="zammad",
         ),
         rule(
@@ -294,7 +298,6 @@ def _placeholder_rules() -> list[Rule]:
             r"\{\s*(?:\d+|[A-Za-z_]\w*)\s*,\s*(?:number|date|time|choice|duration|spellout"
             r"|ordinal)(?:\s*,\s*[^{}\n]{1,60})?\s*\}|\{\d+\s*,\s*-?\d+(?::[^{}\n]{0,20})?\}",
             needles=",",
-            anchor=r"\{",
             family="format",
         ),
         rule(
@@ -316,7 +319,6 @@ def _placeholder_rules() -> list[Rule]:
             "placeholder",
             r"\$t\([^()\n]{1,80}\)|\$\([\w.:-]{1,80}\)",
             needles=("$(", "$t("),
-            anchor=r"\$t?\(",
             family="i18n",
         ),
         rule(
@@ -543,8 +545,7 @@ def rules(syntax: str, mask_pii: bool, protection: Protection) -> tuple[Rule, ..
             "placeholder",
             r"\{\s*[A-Za-z_][\w.]*\s*,\s*(?:plural|selectordinal|select)\s*,",
             _icu,
-            needles=",",
-            anchor=r"\{",
+            needles=("plural", "select"),  # selectordinal holds select
             family="icu",
         ),
         rule(
@@ -560,7 +561,7 @@ def rules(syntax: str, mask_pii: bool, protection: Protection) -> tuple[Rule, ..
             "url",
             r"(?:#\{[\w.]+\}|\$\{[\w.]+\}|\{\{\s*[\w.]+\s*\}\})[^\s<>\"'`]*/[^\s<>\"'`]*",
             _url,
-            needles=("#{", "${", "{{"),
+            needles="/",  # rarer than the braces every match also holds
             anchor=r"[#$]\{|\{\{",
             family="url",
         ),
