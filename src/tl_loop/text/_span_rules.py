@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from tl_loop.text._protection import Protection
 from tl_loop.text._structured import icu_end
 
-__all__ = ["Rule", "rules"]
+__all__ = ["Finder", "Rule", "rules"]
 
 Finder = Callable[[re.Match[str]], Iterable[tuple[int, int]]]
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from tl_loop.text._protection import DEFAULT_PROTECTION, Protection
-from tl_loop.text._span_rules import Rule, rules
+from tl_loop.text._span_rules import Finder, Rule, rules
 
 __all__ = ["ProtectedTerm", "Span", "Terms", "compile_terms", "find_spans"]
 
@@ -44,21 +44,33 @@ _REST_OF_WORD = re.compile(r"\S*")
 _TRIES = 16  # starts tried one by one before a plain scan is the cheaper way on
 
 
-def _matches(rule: Rule, text: str, *, anchored: bool) -> Iterable[re.Match[str]]:
-    """The rule's matches in `text`, exactly as `finditer` finds them, faster with the anchor.
+Search = Callable[[str], Iterable[re.Match[str]]]
 
-    The caller has checked the rule's needles.
+
+def _search(rule: Rule) -> Search:
+    """How to find the rule's matches in a text, exactly as `finditer` finds them, but faster
+    with the anchor. The caller checks the rule's needles first.
     """
-    if rule.anchor is None or not anchored:
-        return rule.pattern.finditer(text)
-    found = rule.anchor.search(text)
-    if found is None:
-        return ()
-    if rule.word:
-        return _word_matches(rule.pattern, rule.anchor, text, found)
-    if rule.reach is None:
-        return rule.pattern.finditer(text)
-    return _anchored_matches(rule.pattern, rule.anchor, rule.reach, text, found)
+    pattern, anchor, reach = rule.pattern, rule.anchor, rule.reach
+    if anchor is None:
+        return pattern.finditer
+
+    def in_words(text: str) -> Iterable[re.Match[str]]:
+        found = anchor.search(text)
+        return () if found is None else _word_matches(pattern, anchor, text, found)
+
+    def anywhere(text: str) -> Iterable[re.Match[str]]:
+        return () if anchor.search(text) is None else pattern.finditer(text)
+
+    if rule.word or reach is None:
+        return in_words if rule.word else anywhere
+    near_by = reach
+
+    def near(text: str) -> Iterable[re.Match[str]]:
+        found = anchor.search(text)
+        return () if found is None else _anchored_matches(pattern, anchor, near_by, text, found)
+
+    return near
 
 
 def _word_matches(
@@ -190,6 +202,18 @@ class Span:
 
 
 _Candidate = tuple[int, int, int, str, "str | None"]  # start, -length, rank, kind, restored
+_Step = tuple[int, str, "Finder | None", tuple[str, ...], Search]  # rank, kind, filter, needles
+
+
+@functools.cache
+def _plan(syntax: str, mask_pii: bool, protection: Protection, anchored: bool) -> tuple[_Step, ...]:
+    """Each rule's rank, kind, filter, needles and search, worked out once per rule set."""
+    return tuple(
+        (rank, rule.kind, rule.spans, rule.needles, _search(rule))
+        if anchored
+        else (rank, rule.kind, rule.spans, (), rule.pattern.finditer)
+        for rank, rule in enumerate(rules(syntax, mask_pii, protection))
+    )
 
 
 def find_spans(
@@ -217,22 +241,23 @@ def find_spans(
         longer one, then the rule listed first; glossary terms come after every rule.
     """
     candidates: list[_Candidate] = []
-    for rank, rule in enumerate(rules(syntax, mask_pii, protection)):
-        if anchored and rule.needles:
-            for needle in rule.needles:  # a plain loop: `any` and a generator cost more
+    add = candidates.append
+    for rank, kind, keep, needles, search in _plan(syntax, mask_pii, protection, anchored):
+        if needles:
+            for needle in needles:  # a plain loop: `any` and a generator cost more
                 if needle in text:
                     break
             else:
                 continue
-        for match in _matches(rule, text, anchored=anchored):
-            if rule.spans is None:
+        for match in search(text):
+            if keep is None:
                 start, end = match.span()
                 if end > start:
-                    candidates.append((start, start - end, rank, rule.kind, None))
+                    add((start, start - end, rank, kind, None))
                 continue
-            for start, end in rule.spans(match):
+            for start, end in keep(match):
                 if end > start:
-                    candidates.append((start, start - end, rank, rule.kind, None))
+                    add((start, start - end, rank, kind, None))
     if terms is not None:
         for match in terms.pattern.finditer(text):
             term = terms.term_for(match.group(0))
@@ -241,10 +266,10 @@ def find_spans(
     if not candidates:
         return []
     candidates.sort(key=lambda c: c[:3])
-    spans: list[Span] = []
+    found: list[Span] = []
     last_end = -1
     for start, negative_length, _, kind, restored in candidates:
         if start >= last_end:
             last_end = start - negative_length
-            spans.append(Span(start, last_end, kind, restored))
-    return spans
+            found.append(Span(start, last_end, kind, restored))
+    return found
