@@ -250,14 +250,15 @@ class _Slot:
     placeholder: str  # a token rendered on restore: forced term, or markup with attributes
 
 
-@dataclass(frozen=True, slots=True)
+# Built for every segment: not frozen, like the atoms above; nothing changes them once built.
+@dataclass(slots=True)
 class _Plan:
     pieces: tuple[str | _Slot, ...]  # the segment's source, for an untranslated segment
     encoding: Encoding
     placeholders: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Render:
     markup: bool
     inner: _Layout | None

@@ -87,8 +87,8 @@ def holes(placeholder: str) -> tuple[Hole, ...]:
     For an ICU choice, each case's message (which may hold nested arguments of its own); for a
     helpdesk placeholder, the fallback or default text. A stretch without a letter is not prose.
     """
-    if not placeholder.startswith("{"):
-        return ()
+    if not placeholder.startswith("{") or ("," not in placeholder and "|" not in placeholder):
+        return ()  # an ICU choice and every fallback hold a comma or a bar: most placeholders
     parsed = _icu(placeholder, 0)
     if parsed is not None and parsed[0] == len(placeholder):
         return tuple((a, b) for a, b in parsed[1] if _LETTER.search(placeholder, a, b))
