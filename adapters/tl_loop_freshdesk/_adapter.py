@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hmac
+import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
@@ -44,6 +46,8 @@ from tl_loop.helpdesk import (
 )
 
 __all__ = ["FreshdeskAdapter"]
+
+log = logging.getLogger("tl_loop.adapters.freshdesk")
 
 _SERVICE = "freshdesk"
 _EVENTS = ("agent_note", "customer_message", "ticket_created")
@@ -211,6 +215,8 @@ class FreshdeskAdapter(HelpdeskAdapter):
         # conversations API does not list: use it as it came. Other placeholders are re-read.
         complete = event == "ticket_created" and text is not None
         kind: Kind = "ignored" if text is not None and carries_own_marker(text) else event
+        if kind in ("customer_message", "agent_note") and not payload.get("updated_at"):
+            _say_update_time_missing()
         return HelpdeskEvent(
             kind=kind,
             # Freshdesk sends no delivery id: the same body is the same delivery (retries
@@ -397,6 +403,17 @@ class FreshdeskAdapter(HelpdeskAdapter):
         return httpx.Request(
             method, self.base_url + path, params=params, json=json, headers=self._headers()
         )
+
+
+@functools.cache
+def _say_update_time_missing() -> None:
+    """Once a process: a rule body without the ticket's update time loses identical messages."""
+    log.warning(
+        'freshdesk: the automation rule\'s webhook body has no "updated_at": '
+        '"{{ticket.modified_on}}"; without it two identical messages on one ticket (a customer '
+        'writing "Thanks" twice) look like one delivery and the second is not translated. '
+        "Add it to the rule's JSON (docs/helpdesks/freshdesk.md)."
+    )
 
 
 def _basic_password(authorization: str) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -23,6 +25,7 @@ from tl_loop.helpdesk import (
 )
 
 SERVICE = "zendesk"
+log = logging.getLogger("tl_loop.adapters.zendesk")
 COMMENT_ADDED = "zen:event-type:ticket.comment_added"
 TICKET_CREATED = "zen:event-type:ticket.created"
 TRIGGER_EVENTS = ("agent_note", "customer_message", "ticket_created")
@@ -165,6 +168,8 @@ def _parse_trigger(
     # Retried attempts of one invocation share its id; without it, identical bodies dedupe.
     event_id = header(headers, "x-zendesk-webhook-invocation-id") or body_event_id(body)
     kind: Kind = "ignored" if text is not None and carries_own_marker(text) else event
+    if kind in ("customer_message", "agent_note") and not payload.get("updated_at"):
+        _say_update_time_missing()
     return HelpdeskEvent(
         kind=kind,
         event_id=event_id,
@@ -176,4 +181,16 @@ def _parse_trigger(
         complete=False,  # placeholders are admin-defined and may be truncated: re-fetch
         raw=payload,
         channel=via_channel(payload.get("channel")),
+    )
+
+
+@functools.cache
+def _say_update_time_missing() -> None:
+    """Once a process: a trigger body without the ticket's update time loses identical
+    comments (its body's hash is its dedupe key)."""
+    log.warning(
+        'zendesk: the trigger\'s webhook body has no "updated_at": '
+        '"{{ticket.updated_at_with_timestamp}}"; without it two identical comments on one '
+        'ticket (a customer writing "Thanks" twice) look like one delivery and the second is '
+        "not translated. Add it to the trigger's JSON (docs/helpdesks/zendesk.md)."
     )

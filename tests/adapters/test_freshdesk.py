@@ -20,6 +20,7 @@ from tl_loop import (
 )
 from tl_loop.testing import AdapterContract
 from tl_loop_freshdesk import FreshdeskAdapter
+from tl_loop_freshdesk import _adapter as freshdesk_adapter
 
 SECRET = "test-secret"
 BASE = "https://acme.freshdesk.com"
@@ -133,6 +134,33 @@ def test_different_messages_have_different_event_ids() -> None:
     first = adapter.parse_event(rule_body("customer_message", "Hola"), {})
     second = adapter.parse_event(rule_body("customer_message", "¿Hola?"), {})
     assert first.event_id != second.event_id
+
+
+def test_the_tickets_update_time_tells_identical_messages_apart() -> None:
+    adapter = make_adapter()
+
+    def key(body: bytes) -> str:
+        return adapter.replay_key(adapter.parse_event(body, {}), body, {})
+
+    thanks = "<div>Thanks</div>"
+    first = rule_body("customer_message", thanks, updated_at="2026-12-06 10:25:50 UTC")
+    second = rule_body("customer_message", thanks, updated_at="2026-12-06 10:31:07 UTC")
+    assert key(first) != key(second)  # two messages
+    assert key(first) == key(first)  # Freshdesk retrying one delivery
+
+
+def test_a_rule_without_the_update_time_is_pointed_out_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    adapter = make_adapter()
+    freshdesk_adapter._say_update_time_missing.cache_clear()  # said once a process
+    with caplog.at_level("WARNING", logger="tl_loop.adapters.freshdesk"):
+        adapter.parse_event(rule_body("customer_message", "Hola", updated_at="2026-12-06"), {})
+        assert caplog.records == []
+        adapter.parse_event(rule_body("customer_message", "Hola"), {})
+        adapter.parse_event(rule_body("agent_note", "#tl Hi"), {})
+    [said] = [record.getMessage() for record in caplog.records]
+    assert '"updated_at": "{{ticket.modified_on}}"' in said
 
 
 def test_a_body_missing_the_ticket_or_event_says_which() -> None:

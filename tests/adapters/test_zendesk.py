@@ -24,6 +24,7 @@ from tl_loop import (
 )
 from tl_loop.testing import AdapterContract
 from tl_loop_zendesk import ZendeskAdapter
+from tl_loop_zendesk import _events as zendesk_events
 
 SECRET = "test-secret"
 BASE = "https://acme.zendesk.com"
@@ -264,6 +265,31 @@ def test_a_trigger_body_is_incomplete_and_dedupes_by_invocation() -> None:
     assert not event.complete
     without_header = adapter.parse_event(body, {})
     assert without_header.event_id == adapter.parse_event(body, {}).event_id
+
+
+def test_a_trigger_body_tells_identical_comments_apart_by_the_update_time(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    adapter = make_adapter()
+
+    def body(**extra: str) -> bytes:
+        payload = {"ticket_id": "555", "event": "customer_message", "comment": "Thanks", **extra}
+        return json.dumps(payload).encode()
+
+    def key(raw: bytes) -> str:
+        # The invocation id header is not signed: the body's hash is the dedupe key.
+        headers = {"X-Zendesk-Webhook-Invocation-Id": "42"}
+        return adapter.replay_key(adapter.parse_event(raw, headers), raw, headers)
+
+    first, second = body(updated_at="1765016750"), body(updated_at="1765017067")
+    assert key(first) != key(second)
+    assert key(first) == key(first)
+    zendesk_events._say_update_time_missing.cache_clear()
+    with caplog.at_level("WARNING", logger="tl_loop.adapters.zendesk"):
+        adapter.parse_event(body(), {})
+        adapter.parse_event(body(), {})
+    [said] = [record.getMessage() for record in caplog.records]
+    assert '"updated_at": "{{ticket.updated_at_with_timestamp}}"' in said
 
 
 def test_a_trigger_body_without_a_known_event_is_refused() -> None:
