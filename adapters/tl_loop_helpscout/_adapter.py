@@ -249,10 +249,13 @@ class HelpScoutAdapter(HelpdeskAdapter):
     def signed_at(
         self, event: HelpdeskEvent, body: bytes, headers: Mapping[str, str]
     ) -> float | None:
-        """The thread's `createdAt`, else the conversation's `userUpdatedAt`."""
+        """The thread's `createdAt`, else (no such thread, or one without it) the
+        conversation's `userUpdatedAt`."""
         for thread in embedded_threads(event.raw):
             if as_id(thread.get("id")) == event.message_id:
-                return epoch_seconds(thread.get("createdAt"))
+                created = epoch_seconds(thread.get("createdAt"))
+                if created is not None:
+                    return created
         return epoch_seconds(event.raw.get("userUpdatedAt"))
 
     # -- conversations -----------------------------------------------------------------------

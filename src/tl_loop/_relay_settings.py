@@ -72,12 +72,13 @@ class RelaySettings(BaseModel):
             The process's open-files limit is raised to fit, or this is lowered to fit it.
         max_requests_in_flight: webhooks handled at once; more are answered 503 with
             Retry-After (helpdesks redeliver) while `/healthz` keeps answering.
-        replay_window_hours: refuse (200 `stale`, one log line) a webhook whose signed event
-            time (`HelpdeskAdapter.signed_at`) is older than this many hours. Off by default:
-            redeliveries are recognised for `retention_days` by keys a replay cannot vary, and
-            platforms that sign a timestamp (Zendesk, Chatwoot, Front apps) refuse stale
-            requests anyway. Set it (e.g. 72) where replays of old captured webhooks matter for
-            platforms that sign none (Intercom, Zammad, Help Scout); at most `retention_days`.
+        replay_window_hours: refuse (200 `stale` with the reason, one log line) a webhook
+            whose signed event time (`HelpdeskAdapter.signed_at`) is older than this many
+            hours (default 72). It outlasts the longest documented redelivery (Salesforce
+            keeps retrying an outbound message for 24 h), so a late redelivery is still
+            taken, and answered `duplicate` if it was seen; a webhook captured and replayed
+            later is refused even after its dedupe key is forgotten. At most
+            `retention_days`.
         readiness_probe_seconds: how often `/readyz` re-checks the queue file (SQLite's
             quick_check) and has each engine translate a short sentence; results in between
             are cached.
@@ -131,7 +132,7 @@ class RelaySettings(BaseModel):
     header_timeout: float = Field(default=10.0, gt=0)
     max_connections: int = Field(default=1000, ge=1)
     max_requests_in_flight: int = Field(default=256, ge=1)
-    replay_window_hours: float | None = Field(default=None, gt=0)
+    replay_window_hours: float = Field(default=72.0, gt=0)
     forwarded_allow_ips: list[str] = Field(default_factory=list)
     readiness_probe_seconds: float = Field(default=30.0, ge=0)
     review_path: Path | None = None
@@ -153,11 +154,13 @@ class RelaySettings(BaseModel):
                 f"{self.preview_trigger!r}; every note would be a preview. Pick distinct ones"
             )
         window = self.replay_window_hours
-        if window is not None and window > self.retention_days * 24:
+        if window > self.retention_days * 24:
+            named = "" if "replay_window_hours" in self.model_fields_set else ", the default"
             raise ValueError(
-                f"relay.replay_window_hours ({window:g}) is longer than relay.retention_days "
-                f"({self.retention_days:g} days): a replay after the duplicates are forgotten "
-                "would be posted again. Shorten the window or keep finished jobs longer"
+                f"relay.replay_window_hours ({window:g}{named}) is longer than "
+                f"relay.retention_days ({self.retention_days:g} days): a replay after the "
+                "duplicates are forgotten would be posted again. Shorten the window or keep "
+                "finished jobs longer"
             )
         for kind in ("review", "audit"):
             if getattr(self, f"{kind}_path") is not None and getattr(self, f"{kind}_url"):

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
@@ -81,6 +81,8 @@ class Relay:
         review: the review queue; by default the one `settings` name (`review_path` or
             `review_url`).
         audit: the audit log; by default the one `settings` name (none with `audit = false`).
+        clock: seconds since the epoch, for the replay window (`replay_window_hours`); tests
+            replaying webhooks captured long ago set it to just after their capture.
 
     Raises:
         ConfigurationError: no adapter, or a lease too short for the HTTP timeout.
@@ -96,8 +98,10 @@ class Relay:
         http_client: httpx.Client | None = None,
         review: ReviewQueue | None = None,
         audit: AuditLog | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings or RelaySettings()
+        self.clock = clock
         if not adapters:
             raise ConfigurationError(
                 "the relay has no helpdesk adapter; add an [adapters.<name>] table"
@@ -236,13 +240,15 @@ class Relay:
         # A platform may batch events (Salesforce: up to 100 notifications in one call); each
         # is queued, or dropped as a duplicate, on its own.
         outcomes: list[str] = []
+        stale_reason = ""
         jobs: list[int] = []
         for event, key, signed_at in keyed:
             if event.kind == "ignored":
                 outcomes.append("ignored")
                 continue
-            if self._stale(adapter_name, key, signed_at, now):
+            if refusal := self._stale(adapter_name, key, signed_at, now):
                 outcomes.append("stale")
+                stale_reason = refusal
                 continue
             try:
                 job_id = self.queue.enqueue(adapter_name, replace(event, event_id=key))
@@ -262,25 +268,30 @@ class Relay:
             if len(events) > 1:
                 body_out["jobs"] = jobs
             return Accepted(202, body_out)
-        for status in ("duplicate", "stale"):
-            if status in outcomes:
-                return Accepted(200, {"status": status})
+        if "duplicate" in outcomes:
+            return Accepted(200, {"status": "duplicate"})
+        if "stale" in outcomes:
+            # 200, not 4xx: the sender must not keep redelivering what will never be taken.
+            return Accepted(200, {"status": "stale", "reason": stale_reason})
         return Accepted(200, {"status": "ignored"})
 
     def _stale(
         self, adapter_name: str, key: str, signed_at: float | None, now: float | None
-    ) -> bool:
-        """Whether the event is older than the replay window (when one is set)."""
+    ) -> str | None:
+        """Why the event is refused as a replay (older than the replay window), or None."""
         window = self.settings.replay_window_hours
-        if window is None or signed_at is None:
-            return False
-        if (time.time() if now is None else now) - signed_at <= window * 3600:
-            return False
-        log.warning(
-            "webhook for %s refused as a replay: event %s is older than the %g h window",
-            adapter_name, key, window,
-        )  # fmt: skip
-        return True
+        if signed_at is None:
+            return None
+        age = (self.clock() if now is None else now) - signed_at
+        if age <= window * 3600:
+            return None
+        when = datetime.fromtimestamp(signed_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        reason = (
+            f"event of {when} is {age / 3600:,.0f} h old, past the relay's {window:g} h "
+            "replay window (relay.replay_window_hours); refused as a replay"
+        )
+        log.warning("webhook for %s refused: event %s: %s", adapter_name, key, reason)
+        return reason
 
     def acknowledged(self, seconds: float) -> None:
         """Record how long a webhook took to acknowledge; slow ones make workers yield."""
