@@ -1,9 +1,9 @@
 """The relay under real uvicorn on loopback: in a thread (same process) or as a subprocess.
 
 `relay_in_thread(app)` serves an app from `create_app` with the same uvicorn configuration as
-`tl-loop serve` (`tl_loop.relay.uvicorn_config`, edge limits included). `RelaySubprocess` runs
-`python -m tl_loop.relay --config FILE`, optionally under a small open-files limit, and reads its
-resident memory from /proc.
+`tl-loop serve` (`tl_loop.relay.uvicorn_config`, edge limits included). `RelayProcess` runs
+`python -m tl_loop.relay --config FILE` as a process (restartable, killable with SIGKILL,
+optionally under a small open-files limit); the integration tests and `bench/` use it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -53,48 +53,109 @@ def relay_in_thread(app: Any) -> Iterator[str]:
         thread.join(timeout=30)
 
 
-class RelaySubprocess:
-    """`python -m tl_loop.relay` in a subprocess; stopped in `close()`.
+class RelayProcess:
+    """`python -m tl_loop.relay --config FILE` on a free loopback port: the relay as `tl-loop
+    serve` runs it (uvicorn, edge limits, worker threads). The one way tests and benchmarks
+    start a relay process.
+
+    `start()` waits until `ready` answers 200 (`/readyz`: queue and engine checked) and may be
+    called again after `kill()` (same port, same queue file: a restart). `stop()` is SIGTERM
+    (a graceful shutdown), `kill()` SIGKILL (a crash). Used as a context manager it is
+    started and, whatever happens, stopped.
 
     Args:
         config: the TOML file.
-        env: extra environment variables.
+        env: extra environment variables (secrets named by `*_env` options).
         open_files: run under this open-files limit (soft and hard), as a small host would.
+        ready: the path polled until it answers 200 (`/healthz` for a relay that is up but
+            may not be ready).
+        startup_seconds: how long `start()` waits.
     """
 
     def __init__(
-        self, config: Path, *, env: Mapping[str, str] = {}, open_files: int | None = None
+        self,
+        config: Path,
+        *,
+        env: Mapping[str, str] = {},
+        open_files: int | None = None,
+        ready: str = "/readyz",
+        startup_seconds: float = 60.0,
     ) -> None:
         self.config = config
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = config.parent / "relay.log"
+        self.log = config.parent / f"{config.stem}.log"
         self.env = {**os.environ, **env}
         self.open_files = open_files
+        self.ready = ready
+        self.startup_seconds = startup_seconds
         self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def _limit(self) -> None:
         if self.open_files is not None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
 
-    def start(self) -> RelaySubprocess:
+    def start(self) -> Self:
+        """Start the process and wait until it is ready; raises AssertionError with its log
+        when it exits or is not ready in time."""
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tl_loop.relay", "--config", str(self.config),
                  "--port", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, env=self.env, preexec_fn=self._limit,
+                stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                preexec_fn=self._limit if self.open_files is not None else None,
             )  # fmt: skip
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + self.startup_seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"relay exited early:\n{self.log.read_text()}")
+                raise AssertionError(f"relay exited early:\n{self.log_text()}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}{self.ready}", timeout=1).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        raise AssertionError(f"relay not up after 60 s:\n{self.log.read_text()}")
+        self.kill()
+        raise AssertionError(
+            f"relay not ready after {self.startup_seconds:g} s:\n{self.log_text()}"
+        )
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no shutdown code runs."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM and wait (SIGKILL after 20 s)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    close = stop
+
+    def post(self, adapter: Any, body: bytes, *, name: str = "memory") -> httpx.Response:
+        """POST a webhook signed by `adapter` (its `sign(body)`) to `/webhooks/<name>`."""
+        return httpx.post(
+            f"{self.url}/webhooks/{name}", content=body, headers=adapter.sign(body), timeout=5
+        )
+
+    def metric(self, line_prefix: str) -> float:
+        """The sum of the `/metrics` samples whose line starts with `line_prefix`."""
+        text = httpx.get(f"{self.url}/metrics", timeout=5).text
+        values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                  if line.startswith(line_prefix)]  # fmt: skip
+        return sum(values)
 
     def rss_mb(self) -> float:
         """The relay's resident memory now, in MiB."""
@@ -105,14 +166,5 @@ class RelaySubprocess:
         raise AssertionError("no VmRSS")
 
     def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def close(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        """Everything the process wrote (stdout and stderr), across restarts."""
+        return self.log.read_text(errors="replace") if self.log.exists() else ""

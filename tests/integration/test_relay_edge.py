@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from relay_servers import RelaySubprocess
+from relay_servers import RelayProcess
 from tl_loop.testing import MemoryHelpdesk, MemoryHelpdeskServer
 
 SECRET = "edge-webhook-secret"
@@ -66,14 +66,14 @@ def adapter(helpdesk: MemoryHelpdeskServer) -> MemoryHelpdesk:
     return MemoryHelpdesk(base_url=helpdesk.url, webhook_secret=SECRET)
 
 
-def start_relay(tmp_path: Path, helpdesk: MemoryHelpdeskServer, **options: int) -> RelaySubprocess:
+def start_relay(tmp_path: Path, helpdesk: MemoryHelpdeskServer, **options: int) -> RelayProcess:
     config = write_config(tmp_path, helpdesk.url)
     env = {"TL_EDGE_WEBHOOK_SECRET": SECRET}
-    return RelaySubprocess(config, env=env, **options).start()  # type: ignore[arg-type]
+    return RelayProcess(config, env=env, ready="/healthz", **options).start()  # type: ignore[arg-type]
 
 
 @pytest.fixture
-def relay(tmp_path: Path, helpdesk: MemoryHelpdeskServer) -> Iterator[RelaySubprocess]:
+def relay(tmp_path: Path, helpdesk: MemoryHelpdeskServer) -> Iterator[RelayProcess]:
     process = start_relay(tmp_path, helpdesk)
     try:
         yield process
@@ -81,7 +81,7 @@ def relay(tmp_path: Path, helpdesk: MemoryHelpdeskServer) -> Iterator[RelaySubpr
         process.close()
 
 
-def open_socket(relay: RelaySubprocess) -> socket.socket:
+def open_socket(relay: RelayProcess) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", relay.port), timeout=10)
     return sock
 
@@ -101,7 +101,7 @@ def read_answer(sock: socket.socket, answer: bytes = b"") -> bytes:
 HEAD = b"POST /webhooks/memory HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
 
 
-def chunked_upload(relay: RelaySubprocess, total: int) -> bytes:
+def chunked_upload(relay: RelayProcess, total: int) -> bytes:
     """Send `total` bytes as a chunked body (no Content-Length); returns whatever came back."""
     sock = open_socket(relay)
     chunk = b"x" * (64 * 1024)
@@ -119,7 +119,7 @@ def chunked_upload(relay: RelaySubprocess, total: int) -> bytes:
 
 
 def test_chunked_uploads_of_200_mb_are_cut_at_the_limit_and_memory_stays_flat(
-    relay: RelaySubprocess,
+    relay: RelayProcess,
 ) -> None:
     for _ in range(3):  # settle: first requests load what every request needs
         chunked_upload(relay, 2 * MB)
@@ -152,7 +152,7 @@ def test_chunked_uploads_of_200_mb_are_cut_at_the_limit_and_memory_stays_flat(
     assert "Traceback" not in log
 
 
-def test_a_declared_oversize_body_is_refused_before_it_is_read(relay: RelaySubprocess) -> None:
+def test_a_declared_oversize_body_is_refused_before_it_is_read(relay: RelayProcess) -> None:
     sock = open_socket(relay)
     sock.sendall(HEAD + b"Content-Length: 999999999\r\n\r\n{")
     answer = read_answer(sock)
@@ -187,7 +187,7 @@ def test_2000_idle_connections_under_a_1024_file_limit_do_not_stop_healthz(
         relay.close()
 
 
-def test_headers_never_finished_are_cut_after_header_timeout(relay: RelaySubprocess) -> None:
+def test_headers_never_finished_are_cut_after_header_timeout(relay: RelayProcess) -> None:
     sock = open_socket(relay)
     sock.sendall(b"POST /webhooks/memory HTTP/1.1\r\nHost: relay\r\n")
     started = time.monotonic()
@@ -196,7 +196,7 @@ def test_headers_never_finished_are_cut_after_header_timeout(relay: RelaySubproc
     sock.close()
 
 
-def test_a_body_trickled_a_byte_every_2_s_is_cut(relay: RelaySubprocess) -> None:
+def test_a_body_trickled_a_byte_every_2_s_is_cut(relay: RelayProcess) -> None:
     sock = open_socket(relay)
     sock.sendall(HEAD + b"Content-Length: 100\r\n\r\n")
     started = time.monotonic()
@@ -220,7 +220,7 @@ def test_a_body_trickled_a_byte_every_2_s_is_cut(relay: RelaySubprocess) -> None
 
 
 def test_a_client_that_hangs_up_mid_body_costs_one_line_and_no_traceback(
-    relay: RelaySubprocess,
+    relay: RelayProcess,
 ) -> None:
     for _ in range(3):
         sock = open_socket(relay)
@@ -234,7 +234,7 @@ def test_a_client_that_hangs_up_mid_body_costs_one_line_and_no_traceback(
 
 
 def test_hostile_signed_bodies_get_400_with_a_one_line_reason(
-    relay: RelaySubprocess, adapter: MemoryHelpdesk
+    relay: RelayProcess, adapter: MemoryHelpdesk
 ) -> None:
     hostile = {
         "100,000 deep": b"[" * 100_000 + b"]" * 100_000,
@@ -269,7 +269,7 @@ def test_hostile_signed_bodies_get_400_with_a_one_line_reason(
 
 
 def test_a_lone_surrogate_in_a_message_still_becomes_the_agents_note(
-    relay: RelaySubprocess, adapter: MemoryHelpdesk, helpdesk: MemoryHelpdeskServer
+    relay: RelayProcess, adapter: MemoryHelpdesk, helpdesk: MemoryHelpdeskServer
 ) -> None:
     # An emoji cut in half by the sender: JSON allows it, UTF-8 cannot encode it.
     body = MemoryHelpdesk.event_body(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from relay_processes import SECRET, SPANISH, RelayProcess, write_config
+from relay_processes import ENV, SECRET, SPANISH, RelayProcess, write_config
 
 from tl_loop.testing import MemoryHelpdesk, MemoryHelpdeskServer
 
@@ -29,7 +29,7 @@ def helpdesk() -> Iterator[MemoryHelpdeskServer]:
 
 @pytest.fixture
 def relay(tmp_path: Path, helpdesk: MemoryHelpdeskServer) -> Iterator[RelayProcess]:
-    process = RelayProcess(write_config(tmp_path, helpdesk.url, QUICK))
+    process = RelayProcess(write_config(tmp_path, helpdesk.url, QUICK), env=ENV)
     try:
         process.start()
         yield process

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from relay_processes import SECRET, RelayProcess, write_config
+from relay_processes import ENV, SECRET, RelayProcess, write_config
 
 from tl_loop import HelpdeskEvent, Loop, TlLoopError
 from tl_loop.relay import DeadLetterNotice, PostgresJobQueue, Relay, RelaySettings, relay_status
@@ -200,7 +200,7 @@ def replicas(
                 f'queue_url = "{postgres_url}"\nqueue_table_prefix = "{prefix}"\n'
                 'audit = false\nreview_path = "review.sqlite3"'
             )
-            processes.append(RelayProcess(write_config(directory, helpdesk.url, relay)))
+            processes.append(RelayProcess(write_config(directory, helpdesk.url, relay), env=ENV))
         try:
             for process in processes:
                 process.start()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_relay_e2e import RelayProcess
 
+from relay_servers import RelayProcess
 from tl_loop.testing import SalesforceEmulator
 from tl_loop_salesforce import SECRET_HEADER
 

@@ -12,13 +12,8 @@ Needs `pip install playwright` (never `playwright install`: the browser is Debia
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from relay_servers import RelayProcess
 from tl_loop.testing import MemoryHelpdesk, MemoryHelpdeskServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -55,12 +51,6 @@ BROWSER_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_config(directory: Path, helpdesk_url: str, *, fake_pairs: str = "") -> Path:
@@ -101,56 +91,24 @@ webhook_secret_env = "TL_BROWSER_WEBHOOK_SECRET"
     return config
 
 
-class Relay:
-    """`python -m tl_loop.relay` on a free loopback port; killed in teardown."""
-
-    def __init__(self, config: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = config.parent / "relay.log"
-        env = {**os.environ, "TL_BROWSER_WEBHOOK_SECRET": SECRET, "TL_LOOP_REVIEW_TOKEN": TOKEN}
-        env.pop("TL_LOOP_REVIEW_AUTH", None)
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tl_loop.relay", "--config", str(config),
-                 "--port", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, env=env,
-            )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"relay exited early:\n{self.log.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"relay not ready after 60 s:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-
 @pytest.fixture
 def helpdesk() -> Iterator[MemoryHelpdeskServer]:
     with MemoryHelpdeskServer() as server:
         yield server
 
 
+def relay_process(config: Path) -> RelayProcess:
+    """The relay of `config` with the page's token sign-in, whatever the shell says."""
+    env = {"TL_BROWSER_WEBHOOK_SECRET": SECRET, "TL_LOOP_REVIEW_TOKEN": TOKEN}
+    process = RelayProcess(config, env=env)
+    process.env.pop("TL_LOOP_REVIEW_AUTH", None)
+    return process
+
+
 @pytest.fixture
-def relay(tmp_path: Path, helpdesk: MemoryHelpdeskServer) -> Iterator[Relay]:
-    process = Relay(write_config(tmp_path, helpdesk.url))
-    try:
+def relay(tmp_path: Path, helpdesk: MemoryHelpdeskServer) -> Iterator[RelayProcess]:
+    with relay_process(write_config(tmp_path, helpdesk.url)) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture
@@ -168,7 +126,7 @@ def page() -> Iterator[Any]:
             browser.close()
 
 
-def hold_a_reply(relay: Relay, helpdesk: MemoryHelpdeskServer) -> None:
+def hold_a_reply(relay: RelayProcess, helpdesk: MemoryHelpdeskServer) -> None:
     adapter = MemoryHelpdesk(base_url=helpdesk.url, webhook_secret=SECRET)
     body = MemoryHelpdesk.event_body(
         event_id="note-1", conversation_id="c1", text=f"#tl {AGENT_TEXT}",
@@ -183,7 +141,7 @@ def hold_a_reply(relay: Relay, helpdesk: MemoryHelpdeskServer) -> None:
 
 
 def test_a_reviewer_edits_and_approves_a_held_reply_in_a_real_browser(
-    relay: Relay, helpdesk: MemoryHelpdeskServer, page: Any
+    relay: RelayProcess, helpdesk: MemoryHelpdeskServer, page: Any
 ) -> None:
     hold_a_reply(relay, helpdesk)
     dialogs: list[str] = []
@@ -266,17 +224,14 @@ GREEK = "Η επιστροφή χρημάτων σας στάλθηκε σήμε
 
 
 @pytest.fixture
-def relay_without_greek(tmp_path: Path, helpdesk: MemoryHelpdeskServer) -> Iterator[Relay]:
+def relay_without_greek(tmp_path: Path, helpdesk: MemoryHelpdeskServer) -> Iterator[RelayProcess]:
     pairs = 'pairs = [["en", "es"], ["es", "en"]]  # no engine for Greek'
-    process = Relay(write_config(tmp_path, helpdesk.url, fake_pairs=pairs))
-    try:
+    with relay_process(write_config(tmp_path, helpdesk.url, fake_pairs=pairs)) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def test_an_english_draft_for_a_greek_customer_is_not_approved_by_mistake(
-    relay_without_greek: Relay, helpdesk: MemoryHelpdeskServer, page: Any
+    relay_without_greek: RelayProcess, helpdesk: MemoryHelpdeskServer, page: Any
 ) -> None:
     relay = relay_without_greek
     adapter = MemoryHelpdesk(base_url=helpdesk.url, webhook_secret=SECRET)
