@@ -30,6 +30,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def event_time(adapter: Any, body: bytes, headers: Mapping[str, str]) -> float | None:
+    """When the platform says a webhook's event happened (its latest, for a batch), from the
+    signed body; None when it does not say. A relay replaying a captured webhook is given a
+    clock just after it (`Relay(clock=...)`, `accept(now=...)`), as when it was fresh: the
+    72 h replay window would refuse it today."""
+    times = [
+        adapter.signed_at(event, body, headers) for event in adapter.parse_events(body, headers)
+    ]
+    known = [when for when in times if when is not None]
+    return max(known) if known else None
+
+
 @contextmanager
 def relay_in_thread(app: Any) -> Iterator[str]:
     """Serve `app` under uvicorn in a thread; yields its base URL."""

@@ -23,6 +23,7 @@ import anyio
 import httpx
 import pytest
 
+from relay_servers import event_time
 from tl_loop import LanguageDetector, Loop
 from tl_loop.helpdesk import HelpdeskAdapter, load_adapter_class
 from tl_loop.relay import Relay, RelaySettings, create_app
@@ -191,12 +192,7 @@ def _check_relay(case: Case, tmp_path: Path) -> None:
     adapter = case.adapter()
     body = case.body()
     headers = case.headers(body)
-    # A captured body keeps its real, old event time: the relay's clock reads a minute after
-    # it, as when the webhook was fresh (the 72 h replay window would refuse it today).
-    happened = [
-        adapter.signed_at(event, body, headers) for event in adapter.parse_events(body, headers)
-    ]
-    known = [when for when in happened if when is not None]
+    happened = event_time(adapter, body, headers)  # a captured body keeps its real, old time
     relay = Relay(
         loop=Loop(
             engines=[FakeEngine()],
@@ -206,7 +202,7 @@ def _check_relay(case: Case, tmp_path: Path) -> None:
         adapters={name: adapter},
         settings=RelaySettings(queue_path=tmp_path / "queue.sqlite3"),
         http_client=httpx.Client(transport=httpx.MockTransport(platform)),
-        clock=(lambda: max(known) + 60) if known else time.time,
+        clock=time.time if happened is None else (lambda: happened + 60),
     )
     with relay:
         answer = _post(create_app(relay, workers=False), f"/webhooks/{name}", body, headers)

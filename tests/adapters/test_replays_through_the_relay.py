@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from relay_servers import relay_in_thread
+from relay_servers import event_time, relay_in_thread
 from tl_loop import Loop
 from tl_loop.relay import Relay, RelaySettings, create_app
 from tl_loop.testing import FakeEngine
@@ -82,12 +82,6 @@ def case(name: str) -> tuple[Any, Callable[[bytes], dict[str, str]], bytes]:
     return module.make_adapter(**options), signer(name, module), body or module.CUSTOMER
 
 
-def signed_time(adapter: Any, body: bytes, headers: dict[str, str]) -> float | None:
-    """When the platform says the event happened (None where its payload does not say)."""
-    result: float | None = adapter.signed_at(adapter.parse_event(body, headers), body, headers)
-    return result
-
-
 def relay_app(
     name: str, adapter: Any, tmp_path: Path, *, now: float | None, **settings: Any
 ) -> Any:
@@ -110,7 +104,7 @@ def test_a_captured_webhook_replayed_with_new_delivery_headers_is_handled_once(
     adapter, sign, body = case(name)
     headers = sign(body)
     assert adapter.parse_event(body, headers).kind != "ignored"
-    happened = signed_time(adapter, body, headers)
+    happened = event_time(adapter, body, headers)
     app = relay_app(name, adapter, tmp_path, now=None if happened is None else happened + 60)
     statuses = []
     with relay_in_thread(app) as url:
@@ -134,7 +128,7 @@ def test_two_different_messages_are_still_two_jobs(tmp_path: Path) -> None:
     second = json.loads(json.dumps(first))
     second["article"]["id"] = int(first["article"]["id"]) + 1
     second["article"]["body"] = "Otra pregunta"
-    happened = signed_time(adapter, json.dumps(first).encode(), {})
+    happened = event_time(adapter, json.dumps(first).encode(), {})
     app = relay_app("zammad", adapter, tmp_path, now=None if happened is None else happened + 60)
     with relay_in_thread(app) as url:
         for payload in (first, second):
@@ -158,7 +152,7 @@ def test_a_replay_older_than_the_window_is_refused_with_its_reason(
     its event is refused in one line, and nothing is queued, although no key remembers it."""
     adapter, sign, body = case(name)
     headers = sign(body)
-    happened = signed_time(adapter, body, headers)
+    happened = event_time(adapter, body, headers)
     assert happened is not None, f"{name}'s payload should date its event"
     app = relay_app(name, adapter, tmp_path, now=happened + 73 * 3600)
     with relay_in_thread(app) as url:
@@ -183,7 +177,7 @@ def test_a_redelivery_inside_the_window_is_a_duplicate_not_a_replay(
     the first delivery is queued and the late one answered `duplicate`, never `stale`."""
     adapter, sign, body = case(name)
     headers = sign(body)
-    happened = signed_time(adapter, body, headers)
+    happened = event_time(adapter, body, headers)
     assert happened is not None
     clock = [happened + 60]
     relay = Relay(

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from relay_servers import event_time
 from tl_loop import OWN_NOTE_MARKER, LanguageDetector, Loop
 from tl_loop.relay import Relay, RelaySettings
 from tl_loop.testing import FakeEngine
@@ -57,11 +58,13 @@ def test_a_real_customer_webhook_becomes_a_note_in_the_emulator(case: Path, tmp_
         loop = Loop(engines=[FakeEngine()], detector=LanguageDetector(["en", "es", "de"]))
         agents = manifest.get("agent_languages") or ["de"]
         settings = RelaySettings(queue_path=tmp_path / "queue.sqlite3", agent_languages=agents)
-        relay = Relay(
-            loop=loop, adapters={emulator.platform: emulator.adapter()}, settings=settings
-        )
+        adapter = emulator.adapter()
+        relay = Relay(loop=loop, adapters={emulator.platform: adapter}, settings=settings)
+        # The captured body keeps its real (old) time: accepted as when it was fresh.
+        happened = event_time(adapter, body, signed)
         try:
-            assert relay.accept(emulator.platform, body, signed).status == 202
+            now = None if happened is None else happened + 60
+            assert relay.accept(emulator.platform, body, signed, now=now).status == 202
             relay.drain()
         finally:
             relay.close()
