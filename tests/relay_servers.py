@@ -116,6 +116,8 @@ class RelayProcess:
     def start(self) -> Self:
         """Start the process and wait until it is ready; raises AssertionError with its log
         when it exits or is not ready in time."""
+        if self.process is not None and self.process.poll() is None:
+            raise AssertionError(f"relay already running (pid {self.process.pid}); kill or stop it")
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tl_loop.relay", "--config", str(self.config),
