@@ -39,13 +39,22 @@ from tl_loop.relay._jobs import (
     JobKind,
     JobSummary,
     JobWork,
-    ReviewRelease,
     StepState,
-    decode,
     encode,
-    work_for_event,
 )
 from tl_loop.relay._queue_pg import PostgresJobQueue
+from tl_loop.relay._queue_rules import (
+    CLAIMED_COLUMNS,
+    FINISHED,
+    OVERVIEW_STATE,
+    SUMMARY_COLUMNS,
+    QueueRules,
+    job_from_row,
+    order_key,
+    step_state,
+    summaries,
+    summary_where,
+)
 from tl_loop.relay._settings import RelaySettings
 
 __all__ = ["Job", "JobKind", "JobQueue", "JobStore", "StepState", "open_job_queue"]
@@ -91,7 +100,8 @@ CREATE TABLE IF NOT EXISTS conversations (
 
 # The oldest due job whose conversation has no live running job. A running job with an expired
 # lease does not block its conversation: it is itself the one to take over.
-_CLAIM = """
+_CLAIM = (
+    """
 UPDATE jobs SET status = 'running', token = :token, owner = :owner, lease_until = :lease,
     attempts = attempts + 1, updated_at = :now
 WHERE id = (
@@ -109,8 +119,9 @@ WHERE id = (
             AND e.status IN ('queued', 'running') AND e.id < j.id)
     ORDER BY j.id LIMIT 1
 )
-RETURNING id, adapter, event, attempts, token, created_at, kind, waiting_since
-"""
+RETURNING """
+    + CLAIMED_COLUMNS
+)
 
 
 def _is_dead(owner: str, host: str, me: str) -> bool:
@@ -189,7 +200,7 @@ def open_job_queue(settings: RelaySettings, *, owner: str | None = None) -> JobS
     return JobQueue(settings.queue_path, lease_seconds=settings.lease_seconds, owner=owner)
 
 
-class JobQueue:
+class JobQueue(QueueRules):
     """The durable queue. Safe to share between threads (one connection behind a lock).
 
     Args:
@@ -223,23 +234,6 @@ class JobQueue:
 
     # -- enqueue and claim ---------------------------------------------------------------
 
-    def enqueue(self, adapter: str, event: HelpdeskEvent) -> int | None:
-        """Store a webhook's event as a job; None when this (adapter, event_id) was seen before.
-
-        Raises:
-            ValueError: an `ignored` event (nothing to do).
-        """
-        return self.enqueue_work(adapter, work_for_event(event))
-
-    def enqueue_review(
-        self, item_id: str, *, adapter: str | None, conversation_id: str | None
-    ) -> int | None:
-        """Queue carrying out the decision on review item `item_id`; None if already queued.
-
-        The job runs in the conversation's order, after the jobs queued before it.
-        """
-        return self.enqueue_work(adapter or "", ReviewRelease(item_id, conversation_id))
-
     def enqueue_work(self, adapter: str, work: JobWork) -> int | None:
         """Queue a job of any type; None when its dedupe key was queued before for `adapter`."""
         with self._lock:
@@ -247,12 +241,10 @@ class JobQueue:
 
     def _insert(self, adapter: str, work: JobWork, now: float) -> int | None:
         kind, payload = encode(work)
-        # A job without a conversation is ordered on its own: its key stands in.
-        order = work.conversation_id or f"({work.key})"
         cursor = self._db.execute(
             "INSERT OR IGNORE INTO jobs (adapter, event_id, conversation_id, event, kind,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (adapter, work.key, order, payload, kind, now, now),
+            (adapter, work.key, order_key(work), payload, kind, now, now),
         )
         return cursor.lastrowid if cursor.rowcount else None
 
@@ -272,48 +264,7 @@ class JobQueue:
                 row = self._db.execute(_CLAIM, params).fetchone()
             finally:
                 self._db.execute("COMMIT")
-        if row is None:
-            return None
-        job_id, adapter, payload, attempts, token, created_at, kind, waiting_since = row
-        return Job(
-            job_id, adapter, decode(kind, payload), attempts, token, created_at, waiting_since
-        )
-
-    def renew(self, job: Job) -> bool:
-        """Extend the lease; False when the job is no longer ours (taken over or finished)."""
-        return self._update(
-            job, "lease_until = ?", (self._clock() + self.lease_seconds,), status="running"
-        )
-
-    def complete(self, job: Job) -> bool:
-        """Mark the job done; False when it was no longer ours."""
-        return self._update(job, "status = 'done', token = NULL, error = NULL", ())
-
-    def fail(self, job: Job, reason: str) -> bool:
-        """Mark the job failed for good, with the reason shown in logs and `failed_jobs()`."""
-        return self._update(job, "status = 'failed', token = NULL, error = ?", (reason,))
-
-    def retry_later(self, job: Job, delay: float, reason: str) -> bool:
-        """Put the job back in the queue, due after `delay` seconds."""
-        return self._update(
-            job,
-            "status = 'queued', token = NULL, not_before = ?, error = ?",
-            (self._clock() + delay, reason),
-        )
-
-    def wait_later(self, job: Job, delay: float, reason: str) -> bool:
-        """Put the job back as waiting for the helpdesk, due after `delay` seconds.
-
-        The first wait records `waiting_since`, from which the outage limit counts. A waiting
-        job keeps its place: later jobs of its conversation wait behind it.
-        """
-        now = self._clock()
-        return self._update(
-            job,
-            "status = 'queued', token = NULL, not_before = ?, error = ?, "
-            "waiting_since = COALESCE(waiting_since, ?)",
-            (now + delay, reason, now),
-        )
+        return None if row is None else job_from_row(row)
 
     def dead_letter(self, job: Job, reason: str, notice: DeadLetterNotice | None = None) -> bool:
         """Give the job up (`dead`) and, in the same transaction, queue the agent's notice.
@@ -345,10 +296,6 @@ class JobQueue:
                 (now, adapter, now),
             )
             return cursor.rowcount
-
-    def now(self) -> float:
-        """The queue's clock: seconds since the epoch."""
-        return self._clock()
 
     def _update(
         self, job: Job, assignments: str, values: tuple[Any, ...], *, status: str = "running"
@@ -389,13 +336,14 @@ class JobQueue:
             row = self._db.execute(
                 "SELECT state FROM steps WHERE job_id = ? AND step = ?", (job.id, step)
             ).fetchone()
-            if row is not None:
-                return "done" if row[0] == "done" else "uncertain"
-            self._db.execute(
-                "INSERT INTO steps (job_id, step, state, updated_at) VALUES (?, ?, 'started', ?)",
-                (job.id, step, self._clock()),
-            )
-            return "new"
+            state = step_state(None if row is None else row[0])
+            if state == "new":
+                self._db.execute(
+                    "INSERT INTO steps (job_id, step, state, updated_at) "
+                    "VALUES (?, ?, 'started', ?)",
+                    (job.id, step, self._clock()),
+                )
+            return state
 
     def finish_step(self, job: Job, step: str) -> None:
         """Record that a write was answered with success."""
@@ -434,52 +382,24 @@ class JobQueue:
 
     # -- inspection and upkeep -----------------------------------------------------------
 
-    def counts(self) -> dict[str, int]:
-        """Jobs per status: queued (waiting ones included), running, done, failed (dead ones
-        included); `overview` tells waiting and dead jobs apart."""
-        overview = self.overview()
-        return {
-            "queued": overview["queued"] + overview["waiting"],
-            "running": overview["running"],
-            "done": overview["done"],
-            "failed": overview["failed"] + overview["dead"],
-        }
-
     def overview(self) -> dict[str, int]:
         """Jobs per state: queued, waiting (for a helpdesk that is down), running, done,
         failed, dead (gave up after the outage limit)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT CASE WHEN status = 'queued' AND waiting_since IS NOT NULL "
-                "THEN 'waiting' ELSE status END, COUNT(*) FROM jobs GROUP BY 1"
+                f"SELECT {OVERVIEW_STATE}, COUNT(*) FROM jobs GROUP BY 1"
             ).fetchall()
         counts = dict.fromkeys(JOB_STATES, 0)
         counts.update({status: count for status, count in rows})
         return counts
 
-    def failed_jobs(self) -> list[tuple[int, str, str, str]]:
-        """`(job id, adapter, event id, reason)` of every failed job, oldest first."""
-        return [(j.id, j.adapter, j.key, j.reason) for j in self.jobs_in("failed")]
-
     def jobs_in(self, state: Literal["waiting", "failed", "dead"]) -> list[JobSummary]:
         """The jobs in a state, oldest first: what an operator looks at."""
-        where = {
-            "waiting": "status = 'queued' AND waiting_since IS NOT NULL",
-            "failed": "status = 'failed'",
-            "dead": "status = 'dead'",
-        }[state]
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, adapter, event_id, conversation_id, kind, error, attempts,"
-                f" created_at, waiting_since FROM jobs WHERE {where} ORDER BY id"  # fixed
+                f"SELECT {SUMMARY_COLUMNS} FROM jobs WHERE {summary_where(state)} ORDER BY id"
             ).fetchall()
-        return [
-            JobSummary(
-                id=row[0], adapter=row[1], key=row[2], conversation_id=row[3], kind=row[4],
-                reason=row[5] or "", attempts=row[6], created_at=row[7], waiting_since=row[8],
-            )
-            for row in rows
-        ]  # fmt: skip
+        return summaries(rows)
 
     def check_writable(self) -> None:
         """Take and release the write lock; raises `sqlite3.Error` when the file is unusable."""
@@ -494,13 +414,12 @@ class JobQueue:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.execute(
-                    "DELETE FROM steps WHERE job_id IN (SELECT id FROM jobs WHERE "
-                    "status IN ('done', 'failed', 'dead') AND updated_at < ?)",
+                    f"DELETE FROM steps WHERE job_id IN (SELECT id FROM jobs WHERE {FINISHED} "
+                    "AND updated_at < ?)",
                     (cutoff,),
                 )
                 cursor = self._db.execute(
-                    "DELETE FROM jobs WHERE status IN ('done', 'failed', 'dead')"
-                    " AND updated_at < ?",
+                    f"DELETE FROM jobs WHERE {FINISHED} AND updated_at < ?",
                     (cutoff,),
                 )
             finally:
@@ -511,9 +430,3 @@ class JobQueue:
         """Close the database connection."""
         with self._lock:
             self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()

@@ -33,10 +33,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from tl_loop._db import PostgresPool, table_parts
-from tl_loop.helpdesk._adapter import HelpdeskEvent
 from tl_loop.relay._jobs import (
     JOB_STATES,
     DeadLetterNotice,
@@ -45,9 +44,19 @@ from tl_loop.relay._jobs import (
     JobWork,
     ReviewRelease,
     StepState,
-    decode,
     encode,
-    work_for_event,
+)
+from tl_loop.relay._queue_rules import (
+    CLAIMED_COLUMNS,
+    FINISHED,
+    OVERVIEW_STATE,
+    SUMMARY_COLUMNS,
+    QueueRules,
+    job_from_row,
+    order_key,
+    step_state,
+    summaries,
+    summary_where,
 )
 
 __all__ = ["PostgresJobQueue"]
@@ -92,7 +101,7 @@ def _schema(jobs: str, steps: str, conversations: str, prefix: str) -> list[str]
     ]
 
 
-class PostgresJobQueue:
+class PostgresJobQueue(QueueRules):
     """The durable queue in PostgreSQL, shared by several relays. Safe to share between threads.
 
     ```python
@@ -162,25 +171,7 @@ class PostgresJobQueue:
         with self._pool.connection() as connection:
             return connection.execute(query, params).rowcount
 
-    def now(self) -> float:
-        """The queue's clock: seconds since the epoch."""
-        return self._clock()
-
     # -- enqueue and claim -----------------------------------------------------------------
-
-    def enqueue(self, adapter: str, event: HelpdeskEvent) -> int | None:
-        """Store a webhook's event as a job; None when this (adapter, event_id) was seen before.
-
-        Raises:
-            ValueError: an `ignored` event (nothing to do).
-        """
-        return self.enqueue_work(adapter, work_for_event(event))
-
-    def enqueue_review(
-        self, item_id: str, *, adapter: str | None, conversation_id: str | None
-    ) -> int | None:
-        """Queue carrying out the decision on review item `item_id`; None if already queued."""
-        return self.enqueue_work(adapter or "", ReviewRelease(item_id, conversation_id))
 
     @property
     def database(self) -> str:
@@ -209,12 +200,11 @@ class PostgresJobQueue:
 
     def _insert(self, connection: Any, adapter: str, work: JobWork, now: float) -> int | None:
         kind, payload = encode(work)
-        order = work.conversation_id or f"({work.key})"
         row = connection.execute(
             f"INSERT INTO {self._jobs} (adapter, event_id, conversation_id, event, kind,"
             " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (adapter, event_id) DO NOTHING RETURNING id",
-            (adapter, work.key, order, payload, kind, now, now),
+            (adapter, work.key, order_key(work), payload, kind, now, now),
         ).fetchone()
         return None if row is None else int(row[0])
 
@@ -236,7 +226,7 @@ class PostgresJobQueue:
                 ORDER BY j.id
                 FOR UPDATE SKIP LOCKED
                 LIMIT 1)
-            RETURNING id, adapter, event, attempts, token, created_at, kind, waiting_since""",
+            RETURNING {CLAIMED_COLUMNS}""",
             {
                 "token": uuid.uuid4().hex,
                 "owner": self.owner,
@@ -244,16 +234,12 @@ class PostgresJobQueue:
                 "now": now,
             },
         )
-        if row is None:
-            return None
-        job_id, adapter, payload, attempts, token, created_at, kind, waiting_since = row
-        return Job(
-            int(job_id), adapter, decode(kind, payload), attempts, token, created_at, waiting_since
-        )
+        return None if row is None else job_from_row(row)
 
     def _update(
         self, job: Job, assignments: str, values: tuple[Any, ...], *, status: str = "running"
     ) -> bool:
+        assignments = assignments.replace("?", "%s")  # the shared rules' placeholders
         return (
             self._count(
                 f"UPDATE {self._jobs} SET {assignments}, updated_at = %s "  # fixed fragments
@@ -261,36 +247,6 @@ class PostgresJobQueue:
                 (*values, self._clock(), job.id, job.token, status),
             )
             == 1
-        )
-
-    def renew(self, job: Job) -> bool:
-        """Extend the lease; False when the job is no longer ours."""
-        return self._update(job, "lease_until = %s", (self._clock() + self.lease_seconds,))
-
-    def complete(self, job: Job) -> bool:
-        """Mark the job done; False when it was no longer ours."""
-        return self._update(job, "status = 'done', token = NULL, error = NULL", ())
-
-    def fail(self, job: Job, reason: str) -> bool:
-        """Mark the job failed for good, with the reason."""
-        return self._update(job, "status = 'failed', token = NULL, error = %s", (reason,))
-
-    def retry_later(self, job: Job, delay: float, reason: str) -> bool:
-        """Put the job back in the queue, due after `delay` seconds."""
-        return self._update(
-            job,
-            "status = 'queued', token = NULL, not_before = %s, error = %s",
-            (self._clock() + delay, reason),
-        )
-
-    def wait_later(self, job: Job, delay: float, reason: str) -> bool:
-        """Put the job back as waiting for the helpdesk, due after `delay` seconds."""
-        now = self._clock()
-        return self._update(
-            job,
-            "status = 'queued', token = NULL, not_before = %s, error = %s, "
-            "waiting_since = COALESCE(waiting_since, %s)",
-            (now + delay, reason, now),
         )
 
     def dead_letter(self, job: Job, reason: str, notice: DeadLetterNotice | None = None) -> bool:
@@ -344,14 +300,14 @@ class PostgresJobQueue:
                 f"SELECT state FROM {self._steps} WHERE job_id = %s AND step = %s",
                 (job.id, step),
             ).fetchone()
-            if row is not None:
-                return "done" if row[0] == "done" else "uncertain"
-            connection.execute(
-                f"INSERT INTO {self._steps} (job_id, step, state, updated_at) "
-                "VALUES (%s, %s, 'started', %s)",
-                (job.id, step, now),
-            )
-            return "new"
+            state = step_state(None if row is None else row[0])
+            if state == "new":
+                connection.execute(
+                    f"INSERT INTO {self._steps} (job_id, step, state, updated_at) "
+                    "VALUES (%s, %s, 'started', %s)",
+                    (job.id, step, now),
+                )
+            return state
 
     def finish_step(self, job: Job, step: str) -> None:
         """Record that a write was answered with success."""
@@ -386,48 +342,21 @@ class PostgresJobQueue:
 
     # -- inspection and upkeep -------------------------------------------------------------
 
-    def counts(self) -> dict[str, int]:
-        """Jobs per status: queued (waiting included), running, done, failed (dead included)."""
-        overview = self.overview()
-        return {
-            "queued": overview["queued"] + overview["waiting"],
-            "running": overview["running"],
-            "done": overview["done"],
-            "failed": overview["failed"] + overview["dead"],
-        }
-
     def overview(self) -> dict[str, int]:
         """Jobs per state: queued, waiting, running, done, failed, dead."""
-        rows = self._all(
-            "SELECT CASE WHEN status = 'queued' AND waiting_since IS NOT NULL "
-            f"THEN 'waiting' ELSE status END, COUNT(*) FROM {self._jobs} GROUP BY 1"
-        )
+        rows = self._all(f"SELECT {OVERVIEW_STATE}, COUNT(*) FROM {self._jobs} GROUP BY 1")
         counts = dict.fromkeys(JOB_STATES, 0)
         counts.update({status: int(count) for status, count in rows})
         return counts
 
-    def failed_jobs(self) -> list[tuple[int, str, str, str]]:
-        """`(job id, adapter, event id, reason)` of every failed job, oldest first."""
-        return [(j.id, j.adapter, j.key, j.reason) for j in self.jobs_in("failed")]
-
     def jobs_in(self, state: Literal["waiting", "failed", "dead"]) -> list[JobSummary]:
         """The jobs in a state, oldest first."""
-        where = {
-            "waiting": "status = 'queued' AND waiting_since IS NOT NULL",
-            "failed": "status = 'failed'",
-            "dead": "status = 'dead'",
-        }[state]
-        rows = self._all(
-            "SELECT id, adapter, event_id, conversation_id, kind, error, attempts, created_at,"
-            f" waiting_since FROM {self._jobs} WHERE {where} ORDER BY id"  # fixed fragments
-        )
-        return [
-            JobSummary(
-                id=int(row[0]), adapter=row[1], key=row[2], conversation_id=row[3], kind=row[4],
-                reason=row[5] or "", attempts=row[6], created_at=row[7], waiting_since=row[8],
+        return summaries(
+            self._all(
+                f"SELECT {SUMMARY_COLUMNS} FROM {self._jobs} "
+                f"WHERE {summary_where(state)} ORDER BY id"  # fixed fragments
             )
-            for row in rows
-        ]  # fmt: skip
+        )
 
     def check_writable(self) -> None:
         """Run a write in a transaction and roll it back; raises when the database is unusable."""
@@ -440,13 +369,12 @@ class PostgresJobQueue:
         with self._pool.connection() as connection, connection.transaction():
             connection.execute(
                 f"DELETE FROM {self._steps} WHERE job_id IN (SELECT id FROM {self._jobs} WHERE "
-                "status IN ('done', 'failed', 'dead') AND updated_at < %s)",
+                f"{FINISHED} AND updated_at < %s)",
                 (cutoff,),
             )
             return int(
                 connection.execute(
-                    f"DELETE FROM {self._jobs} WHERE status IN ('done', 'failed', 'dead') "
-                    "AND updated_at < %s",
+                    f"DELETE FROM {self._jobs} WHERE {FINISHED} AND updated_at < %s",
                     (cutoff,),
                 ).rowcount
             )
@@ -456,9 +384,3 @@ class PostgresJobQueue:
         if not self._closed.is_set():
             self._closed.set()
             self._pool.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
