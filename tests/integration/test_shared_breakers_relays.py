@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from relay_processes import SECRET, SPANISH, RelayProcess, write_config
+from relay_processes import ENV, SECRET, SPANISH, RelayProcess, write_config
 
 from tl_loop.testing import MemoryHelpdesk, MemoryHelpdeskServer
 
@@ -86,7 +86,7 @@ def test_a_429_one_relay_received_keeps_every_relay_off_the_engine(
                 f'\n[breaker]\nbackend = "postgres"\nurl = "{postgres_url}"\n'
                 f'table = "{prefix}_breakers"\n'
             )
-            relays.append(RelayProcess(config))
+            relays.append(RelayProcess(config, env=ENV))
         try:
             for relay in relays:
                 relay.start()
