@@ -308,7 +308,11 @@ def test_secrets_never_leak(httpx_mock: HTTPXMock) -> None:
 
 def test_from_env_reads_the_aws_variables() -> None:
     env = {"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": SECRET,
-           "AWS_SESSION_TOKEN": TOKEN, "AWS_DEFAULT_REGION": "us-west-2"}  # fmt: skip
+           "AWS_SESSION_TOKEN": TOKEN, "AWS_DEFAULT_REGION": "us-west-2",
+           # the rest of the chain finds nothing: no files, no instance metadata
+           "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+           "AWS_CONFIG_FILE": "/nonexistent/config",
+           "AWS_EC2_METADATA_DISABLED": "true"}  # fmt: skip
 
     amazon = AmazonEngine.from_env(env)
 

@@ -11,6 +11,10 @@ on any HTML element); segments without tokens go as plain text. Formality (`FORM
 `INFORMAL`) is silently ignored for unsupported targets: `AppliedSettings` tells, and
 `SegmentResult.formality_applied` reports it. Glossaries are native only when you name a custom
 terminology already created in your account (`terminology_names`).
+
+Credentials come from the options, else from the AWS credential chain in botocore's order
+(environment, profile files, `credential_process`, container, EC2 instance metadata;
+`_aws_credentials`); temporary ones are fetched again before they expire.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import anyio
+import anyio.to_thread
 import httpx
 
 from tl_loop._errors import (
@@ -36,6 +41,12 @@ from tl_loop._errors import (
     TextTooLongError,
     UnsupportedLanguageError,
 )
+from tl_loop.engines._aws_credentials import (
+    AWSCredentialProvider,
+    resolve_aws_credentials,
+    resolve_aws_region,
+)
+from tl_loop.engines._aws_metadata import instance_region
 from tl_loop.engines._base import NO_OPTIONS, Capabilities, SegmentResult, TranslateOptions
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy, retry_after_seconds
 from tl_loop.engines._sigv4 import AWSCredentials, sign_request
@@ -84,9 +95,15 @@ class AmazonEngine(HTTPEngine):
     """Amazon Translate (real-time `TranslateText`).
 
     Args:
-        access_key_id, secret_access_key: an IAM access key allowed `translate:TranslateText`.
+        access_key_id, secret_access_key: an IAM access key allowed `translate:TranslateText`;
+            without them, the AWS credential chain finds one (environment, profiles,
+            `credential_process`, container, EC2 instance role).
         session_token: for temporary credentials (STS, SSO, instance roles).
-        region: the AWS region, e.g. `eu-west-1`.
+        region: the AWS region, e.g. `eu-west-1`; by default `AWS_REGION`,
+            `AWS_DEFAULT_REGION`, the profile's `region`, or the EC2 instance's region.
+        profile: a profile of `~/.aws/credentials` / `~/.aws/config` (overrides `AWS_PROFILE`
+            and the environment's keys).
+        credentials: an `AWSCredentialProvider` (e.g. from `resolve_aws_credentials`).
         terminology_names: the custom terminology to apply (Amazon takes one per request); it
             must already exist in that region. Naming one makes glossaries native.
         base_url: defaults to `https://translate.{region}.amazonaws.com` (VPC endpoints, tests).
@@ -97,17 +114,20 @@ class AmazonEngine(HTTPEngine):
 
     name = "amazon"
     install_hint: ClassVar[str] = (
-        "set AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN for temporary "
-        "credentials) and AWS_REGION for an IAM identity allowed translate:TranslateText"
+        "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN for temporary "
+        "credentials), or AWS_PROFILE for a profile in ~/.aws, and AWS_REGION, for an IAM "
+        "identity allowed translate:TranslateText"
     )
 
     def __init__(
         self,
         *,
-        access_key_id: str,
-        secret_access_key: str,
-        region: str,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        region: str | None = None,
         session_token: str | None = None,
+        profile: str | None = None,
+        credentials: AWSCredentialProvider | None = None,
         terminology_names: Sequence[str] = (),
         base_url: str | None = None,
         max_concurrency: int = 4,
@@ -117,11 +137,18 @@ class AmazonEngine(HTTPEngine):
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        if not (access_key_id and secret_access_key and region):
-            raise ConfigurationError(
-                "AmazonEngine needs access_key_id, secret_access_key and region; "
-                + self.install_hint
+        if access_key_id or secret_access_key:
+            if not (access_key_id and secret_access_key):
+                raise ConfigurationError(
+                    "AmazonEngine needs both access_key_id and secret_access_key (or neither, "
+                    "to use the AWS credential chain)"
+                )
+            credentials = AWSCredentialProvider(
+                "options", AWSCredentials(access_key_id, secret_access_key, session_token)
             )
+        elif credentials is None:
+            credentials = resolve_aws_credentials(profile=profile)
+        region = region or _region(os.environ, profile, credentials)
         if isinstance(terminology_names, str) or len(terminology_names) > 1:
             raise ConfigurationError(
                 "terminology_names takes a list with at most one name: Amazon Translate "
@@ -134,7 +161,7 @@ class AmazonEngine(HTTPEngine):
             http_client=http_client,
             async_http_client=async_http_client,
         )
-        self._credentials = AWSCredentials(access_key_id, secret_access_key, session_token)
+        self._credentials = credentials
         self.region = region
         self.terminology_names = tuple(terminology_names)
         self.max_concurrency = max(1, max_concurrency)
@@ -152,28 +179,25 @@ class AmazonEngine(HTTPEngine):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> AmazonEngine:
-        """Build from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`
-        (optional) and `AWS_REGION` or `AWS_DEFAULT_REGION`; `options` go to the constructor.
+        """Build with credentials and region from the AWS chain, reading `environ`.
+
+        The environment's `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`;
+        else the profile (`profile` option, `AWS_PROFILE`) in `AWS_SHARED_CREDENTIALS_FILE` /
+        `AWS_CONFIG_FILE` (default `~/.aws/`), with its `credential_process`; else the container
+        endpoint (`AWS_CONTAINER_CREDENTIALS_*`) or the EC2 instance role. Region: `AWS_REGION`,
+        `AWS_DEFAULT_REGION`, the profile's `region`. `options` go to the constructor.
 
         Raises:
-            ConfigurationError: a required variable is not set (the message names it).
+            ConfigurationError: no credentials or no region (the message lists what was tried
+                and how to fix it), or a source set up wrongly.
         """
         env = environ if environ is not None else os.environ
-        values: dict[str, str] = {}
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-            if not env.get(name):
-                raise ConfigurationError(f"{name} is not set; {cls.install_hint}")
-            values[name] = env[name]
-        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
-        if not region:
-            raise ConfigurationError(f"AWS_REGION is not set; {cls.install_hint}")
-        return cls(
-            access_key_id=values["AWS_ACCESS_KEY_ID"],
-            secret_access_key=values["AWS_SECRET_ACCESS_KEY"],
-            session_token=env.get("AWS_SESSION_TOKEN") or None,
-            region=region,
-            **options,
-        )
+        profile = options.get("profile")
+        if not (options.get("access_key_id") or options.get("credentials")):
+            options["credentials"] = resolve_aws_credentials(env, profile=profile)
+        if not options.get("region"):
+            options["region"] = _region(env, profile, options.get("credentials"))
+        return cls(**options)
 
     @property
     def version(self) -> str:
@@ -237,7 +261,7 @@ class AmazonEngine(HTTPEngine):
         )
         return sign_request(
             request,
-            credentials=self._credentials,
+            credentials=self._credentials.get(),
             region=self.region,
             service="translate",
             now=self._clock(),
@@ -312,6 +336,9 @@ class AmazonEngine(HTTPEngine):
         options: TranslateOptions = NO_OPTIONS,
     ) -> list[SegmentResult]:
         """Translate up to `max_concurrency` segments at once, each retried on its own."""
+        # Fetching temporary credentials again is blocking I/O: do it off the event loop, so
+        # the requests below find them fresh.
+        await anyio.to_thread.run_sync(self._credentials.get)
         results: list[SegmentResult | None] = [None] * len(segments)
         limit = anyio.Semaphore(self.max_concurrency)
         one = super().atranslate_batch
@@ -335,7 +362,8 @@ class AmazonEngine(HTTPEngine):
         if status < 400:
             return None
         kind, message = _error_body(response)
-        message = message.replace(self._credentials.secret_access_key, "***")
+        secret = self._credentials.current.secret_access_key
+        message = message.replace(secret, "***") if secret else message
         detail = f"HTTP {status} {kind or ''}: {message}".replace("  ", " ")
         common: dict[str, Any] = {"service": self.name, "status_code": status}
         if kind in _RATE:
@@ -350,7 +378,7 @@ class AmazonEngine(HTTPEngine):
         if kind in _AUTH:
             return AuthenticationError(
                 f"credentials refused ({detail}); check the access key, its secret, the "
-                "session token and the region",
+                f"session token and the region (credentials from {self._credentials.source})",
                 **common,
             )
         if kind is not None and status == 400:
@@ -358,6 +386,21 @@ class AmazonEngine(HTTPEngine):
             error.failover = kind in _FAILOVER  # another engine may have the pair or terms
             return error
         return super().error_for(response)
+
+
+def _region(
+    environ: Mapping[str, str], profile: str | None, credentials: AWSCredentialProvider | None
+) -> str:
+    """`AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`, else (on EC2) the instance's."""
+    region = resolve_aws_region(environ, profile=profile)
+    if not region and credentials is not None and credentials.source == "EC2 instance metadata":
+        region = instance_region(environ)
+    if not region:
+        raise ConfigurationError(
+            "no AWS region: AWS_REGION is not set; pass region=, set AWS_REGION, or add "
+            "`region = eu-west-1` to the profile in ~/.aws/config"
+        )
+    return region
 
 
 def _to_send(segment: str) -> str:

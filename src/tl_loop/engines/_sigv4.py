@@ -32,7 +32,8 @@ _UNRESERVED = "-_.~"  # with letters and digits, what SigV4 leaves unencoded
 
 @dataclass(frozen=True, slots=True)
 class AWSCredentials:
-    """An AWS access key, its secret and, for temporary credentials, a session token.
+    """An AWS access key, its secret and, for temporary credentials, a session token and the
+    time they expire (`expires_at`, aware UTC; None for long-term keys).
 
     The secret and the token never appear in `repr()`.
     """
@@ -40,6 +41,7 @@ class AWSCredentials:
     access_key_id: str
     secret_access_key: str = field(repr=False)
     session_token: str | None = field(default=None, repr=False)
+    expires_at: datetime | None = None
 
 
 def _hmac(key: bytes, message: str) -> bytes:
