@@ -77,13 +77,22 @@ def test_serbian_in_cyrillic_reads_like_serbian_in_latin(engine: ApertiumEngine)
 
 
 @needs("hbs-eng", "eng-hbs_SR")
-def test_serbian_croatian_and_bosnian_are_written_in_latin_script(engine: ApertiumEngine) -> None:
-    assert {("sr", "en"), ("hr", "en"), ("bs", "en"), ("en", "sr-Latn"), ("en", "hr")} <= (
-        engine.pairs()
-    )
-    serbian = translate(engine, "The milk is white.", "en", "sr")
-    assert not re.search(r"[\u0400-\u04ff]", serbian)
-    assert not engine.supports("en", "sr-Cyrl")  # no generator writes Cyrillic
+def test_serbian_croatian_and_bosnian_are_read_and_not_written_by_default(
+    engine: ApertiumEngine,
+) -> None:
+    assert {("sr", "en"), ("hr", "en"), ("bs", "en")} <= engine.pairs()
+    # English → hbs leaves half the words English: measured unfit, left out unless asked for.
+    assert not engine.supports("en", "sr")
+    assert engine.skipped_modes() == ("eng-hbs_BS", "eng-hbs_HR", "eng-hbs_SR")
+
+
+@needs("hbs-eng", "eng-hbs_SR")
+def test_asked_for_serbian_is_written_in_latin_script() -> None:
+    with ApertiumEngine(skip_modes=()) as engine:
+        assert {("en", "sr-Latn"), ("en", "hr"), ("en", "bs")} <= engine.pairs()
+        serbian = translate(engine, "The milk is white.", "en", "sr")
+        assert not re.search(r"[\u0400-\u04ff]", serbian)
+        assert not engine.supports("en", "sr-Cyrl")  # no generator writes Cyrillic
 
 
 @needs("isl-eng", "eng-spa")
@@ -117,6 +126,7 @@ def test_engines_shows_direct_pivot_and_one_way_routes_and_coverage() -> None:
     assert re.search(r"via es \(apertium\)\s+via es \(apertium\)$", rows["it"])
     assert re.search(r"^\s+ast\s+—\s+via es", rows["ast"])  # Asturian is written, not read
     assert "of the 75 languages lingua detects, with en:" in out.getvalue()
+    assert "left out as unfit (skip_modes): eng-hbs_BS, eng-hbs_HR, eng-hbs_SR" in out.getvalue()
 
     out = io.StringIO()
     assert main(["engines", "--graph", "--json"], stdout=out, stderr=io.StringIO()) == 0
@@ -126,8 +136,8 @@ def test_engines_shows_direct_pivot_and_one_way_routes_and_coverage() -> None:
     assert languages["is"]["from_hub"] is None
     assert languages["ro"]["to_hub"] == {"via": ["es"], "engines": "apertium+apertium"}
     coverage = graph["coverage"]
-    assert {"sr", "hr", "bs", "it", "eo", "es", "ca", "fr", "pt"} <= set(coverage["both"])
-    assert {"is", "mk", "eu", "ro"} <= set(coverage["into"])
+    assert {"it", "eo", "es", "ca", "fr", "pt"} <= set(coverage["both"])
+    assert {"is", "mk", "eu", "ro", "sr", "hr", "bs"} <= set(coverage["into"])
     assert "el" in coverage["none"]
     assert graph["detectable"] == 75
     total = sum(len(group) for group in coverage.values())

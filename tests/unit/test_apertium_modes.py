@@ -111,17 +111,28 @@ def test_discovery_keeps_plain_pairs_and_known_variants(modes_dir: Path) -> None
         ("sr", "en"),
         ("hr", "en"),
         ("bs", "en"),
-        ("en", "sr-Latn"),
-        ("en", "hr"),
-        ("en", "bs"),
         ("is", "en"),
     }
     # A spelling variant never takes the plain pair's place.
     assert modes[("en", "ca")].name == "eng-cat.mode"
 
 
-def test_serbian_takes_the_installed_script_unless_another_is_asked_for(modes_dir: Path) -> None:
+def test_modes_measured_unfit_are_left_out_unless_asked_for(modes_dir: Path) -> None:
+    assert ("en", "sr-Latn") not in discover_modes(modes_dir)
+    assert {("en", "sr-Latn"), ("en", "hr"), ("en", "bs")} <= set(
+        discover_modes(modes_dir, skip=())
+    )
     engine = ApertiumEngine(modes_dir=modes_dir)
+    assert not engine.supports("en", "sr")
+    assert engine.skipped_modes() == ("eng-hbs_BS", "eng-hbs_HR", "eng-hbs_SR")
+    assert ApertiumEngine(modes_dir=modes_dir, skip_modes=()).supports("en", "hr")
+    assert not ApertiumEngine(modes_dir=modes_dir, skip_modes=["eng-spa"]).supports("en", "es")
+    with pytest.raises(ConfigurationError, match=r"write skip_modes = \['eng-spa'\]"):
+        ApertiumEngine(modes_dir=modes_dir, skip_modes="eng-spa")
+
+
+def test_serbian_takes_the_installed_script_unless_another_is_asked_for(modes_dir: Path) -> None:
+    engine = ApertiumEngine(modes_dir=modes_dir, skip_modes=())
     assert engine.supports("en", "sr")  # written in Latin script, the only one installed
     assert engine.supports("en", "sr-Latn")
     assert not engine.supports("en", "sr-Cyrl")

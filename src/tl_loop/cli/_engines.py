@@ -121,6 +121,8 @@ def run_engines(args: argparse.Namespace, stdout: TextIO) -> int:
                     "paused_seconds": round(status.paused_seconds, 1),
                     "max_concurrency": status.max_concurrency,
                     "install": engine.install_hint,
+                    # Installed but left out as unfit (Apertium's skip_modes).
+                    "skipped": list(getattr(engine, "skipped_modes", tuple)()),
                 }
             )
     if args.json:
@@ -143,6 +145,9 @@ def run_engines(args: argparse.Namespace, stdout: TextIO) -> int:
             breaker += f"; rate limited, paused {row['paused_seconds']:.0f} s more"
         print(f"{row['name']} {row['version']}: {health}; {breaker}", file=stdout)
         print(f"  pairs ({len(row['pairs'])}): " + ", ".join(row["pairs"]), file=stdout)
+        if row["skipped"]:
+            print(f"  installed, left out as unfit (skip_modes): {', '.join(row['skipped'])}",
+                  file=stdout)  # fmt: skip
     print_graph(graph, stdout)
     return 0
 

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import IO, ClassVar
 
@@ -34,6 +34,7 @@ from tl_loop._errors import (
     UnsupportedLanguageError,
 )
 from tl_loop.engines._apertium_modes import (
+    UNUSABLE_MODES,
     apertium_pairs,
     apertium_to_bcp47,
     bcp47_to_apertium,
@@ -53,6 +54,7 @@ from tl_loop.engines._base import (
 )
 
 __all__ = [
+    "UNUSABLE_MODES",
     "ApertiumEngine",
     "apertium_pairs",
     "apertium_to_bcp47",
@@ -357,6 +359,8 @@ class ApertiumEngine(Engine):
         modes_dir: folder of Apertium `.mode` files.
         timeout: seconds one request may take before its pipeline is killed and restarted.
         pipelines_per_pair: pipelines to run per pair, for concurrent requests.
+        skip_modes: mode names (`eng-hbs_SR`) to leave out although installed; by default
+            `UNUSABLE_MODES`, the directions measured unfit for customers. `()` uses them all.
 
     Example:
         >>> with ApertiumEngine() as engine:  # doctest: +SKIP
@@ -376,6 +380,7 @@ class ApertiumEngine(Engine):
         modes_dir: str | os.PathLike[str] = "/usr/share/apertium/modes",
         timeout: float = 10.0,
         pipelines_per_pair: int = 1,
+        skip_modes: Collection[str] = UNUSABLE_MODES,
     ) -> None:
         if pipelines_per_pair < 1:
             raise ConfigurationError(
@@ -384,6 +389,12 @@ class ApertiumEngine(Engine):
         self._modes_dir = Path(modes_dir)
         self._timeout = timeout
         self._pipelines_per_pair = pipelines_per_pair
+        if isinstance(skip_modes, str):
+            raise ConfigurationError(
+                f"skip_modes must be a list of mode names, not the string {skip_modes!r}; "
+                f"write skip_modes = [{skip_modes!r}]"
+            )
+        self._skip_modes = frozenset(skip_modes)
         self._lock = threading.Lock()
         self._modes: dict[tuple[str, str], Path] | None = None
         self._version: str | None = None
@@ -405,6 +416,14 @@ class ApertiumEngine(Engine):
         """Installed pairs as BCP-47 tags, e.g. `("en", "es")`, `("en", "ca-valencia")`."""
         with self._lock:
             return frozenset(self._discover())
+
+    def skipped_modes(self) -> tuple[str, ...]:
+        """Installed modes left out by `skip_modes`, by name (`eng-hbs_SR`), sorted."""
+        try:
+            installed = {path.stem for path in self._modes_dir.glob("*.mode")}
+        except OSError:
+            return ()
+        return tuple(sorted(installed & self._skip_modes))
 
     def supports(self, source: str, target: str) -> bool:
         """Whether a mode serves this pair, falling back from `pt-BR` to `pt` on either side."""
@@ -454,7 +473,8 @@ class ApertiumEngine(Engine):
         # Caller holds self._lock.
         if self._modes is None:
             installed = shutil.which("lt-proc") is not None
-            self._modes = discover_modes(self._modes_dir) if installed else {}
+            found = discover_modes(self._modes_dir, skip=self._skip_modes) if installed else {}
+            self._modes = found
         return self._modes
 
     def _mode_for(self, source: str, target: str) -> Path | None:

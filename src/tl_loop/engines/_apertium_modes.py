@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 from tl_loop._models import normalize_tag
 
 __all__ = [
+    "UNUSABLE_MODES",
     "apertium_pairs",
     "apertium_to_bcp47",
     "bcp47_to_apertium",
@@ -51,6 +52,13 @@ _BCP47_TO_ALPHA3: Mapping[str, str] = {
     **{v: k for k, v in _ALPHA3_TO_BCP47.items()},
     **{tag: macro for macro, tags in _MACROLANGUAGES.items() for tag in tags},
 }
+
+# Modes that install but are not fit to write to customers, measured with
+# bench/bench_apertium_pairs.py (docs/engines-apertium.md): English to Serbian, Croatian and
+# Bosnian leaves about half the words English or unknown and mark characters in the text
+# ("Jekyll odobriti free na customize tvoj Sass obraćenje @in siguran put#."). Skipped unless
+# `skip_modes` says otherwise; the other direction (hbs-eng) is kept, for agents to read.
+UNUSABLE_MODES: frozenset[str] = frozenset({"eng-hbs_SR", "eng-hbs_HR", "eng-hbs_BS"})
 
 # Apertium variant names → registered BCP-47 variant subtags; other variants are skipped.
 _VARIANTS: Mapping[str, str] = {"valencia": "valencia", "aran": "aranes"}
@@ -127,14 +135,21 @@ def parse_mode(text: str) -> tuple[tuple[str, ...], ...]:
     return tuple(commands)
 
 
-def discover_modes(modes_dir: Path) -> dict[tuple[str, str], Path]:
-    """Map each BCP-47 pair to its `.mode` file in `modes_dir`; empty if the folder is missing."""
+def discover_modes(
+    modes_dir: Path, *, skip: Collection[str] = UNUSABLE_MODES
+) -> dict[tuple[str, str], Path]:
+    """Map each BCP-47 pair to its `.mode` file in `modes_dir`; empty if the folder is missing.
+
+    Modes named in `skip` (by default `UNUSABLE_MODES`) are left out.
+    """
     try:
         files = sorted(modes_dir.glob("*.mode"))
     except OSError:
         return {}
     found: dict[tuple[str, str], Path] = {}
     for path in files:
+        if path.stem in skip:
+            continue
         for pair in mode_name_to_pairs(path.stem):
             found[pair] = path
     return found
