@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import socket
 import statistics
 import subprocess
@@ -33,6 +32,8 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from relay_servers import RelayProcess
 from tl_loop.testing import MemoryHelpdesk
 
 SECRET = "bench-secret"
@@ -94,7 +95,7 @@ def start_helpdesk() -> tuple[subprocess.Popen[bytes], str]:
     return process, url
 
 
-def start_relay(directory: Path, helpdesk_url: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_relay(directory: Path, helpdesk_url: str) -> RelayProcess:
     config = directory / "bench.toml"
     config.write_text(
         f"""
@@ -111,15 +112,7 @@ webhook_secret_env = "BENCH_SECRET"
 """,
         encoding="utf-8",
     )
-    port = free_port()
-    log = (directory / "relay.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tl_loop.relay", "--config", str(config), "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "BENCH_SECRET": SECRET},
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_ready(f"{url}/readyz", process)
-    return process, url
+    return RelayProcess(config, env={"BENCH_SECRET": SECRET}).start()
 
 
 class Load:
@@ -214,8 +207,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         helpdesk, helpdesk_url = start_helpdesk()
         adapter = MemoryHelpdesk(base_url=helpdesk_url, webhook_secret=SECRET)
-        process, url = start_relay(Path(tmp), helpdesk_url)
-        sampler = Sampler(process.pid)
+        relay = start_relay(Path(tmp), helpdesk_url)
+        assert relay.process is not None
+        sampler = Sampler(relay.process.pid)
+        url = relay.url
         try:
             load = Load(url, adapter)
             asyncio.run(load.open_loop(50, 2))  # warm up connections and code paths
@@ -228,12 +223,12 @@ def main() -> None:
             sampler.done.set()
             counts = queue_counts(url)
         finally:
-            for child in (process, helpdesk):
-                child.terminate()
-                try:
-                    child.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+            relay.stop()
+            helpdesk.terminate()
+            try:
+                helpdesk.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                helpdesk.kill()
 
     p50, p99 = percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000
     samples = sampler.samples or [0.0]

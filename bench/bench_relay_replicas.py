@@ -20,9 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +31,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from bench_relay import SECRET, TEXTS, free_port, percentile, start_helpdesk, wait_ready
+from bench_relay import SECRET, TEXTS, percentile, start_helpdesk
+from relay_servers import RelayProcess
 from servers import postgres_server
 from tl_loop.testing import MemoryHelpdesk
 
@@ -41,9 +40,7 @@ CONCURRENCY = 32
 _OPEN = ('tl_loop_queue_jobs{status="queued"}', 'tl_loop_queue_jobs{status="running"}')
 
 
-def start_relay(
-    directory: Path, helpdesk_url: str, queue: str
-) -> tuple[subprocess.Popen[bytes], str]:
+def start_relay(directory: Path, helpdesk_url: str, queue: str) -> RelayProcess:
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "bench.toml"
     config.write_text(
@@ -62,15 +59,7 @@ webhook_secret_env = "BENCH_SECRET"
 """,
         encoding="utf-8",
     )
-    port = free_port()
-    log = (directory / "relay.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tl_loop.relay", "--config", str(config), "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "BENCH_SECRET": SECRET},
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_ready(f"{url}/readyz", process)
-    return process, url
+    return RelayProcess(config, env={"BENCH_SECRET": SECRET}).start()
 
 
 async def burst(
@@ -122,21 +111,12 @@ def open_jobs(url: str) -> float:
 
 @contextlib.contextmanager
 def relays(tmp: Path, helpdesk_url: str, queue: str, count: int) -> Iterator[list[str]]:
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        urls = []
-        for number in range(count):
-            process, url = start_relay(tmp / f"relay{number}", helpdesk_url, queue)
-            processes.append(process)
-            urls.append(url)
-        yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with contextlib.ExitStack() as stack:
+        started = [
+            stack.enter_context(start_relay(tmp / f"relay{number}", helpdesk_url, queue))
+            for number in range(count)
+        ]
+        yield [relay.url for relay in started]
 
 
 def measure(

@@ -73,7 +73,7 @@ class RelayProcess:
     `start()` waits until `ready` answers 200 (`/readyz`: queue and engine checked) and may be
     called again after `kill()` (same port, same queue file: a restart). `stop()` is SIGTERM
     (a graceful shutdown), `kill()` SIGKILL (a crash). Used as a context manager it is
-    started and, whatever happens, stopped.
+    started (unless it runs already) and, whatever happens, stopped.
 
     Args:
         config: the TOML file.
@@ -104,7 +104,8 @@ class RelayProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Self:
-        return self.start()
+        running = self.process is not None and self.process.poll() is None
+        return self if running else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
