@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from relay_servers import RelayProcess
@@ -132,9 +131,7 @@ def hold_a_reply(relay: RelayProcess, helpdesk: MemoryHelpdeskServer) -> None:
         event_id="note-1", conversation_id="c1", text=f"#tl {AGENT_TEXT}",
         kind="agent_note", customer_language="es",
     )  # fmt: skip
-    response = httpx.post(
-        f"{relay.url}/webhooks/memory", content=body, headers=adapter.sign(body), timeout=5
-    )
+    response = relay.post(adapter, body)
     assert response.status_code == 202
     helpdesk.wait_for(lambda: helpdesk.notes("c1"))  # the "held for review" note
     assert helpdesk.replies() == []
@@ -239,9 +236,7 @@ def test_an_english_draft_for_a_greek_customer_is_not_approved_by_mistake(
         event_id="note-el", conversation_id="c7", text="#tl Your refund was sent today.",
         kind="agent_note", customer_language="el",
     )  # fmt: skip
-    response = httpx.post(
-        f"{relay.url}/webhooks/memory", content=body, headers=adapter.sign(body), timeout=5
-    )
+    response = relay.post(adapter, body)
     assert response.status_code == 202
     helpdesk.wait_for(lambda: helpdesk.notes("c7"))  # the "held for review" note
 
