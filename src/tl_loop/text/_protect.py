@@ -12,6 +12,7 @@ into runs, and `tl_loop.text._spans` finds the spans to protect in each run.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import itertools
 import re
@@ -43,6 +44,23 @@ class Token:
     original: str
     restored: str
     kind: str
+
+
+# A frozen dataclass's __init__ sets each field through object.__setattr__; setting the slots
+# directly builds the same token three times faster, and protect builds one per protected span.
+_SET_PLACEHOLDER, _SET_ORIGINAL, _SET_RESTORED, _SET_KIND = (
+    getattr(Token, each.name).__set__ for each in dataclasses.fields(Token)
+)
+
+
+def _token(placeholder: str, original: str, restored: str, kind: str) -> Token:
+    """`Token(placeholder, original, restored, kind)`, built faster."""
+    token = object.__new__(Token)
+    _SET_PLACEHOLDER(token, placeholder)
+    _SET_ORIGINAL(token, original)
+    _SET_RESTORED(token, restored)
+    _SET_KIND(token, kind)
+    return token
 
 
 # --- atoms: text and tokens of one run ----------------------------------------------------
@@ -193,18 +211,18 @@ def _is_sentence_end(probe: str, match: re.Match[str]) -> bool:
         return following.isalnum() or following in _OPENERS
     if match.group(1) != ".":  # an ellipsis often goes on in lower case
         return following.isupper() or following in _OPENERS
+    if not (following.isupper() or following in _OPENERS):
+        return False  # decided by the next character alone: no need to look at the word before
     before = probe[max(0, match.start() - 20) : match.start()].split()
     word = before[-1] if before else ""
     if word.casefold() in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
         return False
-    if _INITIALISM.fullmatch(word):
-        return False
-    return following.isupper() or following in _OPENERS
+    return not _INITIALISM.fullmatch(word)
 
 
 def _gaps(atoms: Sequence[_Atom], split_lines: bool) -> list[tuple[int, int]]:
     """Where to cut a run, as (start, end) of the whitespace between segments."""
-    probe = "".join(a.text if isinstance(a, _Chunk) else _TOKEN_MARK for a in atoms)
+    probe = "".join([a.text if isinstance(a, _Chunk) else _TOKEN_MARK for a in atoms])
     gaps = [m.span(2) for m in _END.finditer(probe) if _is_sentence_end(probe, m)]
     if split_lines and "\n" in probe:
         gaps += [m.span() for m in _LINE_GAP.finditer(probe)]
@@ -362,7 +380,7 @@ class _Builder:
                 pieces.append(atom.raw)
                 continue
             placeholder = f"⟦{len(tokens)}⟧"
-            tokens[placeholder] = Token(placeholder, atom.original, atom.restored, atom.kind)
+            tokens[placeholder] = _token(placeholder, atom.original, atom.restored, atom.kind)
             inner = self.sub_layout(atom.inner) if atom.inner is not None else None
             if atom.markup or inner is not None:
                 self.renders[placeholder] = _Render(atom.markup, inner)
