@@ -271,14 +271,17 @@ class FrontAdapter(HelpdeskAdapter):
     # -- conversations -----------------------------------------------------------------------
 
     def build_get_messages(self, conversation_id: str) -> httpx.Request:
-        """`GET /conversations/{id}/messages?limit=100` (messages only; comments are apart)."""
+        """`GET /conversations/{id}/messages?limit=100`; after the last page of messages,
+        `next_page` reads the comments (`GET /conversations/{id}/comments`), where agents
+        write `#tl` notes."""
         path = f"/conversations/{path_segment(conversation_id)}/messages"
         return self._request("GET", path, params={"limit": "100"})
 
     def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
-        """The messages in `_results`, oldest first: inbound ones are the customer's, drafts
-        are not public. Front lists a conversation's messages newest first, so each page is
-        turned round (`HelpdeskClient.get_messages` orders the pages by time).
+        """The messages (or comments) in `_results`, oldest first: inbound messages are the
+        customer's, drafts are not public, comments are internal notes by teammates. Front
+        lists both newest first, so each page is turned round (`HelpdeskClient.get_messages`
+        orders the pages by time).
 
         Raises:
             NotFoundError: the conversation was merged into another (HTTP 301), or is gone.
@@ -287,8 +290,11 @@ class FrontAdapter(HelpdeskAdapter):
         results = self._json(response).get("_results")
         if not isinstance(results, list):
             raise ServiceResponseError('the response has no "_results" list', service=self.name)
+        items = reversed([r for r in results if isinstance(r, Mapping)])
+        if _is_comments(response):
+            return [_comment(item) for item in items]
         messages = []
-        for item in reversed([r for r in results if isinstance(r, Mapping)]):
+        for item in items:
             body, plain = item.get("body"), item.get("text")
             text = body if isinstance(body, str) else plain if isinstance(plain, str) else ""
             messages.append(
@@ -305,9 +311,14 @@ class FrontAdapter(HelpdeskAdapter):
         return messages
 
     def next_page(self, response: httpx.Response) -> httpx.Request | None:
-        """`_pagination.next` (a full URL with `page_token`), while there is one."""
+        """`_pagination.next` (a full URL with `page_token`), while there is one; after the
+        last page of messages, the conversation's comments."""
         following = as_mapping(self._json(response).get("_pagination")).get("next")
-        return next_page_request(response, link=following, headers=self._headers())
+        if following or _is_comments(response):
+            return next_page_request(response, link=following, headers=self._headers())
+        url = response.request.url
+        comments = url.copy_with(path=url.path.removesuffix("/messages") + "/comments", query=None)
+        return httpx.Request("GET", comments, headers=self._headers())
 
     def build_post_note(
         self, conversation_id: str, text: str, *, content_type: ContentType = "html"
@@ -418,6 +429,23 @@ class FrontAdapter(HelpdeskAdapter):
 
     def _invalid(self, problem: str) -> InvalidRequestError:
         return InvalidRequestError(problem, service=self.name)
+
+
+def _is_comments(response: httpx.Response) -> bool:
+    return response.request.url.path.rstrip("/").endswith("/comments")
+
+
+def _comment(item: Mapping[str, Any]) -> HelpdeskMessage:
+    """A comment: a teammate's internal note, in Markdown."""
+    body = item.get("body")
+    return HelpdeskMessage(
+        id=as_id(item.get("id")) or "",
+        text=body if isinstance(body, str) else "",
+        content_type="markdown",
+        author_role="agent",
+        public=False,
+        created_at=iso_timestamp(item.get("posted_at")),
+    )
 
 
 def _seconds(timestamp: str | None) -> str | None:

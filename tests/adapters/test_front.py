@@ -404,7 +404,25 @@ def test_messages_are_read_page_by_page(httpx_mock: HTTPXMock) -> None:
     assert (messages[0].text, messages[0].content_type) == ("<p>m3</p>", "html")
     assert messages[0].created_at == "2023-11-14T22:13:23.500000Z"
     assert [m.id for m in adapter.parse_messages(second)] == ["msg_1", "msg_2"]
-    assert adapter.next_page(second) is None
+    comments = adapter.next_page(second)  # then the comments, where agents write notes
+    assert comments is not None
+    assert str(comments.url) == f"{BASE}/conversations/cnv_55c8c149/comments"
+
+
+def comments_page(ids: range) -> dict[str, Any]:
+    results = [
+        {
+            "_links": {"self": f"{BASE}/comments/com_{i}"},
+            "id": f"com_{i}",
+            "author": {"id": "tea_55c8c149", "email": "leela@planet-express.com"},
+            "body": f"#tl c{i}",
+            "posted_at": 1_700_000_000.25 + i,
+            "attachments": [],
+            "is_pinned": False,
+        }
+        for i in ids
+    ]
+    return {"_pagination": {"next": None}, "_links": {"self": "…"}, "_results": results}
 
 
 def test_the_client_reads_a_conversation_oldest_first(httpx_mock: HTTPXMock) -> None:
@@ -416,10 +434,30 @@ def test_the_client_reads_a_conversation_oldest_first(httpx_mock: HTTPXMock) -> 
         method="GET", url=f"{url}?limit=100", json=messages_page(range(6, 2, -1), following)
     )
     httpx_mock.add_response(method="GET", url=following, json=messages_page(range(2, 0, -1), None))
+    httpx_mock.add_response(
+        method="GET",
+        url=f"{BASE}/conversations/cnv_55c8c149/comments",
+        json=comments_page(
+            range(8, 2, -5)  # com_8 and com_3, newest first
+        ),
+    )
     with HelpdeskClient(adapter) as client:
         messages = client.get_messages("cnv_55c8c149")
-    assert [m.id for m in messages] == [f"msg_{i}" for i in range(1, 7)]
+    assert [m.id for m in messages] == [
+        "msg_1",
+        "msg_2",
+        "com_3",
+        "msg_3",
+        "msg_4",
+        "msg_5",
+        "msg_6",
+        "com_8",
+    ]  # fmt: skip (by time: com_3 was posted a quarter second before msg_3)
     assert [m.id for m in messages if m.author_role == "customer"][-1] == "msg_5"
+    note = messages[-1]
+    assert (note.text, note.content_type, note.author_role, note.public) == (
+        "#tl c8", "markdown", "agent", False
+    )  # fmt: skip
 
 
 def test_a_merged_conversation_points_to_the_new_one() -> None:

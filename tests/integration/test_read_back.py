@@ -8,6 +8,7 @@ notes (however the helpdesk renders its marker) is ever taken for the message.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 from tl_loop import LanguageDetector, Loop
 from tl_loop.relay import Relay, RelaySettings
-from tl_loop.testing import FakeEngine, FreshdeskEmulator, Webhook
+from tl_loop.testing import FakeEngine, FreshdeskEmulator, FrontEmulator, Webhook
 from tl_loop.testing.emulators import EmulatedConversation
 
 THANKS = "Muchas gracias por su ayuda con el pedido."
@@ -127,3 +128,28 @@ def test_an_agent_note_is_read_back_past_the_relays_own_note(
     relay.drain()
     [reply] = helpdesk.replies(conversation.id)
     assert "Sale hoy." in reply.body
+
+
+def test_a_front_preview_comment_is_read_back_from_the_comments(tmp_path: Path) -> None:
+    """A rule webhook sending previews carries the comment's id, not its body: the relay finds
+    the `#tl` note among the conversation's comments (Front lists them apart from messages)."""
+    with FrontEmulator(webhook_kind="rule") as front:
+        loop = Loop(engines=[FakeEngine(TRANSLATIONS)], detector=LanguageDetector(["en", "es"]))
+        relay = Relay(
+            loop=loop,
+            adapters={"front": front.adapter()},
+            settings=RelaySettings(queue_path=tmp_path / "relay.sqlite3"),
+        )
+        conversation = front.open_conversation()
+        front.store.add_message(conversation, WHERE, author="customer", public=True)
+        webhook = front.agent_note(conversation, "#tl It ships today.")
+        event = json.loads(webhook.body)
+        event["target"]["data"] = {
+            key: event["target"]["data"][key] for key in ("_links", "id")
+        }  # a preview: ids and links only
+        preview = front.webhook(event, event="comment")
+        assert relay.accept("front", preview.body, preview.headers).status == 202
+        relay.drain()
+        relay.close()
+        [reply] = front.replies(front.conversation_key(conversation))
+        assert "Sale hoy." in reply.body

@@ -4,9 +4,9 @@
   (`authorization_code` and `refresh_token` grants, client id and secret by basic auth or
   form); 401 `_error` otherwise.
 - `GET /conversations/{id}`, `GET /conversations/{id}/messages` (newest first, `limit` ≤ 100,
-  `page_token`, `_pagination.next`), `POST …/comments` (201), `POST …/messages` (202
-  `{"status": "accepted", "message_uid"}`; sent a moment later), `GET /messages/{id}` (also
-  `alt:uid:<message_uid>`), `POST …/tags`.
+  `page_token`, `_pagination.next`), `GET …/comments` (newest first), `POST …/comments` (201),
+  `POST …/messages` (202 `{"status": "accepted", "message_uid"}`; sent a moment later),
+  `GET /messages/{id}` (also `alt:uid:<message_uid>`), `POST …/tags`.
 - Rate limits: `x-ratelimit-limit`, `x-ratelimit-remaining`, `x-ratelimit-reset` (epoch);
   429 with `retry-after` and `x-front-tier`.
 - Webhooks: application webhooks (`{"type": "inbound_received" | "new_comment_added",
@@ -104,6 +104,7 @@ class FrontEmulator(EmulatorServer):
         self.route("GET", _CONVERSATION, self._show)
         self.route("GET", _CONVERSATION + "/messages", self._messages)
         self.route("POST", _CONVERSATION + "/messages", self._reply)
+        self.route("GET", _CONVERSATION + "/comments", self._comments)
         self.route("POST", _CONVERSATION + "/comments", self._comment)
         self.route("POST", _CONVERSATION + "/tags", self._tags)
         self.route("GET", r"/messages/(?P<message>[\w:]+)", self._message)
@@ -192,6 +193,20 @@ class FrontEmulator(EmulatorServer):
                 "_pagination": {"next": following},
                 "_links": {"self": url_with(request, {})},
                 "_results": [self.message_json(conversation, m) for m in chunk],
+            },
+        )
+
+    def _comments(self, request: EmulatorRequest, groups: dict[str, str]) -> EmulatorResponse:
+        conversation = self.find_conversation(groups["conversation"])
+        with self.store.lock:
+            comments = [m for m in conversation.messages if not m.public]
+        comments.reverse()  # Front lists a conversation's comments newest first too
+        return EmulatorResponse(
+            200,
+            {
+                "_pagination": {"next": None},
+                "_links": {"self": url_with(request, {})},
+                "_results": [self.comment_json(conversation, m) for m in comments],
             },
         )
 
