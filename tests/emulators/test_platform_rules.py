@@ -76,9 +76,9 @@ def test_wrong_credentials_are_refused(emulator: EmulatorServer) -> None:
         client.get_messages(emulator.conversation_key(conversation))
 
 
+READS_PER_CONVERSATION = {"front": 2}  # Front: the messages, then the comments
 # Salesforce's allowance is daily (rolling 24 hours, answered 403 REQUEST_LIMIT_EXCEEDED), so
 # its adapter waits a quarter of an hour, not a minute.
-READS_PER_CONVERSATION = {"front": 2}
 LONGEST_WAIT = {"salesforce": 900.0}
 
 
