@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from loopback import Loopback, Request, Route, loopback
 from tl_loop import ConfigurationError
 from tl_loop.engines import AmazonEngine, RetryPolicy
 
@@ -23,56 +22,7 @@ SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 FILE_SECRET = "file-secret-0123456789abcdefghijklmnopqrstu"
 NO_WAIT = RetryPolicy(attempts=2, initial_wait=0.0, max_wait=0.01)
 
-Route = Callable[[str, dict[str, str]], tuple[int, str]]
-
-
-class Loopback:
-    """An HTTP server on 127.0.0.1 answering from `routes` ("METHOD /path" → handler) and
-    recording every request as (method, path, headers)."""
-
-    def __init__(self, routes: dict[str, Route]) -> None:
-        self.routes = routes
-        self.requests: list[tuple[str, str, dict[str, str]]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                owner.requests.append((self.command, self.path, headers))
-                route = owner.routes.get(f"{self.command} {self.path}")
-                status, body = route(self.path, headers) if route else (404, "not found")
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_PUT = _answer
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def loopback() -> Iterator[Callable[[dict[str, Route]], Loopback]]:
-    servers: list[Loopback] = []
-
-    def start(routes: dict[str, Route]) -> Loopback:
-        servers.append(Loopback(routes))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
+__all__ = ["loopback"]  # the fixture
 
 
 def later(minutes: float) -> str:
@@ -278,24 +228,24 @@ def test_credentials_about_to_expire_are_fetched_again(tmp_path: Path) -> None:
 def test_container_credentials_with_an_authorization_token_file(
     tmp_path: Path, loopback: Callable[[dict[str, Route]], Loopback]
 ) -> None:
-    server = loopback({"GET /creds": lambda path, headers: (200, answer("ASIACONTAINER"))})
+    server = loopback({"GET /creds": lambda request: (200, answer("ASIACONTAINER"))})
     token_file = tmp_path / "token"
     token_file.write_text("from-the-file", encoding="utf-8")
     env = base_env(tmp_path, AWS_CONTAINER_CREDENTIALS_FULL_URI=server.url + "/creds",
                    AWS_CONTAINER_AUTHORIZATION_TOKEN="from-the-variable",
                    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=str(token_file))  # fmt: skip
     assert signed_with(build(env)) == ("ASIACONTAINER", "token-ASIACONTAINER")
-    assert server.requests[0][2]["authorization"] == "from-the-file"  # the file wins
+    assert server.requests[0].headers["authorization"] == "from-the-file"  # the file wins
     del env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]
     build(env)
-    assert server.requests[1][2]["authorization"] == "from-the-variable"
+    assert server.requests[1].headers["authorization"] == "from-the-variable"
 
 
 def test_container_credentials_are_refreshed_before_they_expire(
     tmp_path: Path, loopback: Callable[[dict[str, Route]], Loopback]
 ) -> None:
     keys = iter(["ASIAOLD", "ASIANEW"])
-    server = loopback({"GET /creds": lambda path, headers: (200, answer(next(keys), minutes=12))})
+    server = loopback({"GET /creds": lambda request: (200, answer(next(keys), minutes=12))})
     engine = build(base_env(tmp_path, AWS_CONTAINER_CREDENTIALS_FULL_URI=server.url + "/creds"))
     assert signed_with(engine)[0] == "ASIANEW"
     # the endpoint is down now: 12 minutes left is more than the mandatory 10, keep the held ones
@@ -312,7 +262,7 @@ def test_a_container_uri_on_a_foreign_host_is_refused(tmp_path: Path) -> None:
 def test_a_failing_container_endpoint_is_an_error_not_a_skip(
     tmp_path: Path, loopback: Callable[[dict[str, Route]], Loopback]
 ) -> None:
-    server = loopback({"GET /creds": lambda path, headers: (403, "no")})
+    server = loopback({"GET /creds": lambda request: (403, "no")})
     env = base_env(tmp_path, AWS_CONTAINER_CREDENTIALS_FULL_URI=server.url + "/creds")
     with pytest.raises(ConfigurationError, match=r"container credentials endpoint .* HTTP 403"):
         build(env)
@@ -322,18 +272,18 @@ def test_a_failing_container_endpoint_is_an_error_not_a_skip(
 
 
 def imds(token_status: int = 200) -> dict[str, Route]:
-    def token(path: str, headers: dict[str, str]) -> tuple[int, str]:
-        assert headers["x-aws-ec2-metadata-token-ttl-seconds"] == "21600"
+    def token(request: Request) -> tuple[int, str]:
+        assert request.headers["x-aws-ec2-metadata-token-ttl-seconds"] == "21600"
         return token_status, "imds-session"
 
     role = "/latest/meta-data/iam/security-credentials/"
     return {
         "PUT /latest/api/token": token,
-        f"GET {role}": lambda path, headers: (200, "translator-role\n"),
-        f"GET {role}translator-role": lambda path, headers: (
+        f"GET {role}": lambda request: (200, "translator-role\n"),
+        f"GET {role}translator-role": lambda request: (
             200, answer("ASIAEC2").replace("{", '{"Code": "Success", ', 1)
         ),
-        "GET /latest/meta-data/placement/region": lambda path, headers: (200, "eu-north-1"),
+        "GET /latest/meta-data/placement/region": lambda request: (200, "eu-north-1"),
     }  # fmt: skip
 
 
@@ -348,12 +298,12 @@ def test_instance_metadata_v2_token_then_role_then_credentials(
     assert signed_with(engine) == ("ASIAEC2", "token-ASIAEC2")
     assert engine.region == "eu-north-1"  # no region configured: the instance's
     role = "/latest/meta-data/iam/security-credentials/"
-    assert [(method, path) for method, path, _ in server.requests[:3]] == [
+    assert [(r.method, r.path) for r in server.requests[:3]] == [
         ("PUT", "/latest/api/token"), ("GET", role), ("GET", role + "translator-role"),
     ]  # fmt: skip
-    for method, _, headers in server.requests:
-        if method == "GET":
-            assert headers["x-aws-ec2-metadata-token"] == "imds-session"
+    for request in server.requests:
+        if request.method == "GET":
+            assert request.headers["x-aws-ec2-metadata-token"] == "imds-session"
 
 
 def test_instance_metadata_v1_only_instances_still_work(
@@ -363,7 +313,7 @@ def test_instance_metadata_v1_only_instances_still_work(
     env = base_env(tmp_path, AWS_EC2_METADATA_DISABLED="false",
                    AWS_EC2_METADATA_SERVICE_ENDPOINT=server.url)  # fmt: skip
     assert signed_with(build(env))[0] == "ASIAEC2"
-    assert "x-aws-ec2-metadata-token" not in server.requests[1][2]
+    assert "x-aws-ec2-metadata-token" not in server.requests[1].headers
     with pytest.raises(ConfigurationError, match="refused a session token"):
         build({**env, "AWS_EC2_METADATA_V1_DISABLED": "true"})
 

@@ -468,7 +468,7 @@ def test_v3_configuration() -> None:
     for missing in env:
         with pytest.raises(ConfigurationError, match=missing):
             GoogleTranslateV3Engine.from_env({k: v for k, v in env.items() if k != missing})
-    with pytest.raises(ConfigurationError, match="exactly one"):
+    with pytest.raises(ConfigurationError, match="no Google credentials"):
         GoogleTranslateV3Engine(project="p")
     with pytest.raises(ConfigurationError, match="exactly one"):
         GoogleTranslateV3Engine(project="p", access_token=TOKEN, token_provider=lambda: TOKEN)

@@ -30,12 +30,6 @@ from tl_loop.helpdesk._adapter import (
 from tl_loop.helpdesk._chain import follow_up, then
 from tl_loop.helpdesk._client import HelpdeskClient
 from tl_loop.helpdesk._jwt_bearer import JwtBearerGrant
-from tl_loop.helpdesk._oauth import (
-    AccessToken,
-    ClientCredentialsGrant,
-    TokenGrant,
-    TokenProvider,
-)
 from tl_loop.helpdesk._outcomes import Rating, parse_time
 from tl_loop.helpdesk._payload import (
     article_from,
@@ -65,6 +59,7 @@ from tl_loop.helpdesk._payload import (
 )
 from tl_loop.helpdesk._settings import AdapterSettings, Setting
 from tl_loop.helpdesk._timeline import Timeline, chronological, timeline
+from tl_loop.http import AccessToken, ClientCredentialsGrant, TokenGrant, TokenProvider
 
 __all__ = [
     "OWN_NOTE_MARKER",

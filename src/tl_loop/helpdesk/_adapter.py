@@ -36,10 +36,9 @@ from tl_loop._errors import (
     WebhookAuthError,
 )
 from tl_loop._models import Channel, ContentType
-from tl_loop.helpdesk._oauth import TokenProvider
 from tl_loop.helpdesk._outcomes import Rating
 from tl_loop.helpdesk._settings import AdapterSettings
-from tl_loop.http import error_for_status, retry_after_seconds
+from tl_loop.http import TokenProvider, error_for_status, retry_after_seconds
 from tl_loop.text._repair import repair_text
 
 __all__ = [

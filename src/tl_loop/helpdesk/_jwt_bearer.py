@@ -21,16 +21,12 @@ provider = TokenProvider(grant)
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 
-from tl_loop._errors import ConfigurationError, MissingDependencyError
-from tl_loop.helpdesk._oauth import TokenGrant
+from tl_loop.http import TokenGrant, load_rsa_private_key, sign_rs256
 
 __all__ = ["JWT_BEARER", "JwtBearerGrant"]
 
@@ -77,23 +73,22 @@ class JwtBearerGrant(TokenGrant):
         self.audience = audience
         self.lifetime = lifetime
         self._clock = clock
-        self._key = _rsa_key(private_key, service)
+        self._key = load_rsa_private_key(
+            private_key,
+            service=service,
+            install=_INSTALL,
+            hint="give the key whose certificate the connected app holds",
+        )
 
     def assertion(self) -> str:
         """A freshly signed JWT: `base64url(header).base64url(claims).base64url(signature)`."""
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import padding
-
         claims = {
             "iss": self.client_id,
             "sub": self.subject,
             "aud": self.audience,
             "exp": int(self._clock() + self.lifetime),
         }
-        header = {"alg": "RS256", "typ": "JWT"}
-        signing_input = f"{_b64(json.dumps(header))}.{_b64(json.dumps(claims))}"
-        signature = self._key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-        return f"{signing_input}.{_b64(signature)}"
+        return sign_rs256(claims, self._key)
 
     def build_request(self) -> httpx.Request:
         """`POST <token_url>` with the grant type and a fresh assertion (form encoded)."""
@@ -104,30 +99,3 @@ class JwtBearerGrant(TokenGrant):
 
     def __repr__(self) -> str:
         return f"<JwtBearerGrant {self.token_url!r} client_id={self.client_id!r}>"
-
-
-def _b64(data: str | bytes) -> str:
-    raw = data.encode() if isinstance(data, str) else data
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _rsa_key(pem: str | bytes, service: str) -> Any:
-    try:
-        from cryptography.hazmat.primitives.asymmetric import rsa
-        from cryptography.hazmat.primitives.serialization import load_pem_private_key
-    except ImportError as error:
-        raise MissingDependencyError(
-            f"{service}: the JWT bearer grant signs with cryptography, which is not installed",
-            install=_INSTALL,
-        ) from error
-    data = pem.encode() if isinstance(pem, str) else pem
-    try:
-        key = load_pem_private_key(data, password=None)
-    except (ValueError, TypeError):
-        raise ConfigurationError(
-            f"{service}: the JWT signing key is not an unencrypted PEM private key; give the "
-            "key whose certificate the connected app holds"
-        ) from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ConfigurationError(f"{service}: the JWT signing key must be an RSA key (RS256)")
-    return key

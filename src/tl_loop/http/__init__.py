@@ -6,6 +6,9 @@
   (retryable only when nothing was sent).
 - `RetryPolicy` (`should_retry`, `call`, `acall`) and `write_failure`: the read and write rules.
 - `drive` / `adrive`: run a sans-I/O exchange, closing it in `finally`.
+- `TokenProvider` with a `TokenGrant` (`ClientCredentialsGrant`, ...): one cached OAuth 2.0
+  access token, renewed before expiry; `sign_rs256` / `load_rsa_private_key`: JWT assertions
+  for the JWT bearer grant (Salesforce, Google service accounts).
 
 ```python
 import httpx
@@ -24,6 +27,8 @@ policy = RetryPolicy(attempts=3)
 """
 
 from tl_loop.http._flow import Flow, adrive, drive
+from tl_loop.http._jwt import load_rsa_private_key, sign_rs256
+from tl_loop.http._oauth import AccessToken, ClientCredentialsGrant, TokenGrant, TokenProvider
 from tl_loop.http._retry import RetryPolicy, write_failure
 from tl_loop.http._retry_after import (
     MAX_RETRY_AFTER,
@@ -37,16 +42,22 @@ from tl_loop.http._transport import NOT_SENT, transport_errors
 __all__ = [
     "MAX_RETRY_AFTER",
     "NOT_SENT",
+    "AccessToken",
+    "ClientCredentialsGrant",
     "Flow",
     "RetryPolicy",
+    "TokenGrant",
+    "TokenProvider",
     "adrive",
     "clamp_wait",
     "describe_response",
     "drive",
     "error_for_status",
+    "load_rsa_private_key",
     "parse_retry_after",
     "response_origin",
     "retry_after_seconds",
+    "sign_rs256",
     "transport_errors",
     "write_failure",
 ]

@@ -1,8 +1,10 @@
-"""OAuth 2.0 access tokens for helpdesk APIs: one grant, one cached token, shared by every worker.
+"""OAuth 2.0 access tokens: one grant, one cached token, shared by every worker.
 
-A platform that authenticates with OAuth gives its adapter a `TokenProvider` (the attribute
-`HelpdeskAdapter.token_provider`). `HelpdeskClient` then asks the provider for a token before
-each request and puts it in the `Authorization` header; the provider fetches one on first use,
+Helpdesk adapters and cloud engines both use it. A platform that authenticates with OAuth gives
+its adapter a `TokenProvider` (the attribute `HelpdeskAdapter.token_provider`), and
+`HelpdeskClient` asks the provider for a token before each request and puts it in the
+`Authorization` header; an engine (Google's service accounts) does the same with its own
+requests. The provider fetches one on first use,
 keeps it, fetches a new one shortly before it expires, and again after the API answers 401
 (the token was revoked or expired early). Threads and coroutines that need a token at the
 same moment wait for one fetch instead of each sending their own.
@@ -39,7 +41,7 @@ from urllib.parse import quote_plus
 import httpx
 
 from tl_loop._errors import AuthenticationError, ServiceError, ServiceResponseError
-from tl_loop.http import error_for_status
+from tl_loop.http._status import error_for_status
 
 __all__ = ["AccessToken", "ClientCredentialsGrant", "TokenGrant", "TokenProvider"]
 
