@@ -90,6 +90,7 @@ class FrontAdapter(HelpdeskAdapter):
     """
 
     name: ClassVar[str] = "front"
+    lists_notes = True  # its conversation read includes the comments (internal notes)
     settings: ClassVar[AdapterSettings] = AdapterSettings(
         "front",
         Setting("api_token", required=True, secret=True,

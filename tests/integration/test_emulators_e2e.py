@@ -75,7 +75,9 @@ def running(
             detector=LanguageDetector(["en", "es"]),
             policy=ReviewPolicy(hold_at=Severity.WARNING),
         )
-        settings = RelaySettings(queue_path=directory / "queue.sqlite3", poll_seconds=0.05)
+        settings = RelaySettings(
+            queue_path=directory / "queue.sqlite3", poll_seconds=0.05, retry_backoff_seconds=0.2
+        )
         relay = Relay(loop=loop, adapters={platform: emulator.adapter()}, settings=settings)
         app = create_app(relay)
         server = uvicorn.Server(
@@ -115,6 +117,36 @@ def test_a_customer_message_becomes_one_internal_note(running: Running) -> None:
     assert SPANISH in note.body
     assert OWN_NOTE_MARKER in note.body
     assert running.emulator.replies(key) == []
+
+
+def test_a_note_stored_but_answered_502_is_read_back_not_posted_twice(running: Running) -> None:
+    emulator, relay = running.emulator, running.relay
+    if not emulator.adapter().lists_notes:
+        pytest.skip(f"{emulator.platform}'s conversation read does not list internal notes")
+    conversation = emulator.open_conversation()
+    emulator.store.add_message(
+        conversation, "Hola", author="customer", public=True, content_type="text"
+    )
+    before = _count(relay, "note", "confirmed")
+    emulator.wait_for(lambda: _idle(relay), timeout=20)  # the earlier tests' writes are done
+    emulator.fail_next(502)  # the note is stored, then a gateway answers 502: did it arrive?
+    running.send(emulator.customer_message(conversation, SPANISH))
+    key = str(conversation.id)
+
+    emulator.wait_for(lambda: _count(relay, "note", "confirmed") > before, timeout=20)
+    time.sleep(0.5)  # time for a double to show up
+    [note] = emulator.notes(key)  # found in the conversation by its journal stamp: not resent
+    assert "Hello, my order has not arrived yet." in note.body
+
+
+def _idle(relay: Relay) -> bool:
+    counts = relay.queue.overview()
+    return counts["queued"] + counts["running"] == 0
+
+
+def _count(relay: Relay, kind: str, outcome: str) -> float:
+    labels = {"kind": kind, "outcome": outcome}
+    return relay.metrics.registry.get_sample_value("tl_loop_writes_total", labels) or 0.0
 
 
 def test_preview_then_reply_sends_exactly_one_public_reply(running: Running) -> None:
