@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tl_loop import Conversation, Decision, Loop, UnsupportedLanguageError
 from tl_loop.cli import main
 from tl_loop.engines import ApertiumEngine, EngineChain
 
@@ -84,6 +85,24 @@ def test_serbian_croatian_and_bosnian_are_read_and_not_written_by_default(
     # English → hbs leaves half the words English: measured unfit, left out unless asked for.
     assert not engine.supports("en", "sr")
     assert engine.skipped_modes() == ("eng-hbs_BS", "eng-hbs_HR", "eng-hbs_SR")
+
+
+@needs("hbs-eng", "eng-hbs_SR")
+def test_a_reply_to_a_serbian_customer_says_the_pair_is_left_out_and_how_to_use_it(
+    engine: ApertiumEngine,
+) -> None:
+    loop = Loop(engines=EngineChain([engine]))
+    customer = Conversation(customer_language="sr", customer_language_confidence=0.99)
+
+    reply = loop.outbound("Your order ships today.", customer)
+
+    assert reply.decision is Decision.HOLD  # nothing unreadable reaches the customer
+    with pytest.raises(UnsupportedLanguageError) as refused:
+        EngineChain([engine]).translate_batch(["Your order ships today."], source="en", target="sr")
+    message = str(refused.value)
+    assert "eng-hbs_SR is installed but left out (skip_modes)" in message
+    assert "skip_modes = [] under [engine.apertium]" in message
+    assert "tl-loop models install en sr" in message  # and the ways to a better engine
 
 
 @needs("hbs-eng", "eng-hbs_SR")

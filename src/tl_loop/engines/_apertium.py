@@ -425,6 +425,19 @@ class ApertiumEngine(Engine):
             return ()
         return tuple(sorted(installed & self._skip_modes))
 
+    def withheld(self, source: str, target: str) -> str | None:
+        """Names the installed mode `skip_modes` leaves out for this pair, if one does."""
+        if self.supports(source, target) or not self._skip_modes:
+            return None
+        mode = find_mode(discover_modes(self._modes_dir, skip=()), source, target)
+        if mode is None or mode.stem not in self._skip_modes:
+            return None
+        return (
+            f"Apertium's {mode.stem} is installed but left out (skip_modes): its output is not "
+            "fit to send to customers (docs/engines-apertium.md); to use it anyway, set "
+            "skip_modes = [] under [engine.apertium]"
+        )
+
     def supports(self, source: str, target: str) -> bool:
         """Whether a mode serves this pair, falling back from `pt-BR` to `pt` on either side."""
         return self._mode_for(source, target) is not None
@@ -498,7 +511,7 @@ class ApertiumEngine(Engine):
                 install=_INSTALL,
             )
         src, tgt = bcp47_to_apertium(source), bcp47_to_apertium(target)
-        hint = (
+        hint = self.withheld(source, target) or (
             f"Install the pair's Debian package if it exists: sudo apt-get install "
             f"apertium-{src}-{tgt} (or apertium-{tgt}-{src}; list them with "
             f"`apt-cache search apertium-`)"

@@ -119,6 +119,11 @@ class Engine(abc.ABC):
         """Whether the engine can run here at all (its programs, models or credentials exist)."""
         return bool(self.pairs())
 
+    def withheld(self, source: str, target: str) -> str | None:
+        """Why a pair this engine has installed is not offered (switched off on purpose), and
+        how to turn it on; None when the engine simply does not have the pair."""
+        return None
+
     @abc.abstractmethod
     def translate_batch(
         self,

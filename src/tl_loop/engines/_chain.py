@@ -223,11 +223,19 @@ class EngineChain:
 
     def unsupported(self, source: str, target: str) -> UnsupportedLanguageError:
         """The error for a pair no route serves, naming what would serve it here."""
+        withheld = [
+            reason for engine in self.engines if (reason := engine.withheld(source, target))
+        ]
         return UnsupportedLanguageError(
             source,
             target,
             available=sorted(self.pairs()),
-            hint=pair_hint(source, target, [engine.name for engine in self.engines]),
+            hint=" ".join(
+                [
+                    *(f"{reason}." for reason in withheld),
+                    pair_hint(source, target, [engine.name for engine in self.engines]),
+                ]
+            ),
         )
 
     def _plan(self, source: str, target: str) -> list[Route]:
