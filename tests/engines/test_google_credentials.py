@@ -18,8 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from loopback import Loopback, Request, Route, loopback
 from tl_loop import AuthenticationError, ConfigurationError, load_config
-from tl_loop.engines import GoogleTranslateV3Engine, RetryPolicy
-from tl_loop.engines._google_auth import load_credentials_file
+from tl_loop.engines import GoogleTranslateV3Engine, RetryPolicy, load_credentials_file
 
 __all__ = ["loopback"]  # the fixture
 

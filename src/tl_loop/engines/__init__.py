@@ -29,9 +29,15 @@ if TYPE_CHECKING:
     from tl_loop.engines._apertium import ApertiumEngine
     from tl_loop.engines._apy import APyEngine
     from tl_loop.engines._argos import ArgosEngine, ArgosModel, install_model, list_models
+    from tl_loop.engines._aws_credentials import AWSCredentialProvider, resolve_aws_credentials
     from tl_loop.engines._azure import AzureEngine
     from tl_loop.engines._deepl import DeepLEngine
     from tl_loop.engines._google import GoogleTranslateEngine
+    from tl_loop.engines._google_auth import (
+        GoogleCredentials,
+        application_default_credentials,
+        load_credentials_file,
+    )
     from tl_loop.engines._google_v3 import GoogleTranslateV3Engine
     from tl_loop.engines._libretranslate import LibreTranslateEngine
     from tl_loop.engines._llm import LLMEngine
@@ -39,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "TOKEN_PATTERN",
     "APyEngine",
+    "AWSCredentialProvider",
     "AmazonEngine",
     "ApertiumEngine",
     "ArgosEngine",
@@ -52,6 +59,7 @@ __all__ = [
     "Engine",
     "EngineChain",
     "EngineGuard",
+    "GoogleCredentials",
     "GoogleTranslateEngine",
     "GoogleTranslateV3Engine",
     "GuardLedger",
@@ -68,15 +76,20 @@ __all__ = [
     "RoutingRule",
     "SegmentResult",
     "TranslateOptions",
+    "application_default_credentials",
     "create_engine",
     "engine_names",
     "install_model",
     "list_models",
+    "load_credentials_file",
     "load_engine_class",
+    "resolve_aws_credentials",
 ]
 
 _LAZY = {
     "AmazonEngine": "_amazon",
+    "AWSCredentialProvider": "_aws_credentials",
+    "resolve_aws_credentials": "_aws_credentials",
     "ApertiumEngine": "_apertium",
     "APyEngine": "_apy",
     "ArgosEngine": "_argos",
@@ -87,6 +100,9 @@ _LAZY = {
     "DeepLEngine": "_deepl",
     "GoogleTranslateEngine": "_google",
     "GoogleTranslateV3Engine": "_google_v3",
+    "GoogleCredentials": "_google_auth",
+    "application_default_credentials": "_google_auth",
+    "load_credentials_file": "_google_auth",
     "LibreTranslateEngine": "_libretranslate",
     "LLMEngine": "_llm",
 }
