@@ -25,6 +25,7 @@ _CREDENTIAL_VARIABLES = {
     "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/tl-loop-tests/aws-credentials",
     "AWS_CONFIG_FILE": "/nonexistent/tl-loop-tests/aws-config",
     "CLOUDSDK_CONFIG": "/nonexistent/tl-loop-tests/gcloud",
+    "NO_GCE_CHECK": "true",
 }
 _CREDENTIAL_UNSET = (
     "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",

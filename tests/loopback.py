@@ -2,7 +2,8 @@
 instance metadata services, Google's token endpoint and API) in tests.
 
 Routes map `"METHOD /path"` (query string left out) to a function of the request that returns
-`(status, body)`; an unrouted request gets 404. Every request is recorded.
+`(status, body)` or `(status, body, headers)`; an unrouted request gets 404. Every request is
+recorded.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class Request:
     body: bytes
 
 
-Route = Callable[[Request], tuple[int, str]]
+Route = Callable[[Request], tuple[int, str] | tuple[int, str, dict[str, str]]]
 
 
 class Loopback:
@@ -46,10 +47,11 @@ class Loopback:
                 )
                 owner.requests.append(request)
                 route = owner.routes.get(f"{self.command} {self.path.split('?', 1)[0]}")
-                status, body = route(request) if route else (404, "not found")
+                status, body, *more = route(request) if route else (404, "not found")
                 data = body.encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                for name, value in {"Content-Type": "application/json", **dict(*more)}.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

@@ -461,13 +461,16 @@ def test_v3_configuration() -> None:
     assert TOKEN not in repr(engine)
     env = {"GOOGLE_CLOUD_PROJECT": "acme-support", "GOOGLE_OAUTH_ACCESS_TOKEN": TOKEN}
     assert "locations/global" in repr(GoogleTranslateV3Engine.from_env(env))
+    nowhere = {"NO_GCE_CHECK": "true", "CLOUDSDK_CONFIG": "/nonexistent"}
     regional = GoogleTranslateV3Engine.from_env(
         {**env, "GOOGLE_TRANSLATE_LOCATION": "europe-west1"}
     )
     assert "locations/europe-west1" in repr(regional)
     for missing in env:
         with pytest.raises(ConfigurationError, match=missing):
-            GoogleTranslateV3Engine.from_env({k: v for k, v in env.items() if k != missing})
+            GoogleTranslateV3Engine.from_env(
+                {**nowhere, **{k: v for k, v in env.items() if k != missing}}
+            )
     with pytest.raises(ConfigurationError, match="no Google credentials"):
         GoogleTranslateV3Engine(project="p")
     with pytest.raises(ConfigurationError, match="exactly one"):

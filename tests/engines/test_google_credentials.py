@@ -227,8 +227,50 @@ def test_bad_credentials_files_are_named_with_the_fix(
 
 
 def test_no_credentials_anywhere_says_what_to_set(tmp_path: Path) -> None:
-    env = {"CLOUDSDK_CONFIG": str(tmp_path), "GOOGLE_CLOUD_PROJECT": "p"}
+    env = {"CLOUDSDK_CONFIG": str(tmp_path), "GOOGLE_CLOUD_PROJECT": "p", "NO_GCE_CHECK": "true"}
     with pytest.raises(ConfigurationError, match="GOOGLE_APPLICATION_CREDENTIALS is not set"):
+        GoogleTranslateV3Engine.from_env(env)
+
+
+def test_on_google_cloud_the_metadata_server_gives_token_and_project(
+    tmp_path: Path, google: Google
+) -> None:
+    flavor = {"Metadata-Flavor": "Google"}
+
+    def token(request: Request) -> tuple[int, str, dict[str, str]]:
+        assert request.headers["metadata-flavor"] == "Google"
+        assert request.path.endswith(
+            "?scopes=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fcloud-translation"
+        )
+        google.issued += 1
+        return 200, json.dumps({"access_token": f"ya29.token-{google.issued}",
+                                "expires_in": 3599, "token_type": "Bearer"}), flavor  # fmt: skip
+
+    google.server.routes |= {
+        "GET /": lambda request: (200, "", flavor),
+        "GET /computeMetadata/v1/project/project-id": lambda request: (200, "acme-support", flavor),
+        "GET /computeMetadata/v1/instance/service-accounts/default/token": token,
+    }  # fmt: skip
+    address = google.url.removeprefix("http://")
+    env = {"CLOUDSDK_CONFIG": str(tmp_path), "GCE_METADATA_IP": address,
+           "GCE_METADATA_HOST": address}  # fmt: skip
+    engine = engine_from(env, google)
+    assert "projects/acme-support" in repr(engine)
+    assert engine.translate_batch(["Hi"], source="en", target="es")[0].text == "es:Hi"
+    assert google.issued == 1
+
+
+def test_a_host_answering_without_the_google_flavor_is_not_google_cloud(
+    tmp_path: Path, google: Google
+) -> None:
+    google.server.routes["GET /"] = lambda request: (200, "an AWS instance, say")
+    address = google.url.removeprefix("http://")
+    env = {
+        "CLOUDSDK_CONFIG": str(tmp_path),
+        "GCE_METADATA_IP": address,
+        "GOOGLE_CLOUD_PROJECT": "p",
+    }
+    with pytest.raises(ConfigurationError, match="is not a Google metadata server"):
         GoogleTranslateV3Engine.from_env(env)
 
 

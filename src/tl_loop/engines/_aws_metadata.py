@@ -260,8 +260,9 @@ def fetch_instance(environ: Mapping[str, str]) -> AWSCredentials:
         roles = listing.text.split() if listing.status_code == 200 else []
         if not roles:
             raise MetadataError(
-                f"the instance at {imds.endpoint} has no IAM role attached "
-                f"(HTTP {listing.status_code}); attach an instance profile"
+                f"no IAM role from the instance metadata service at {imds.endpoint} "
+                f"(HTTP {listing.status_code}: not an EC2 instance, or no instance profile "
+                "attached)"
             )
         where = f"the instance metadata service at {imds.endpoint} (role {roles[0]})"
         response = imds.get(_ROLE_PATH + roles[0])

@@ -3,7 +3,8 @@
 Where google-auth's `google.auth.default()` looks, in its order: `GOOGLE_APPLICATION_CREDENTIALS`
 (or the engine's `credentials_file`), then the file `gcloud auth application-default login`
 writes (`$CLOUDSDK_CONFIG/application_default_credentials.json`, by default under
-`~/.config/gcloud/`). Two file types are understood:
+`~/.config/gcloud/`), then the metadata server of Google Cloud's compute (GCE, GKE, Cloud Run,
+Cloud Functions): the attached service account's token. Two file types are understood:
 
 - `service_account` (a key created for a service account): the JWT bearer grant (RFC 7523).
   An RS256 assertion `{iss: client_email, scope, aud: "https://oauth2.googleapis.com/token",
@@ -11,6 +12,12 @@ writes (`$CLOUDSDK_CONFIG/application_default_credentials.json`, by default unde
   file's `token_uri`; the file's `project_id` is the default project.
 - `authorized_user` (gcloud's user login): the refresh-token grant (`client_id`,
   `client_secret`, `refresh_token`) to `token_uri` (default `https://oauth2.googleapis.com/token`).
+
+The metadata server is detected as google-auth does: `GET http://169.254.169.254`
+(`GCE_METADATA_IP`) answering with `Metadata-Flavor: Google`, within `GCE_METADATA_TIMEOUT`
+(3 s; one attempt, where google-auth makes three, so a host elsewhere waits at most 3 s);
+`NO_GCE_CHECK=true` skips it. Tokens and the project id then come from
+`http://metadata.google.internal/computeMetadata/v1/` (`GCE_METADATA_HOST`).
 
 The access token is kept until 3 min 45 s before it expires (google-auth's refresh threshold)
 and shared by every thread; an API answer 401 drops it. Other types (`external_account`,
@@ -41,11 +48,13 @@ __all__ = [
 
 CLOUD_TRANSLATION_SCOPE = "https://www.googleapis.com/auth/cloud-translation"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+GCE_METADATA_HOST = "metadata.google.internal"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 REFRESH_THRESHOLD = 225.0  # seconds: google-auth's _helpers.REFRESH_THRESHOLD (3 min 45 s)
 ASSERTION_LIFETIME = 3600
 _INSTALL = "pip install 'tl-loop[google]'"
 _SERVICE = "google-v3"
+_FLAVOR = {"Metadata-Flavor": "Google"}
 
 
 class ServiceAccountGrant(TokenGrant):
@@ -104,6 +113,26 @@ class RefreshTokenGrant(TokenGrant):
 
     def __repr__(self) -> str:
         return f"<RefreshTokenGrant client_id={self._form['client_id']!r}>"
+
+
+class MetadataServerGrant(TokenGrant):
+    """The attached service account's token from the metadata server (`…/token?scopes=`)."""
+
+    def __init__(self, root: str, *, scope: str = CLOUD_TRANSLATION_SCOPE) -> None:
+        super().__init__(service=_SERVICE, hint=(
+            "check the service account attached to this instance or service and its "
+            "roles/cloudtranslate.user role"
+        ))  # fmt: skip
+        self.root = root
+        self.scope = scope
+
+    def build_request(self) -> httpx.Request:
+        """`GET <root>/instance/service-accounts/default/token?scopes=…`, `Metadata-Flavor`."""
+        return httpx.Request("GET", f"{self.root}/instance/service-accounts/default/token",
+                             params={"scopes": self.scope}, headers=_FLAVOR)  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"<MetadataServerGrant {self.root!r}>"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -245,12 +274,43 @@ def application_default_credentials(
     gcloud = _gcloud_folder(env) / "application_default_credentials.json"
     if gcloud.is_file():
         return load_credentials_file(gcloud, named_by="gcloud application-default login")
+    found, why = _metadata_server(env)
+    if found is not None:
+        return found
     raise ConfigurationError(
-        "no Google credentials: GOOGLE_APPLICATION_CREDENTIALS is not set and there is no "
-        f"{gcloud}; set GOOGLE_APPLICATION_CREDENTIALS to a service account key file (or "
+        "no Google credentials: GOOGLE_APPLICATION_CREDENTIALS is not set, there is no "
+        f"{gcloud}, and {why}; set GOOGLE_APPLICATION_CREDENTIALS to a service account key "
+        "file (or "
         "credentials_file= in [engine.google-v3]), run `gcloud auth application-default "
         "login`, or set GOOGLE_OAUTH_ACCESS_TOKEN to an access token"
     )
+
+
+def _metadata_server(env: Mapping[str, str]) -> tuple[GoogleCredentials | None, str]:
+    """The metadata server's credentials and project, or None and why not."""
+    if env.get("NO_GCE_CHECK", "").lower() == "true":
+        return None, "NO_GCE_CHECK=true skips the metadata server"
+    address = env.get("GCE_METADATA_IP") or "169.254.169.254"
+    host = env.get("GCE_METADATA_HOST") or env.get("GCE_METADATA_ROOT") or GCE_METADATA_HOST
+    try:
+        timeout = float(env.get("GCE_METADATA_TIMEOUT") or 3)
+    except ValueError:
+        raise ConfigurationError("GCE_METADATA_TIMEOUT must be seconds") from None
+    root = f"http://{host}/computeMetadata/v1"
+    with httpx.Client(timeout=timeout, trust_env=False) as client:
+        try:
+            ping = client.get(f"http://{address}", headers=_FLAVOR)
+        except httpx.TransportError:
+            return None, f"no metadata server answered at {address} (not on Google Cloud)"
+        if ping.headers.get("metadata-flavor") != "Google":
+            return None, f"{address} is not a Google metadata server"
+        try:
+            answer = client.get(f"{root}/project/project-id", headers=_FLAVOR)
+            project = answer.text.strip() if answer.status_code == 200 else None
+        except httpx.TransportError:
+            project = None
+    provider = TokenProvider(MetadataServerGrant(root), margin=REFRESH_THRESHOLD)
+    return GoogleCredentials(provider, project or None, f"the metadata server at {host}"), ""
 
 
 def project_from(environ: Mapping[str, str], credentials: GoogleCredentials | None) -> str | None:
