@@ -67,6 +67,16 @@ def test_a_token_written_twice_must_come_back_twice() -> None:
     assert missing_identifiers(source, "Usa v2.1.0 en web y v2.1.0 en móvil.") == []
 
 
+@pytest.mark.parametrize(
+    "text", ["Go to aaa.aaa.www.aaa now.", "see config.yaml.www.example.com", "v1.2.3.www.io"]
+)
+def test_an_untouched_text_misses_none_of_its_own_tokens(text: str) -> None:
+    # Dotted runs read as two tokens, neither of which stands alone: still found intact.
+    assert missing_identifiers(text, text.replace("now", "NOW")) == []
+    damaged = text.replace("www", "ww w")
+    assert missing_identifiers(text, damaged) != []
+
+
 def test_html_is_compared_as_text_outside_tags() -> None:
     source = '<p>Run <a href="https://acme.example/x">this</a> with max_retry_count &amp; more</p>'
     intact = '<p>Ejecuta <a href="https://acme.example/x">esto</a> con max_retry_count &amp; y</p>'
