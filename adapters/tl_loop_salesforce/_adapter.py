@@ -289,6 +289,11 @@ class SalesforceAdapter(HelpdeskAdapter):
 
     # -- conversations -----------------------------------------------------------------------
 
+    def lists_notes_of(self, conversation_id: str) -> bool:
+        """A case's read holds its comments and feed posts (the notes); a Messaging session's
+        entries hold no feed posts, so an uncertain note there is reported, not looked for."""
+        return not _is_session(conversation_id)
+
     def build_get_messages(self, conversation_id: str) -> httpx.Request:
         """One SOQL query: a case with its comments, e-mails and feed posts (child
         relationships), or a Messaging session's conversation entries."""

@@ -424,3 +424,9 @@ def test_the_api_allowance_is_read_and_its_ceiling_honoured() -> None:
     adapter.error_for(response(200, {}, **{"Sforce-Limit-Info": "api-usage=51/100"}))
     with pytest.raises(RateLimitError, match="51 of the org's 100"):
         adapter.build_get_messages(fx.CASE)
+
+
+def test_notes_are_read_back_on_cases_but_not_on_messaging_sessions() -> None:
+    adapter = make_adapter()
+    assert adapter.lists_notes_of(fx.CASE)  # its comments and feed posts come with the case
+    assert not adapter.lists_notes_of(fx.SESSION)  # conversation entries hold no notes

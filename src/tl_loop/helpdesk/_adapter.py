@@ -249,11 +249,18 @@ class HelpdeskAdapter(abc.ABC):
     adapter's builders leave the `Authorization` header out."""
     lists_notes: ClassVar[bool] = False
     """Whether `parse_messages` returns internal notes too. The relay then reads a conversation
-    back after a note write that may have arrived (timeout, 5xx) and posts it only if absent."""
+    back after a note write that may have arrived (timeout, 5xx) and posts it only if absent.
+    A platform whose conversations differ (cases and chat sessions) overrides
+    `lists_notes_of` instead."""
 
     settings: ClassVar[AdapterSettings | None] = None
     """The adapter's options, declared once (`AdapterSettings`): they give `from_env`, the
     required-option check with where to find each value, and the documented variables."""
+
+    def lists_notes_of(self, conversation_id: str) -> bool:
+        """Whether reading this conversation returns its internal notes (`lists_notes` by
+        default), so an uncertain note can be looked for before it is posted again."""
+        return self.lists_notes
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:

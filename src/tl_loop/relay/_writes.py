@@ -5,7 +5,7 @@ sent and as done after the answer, so a retried job skips what was done and neve
 write that may have arrived (see `JobQueue`).
 
 A note write that may have arrived (a timeout, a 5xx after the body was sent, a relay killed
-mid-write) is not given up: where the platform lists internal notes (`lists_notes`), the job
+mid-write) is not given up: where the platform lists internal notes (`lists_notes_of`), the job
 waits, reads the conversation back and looks for the note's journal reference (stamped before
 its closing marker), then posts it only if it is absent. A reply carries no reference (the
 customer sees it), so an uncertain reply is reported to the agent instead.
@@ -70,7 +70,7 @@ class Writes:
         self.once(
             job, step, "note",
             lambda: client.post_note(conversation_id, stamped, content_type=content_type),
-            read_back=read_back if client.adapter.lists_notes else None,
+            read_back=read_back if client.adapter.lists_notes_of(conversation_id) else None,
         )  # fmt: skip
 
     def once(
