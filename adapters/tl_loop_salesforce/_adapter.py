@@ -34,7 +34,7 @@ from tl_loop.helpdesk import (
     with_detail,
 )
 from tl_loop_salesforce._access import check_sender, networks, options_from_env, token_provider
-from tl_loop_salesforce._events import CASE_PREFIX, SESSION_PREFIX, flag, to_event
+from tl_loop_salesforce._events import CASE_PREFIX, flag, is_session, to_event
 from tl_loop_salesforce._inbound import ACK, org_matches, parse_body
 from tl_loop_salesforce._knowledge import articles_from, draft_id, salesforce_language
 from tl_loop_salesforce._records import (
@@ -292,13 +292,13 @@ class SalesforceAdapter(HelpdeskAdapter):
     def lists_notes_of(self, conversation_id: str) -> bool:
         """A case's read holds its comments and feed posts (the notes); a Messaging session's
         entries hold no feed posts, so an uncertain note there is reported, not looked for."""
-        return not _is_session(conversation_id)
+        return not is_session(conversation_id)
 
     def build_get_messages(self, conversation_id: str) -> httpx.Request:
         """One SOQL query: a case with its comments, e-mails and feed posts (child
         relationships), or a Messaging session's conversation entries."""
         quoted = quote_id(conversation_id, what="conversation")
-        template = _SESSION_MESSAGES if _is_session(conversation_id) else _CASE_MESSAGES
+        template = _SESSION_MESSAGES if is_session(conversation_id) else _CASE_MESSAGES
         return self._query(template.format(id=quoted))
 
     def parse_messages(self, response: httpx.Response) -> list[HelpdeskMessage]:
@@ -335,7 +335,7 @@ class SalesforceAdapter(HelpdeskAdapter):
         Feed post (`FeedItem`, visibility `InternalUsers`) when `note_object` says so and
         always on a Messaging session."""
         quote_id(conversation_id, what="conversation")
-        if self.note_object == "CaseComment" and not _is_session(conversation_id):
+        if self.note_object == "CaseComment" and not is_session(conversation_id):
             comment = fit_note(as_plain(text, content_type), COMMENT_LIMIT)
             fields = {"ParentId": conversation_id, "CommentBody": comment, "IsPublished": False}
             return self._request("POST", "/sobjects/CaseComment", json=fields)
@@ -359,7 +359,7 @@ class SalesforceAdapter(HelpdeskAdapter):
         chain (`then`) that reads the address (or the session's messaging user) first.
         """
         quote_id(conversation_id, what="conversation")
-        if _is_session(conversation_id):
+        if is_session(conversation_id):
             return self._chat_reply(conversation_id, text, content_type)
         body = require_fits(_html(text, content_type), _EMAIL_LIMIT, what="e-mail reply")
         with self._lock:
@@ -592,10 +592,6 @@ class SalesforceAdapter(HelpdeskAdapter):
 
 
 _JSON = {"Accept": "application/json"}
-
-
-def _is_session(conversation_id: str) -> bool:
-    return conversation_id.startswith(SESSION_PREFIX)
 
 
 def _html(text: str, content_type: ContentType) -> str:

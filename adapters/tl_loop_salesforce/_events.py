@@ -24,7 +24,7 @@ from tl_loop import Channel, ContentType
 from tl_loop.helpdesk import HelpdeskEvent, as_id, carries_own_marker, language_hint
 from tl_loop_salesforce._inbound import Notification
 
-__all__ = ["CASE_PREFIX", "SESSION_PREFIX", "channel_of", "to_event"]
+__all__ = ["CASE_PREFIX", "SESSION_PREFIX", "channel_of", "is_session", "to_event"]
 
 CASE_PREFIX = "500"
 SESSION_PREFIX = "0Mw"
@@ -39,9 +39,14 @@ _ORIGIN_CHANNELS: Mapping[str, Channel] = {
 }
 
 
+def is_session(conversation_id: str) -> bool:
+    """Whether the conversation is a Messaging session (else a case), by its key prefix."""
+    return conversation_id.startswith(SESSION_PREFIX)
+
+
 def channel_of(conversation_id: str) -> Channel | None:
     """How a conversation travels, from its record's key prefix."""
-    if conversation_id.startswith(SESSION_PREFIX):
+    if is_session(conversation_id):
         return "chat"
     if conversation_id.startswith(CASE_PREFIX):
         return "email"
