@@ -24,6 +24,7 @@ __all__ = [
     "find_mode",
     "mode_name_to_pairs",
     "mode_stages",
+    "pair_candidates",
     "parse_mode",
 ]
 
@@ -171,7 +172,7 @@ def find_mode(modes: Mapping[tuple[str, str], Path], source: str, target: str) -
     A target asked for without a script takes the one script installed (`sr` → the `sr-Latn`
     generator); a target asked for in a script no mode writes (`sr-Cyrl`) is not served.
     """
-    candidates = list(_candidates(source, target))
+    candidates = list(pair_candidates(source, target))
     for pair in candidates:
         if pair in modes:
             return modes[pair]
@@ -184,7 +185,7 @@ def find_mode(modes: Mapping[tuple[str, str], Path], source: str, target: str) -
     return None
 
 
-def _candidates(source: str, target: str) -> Iterator[tuple[str, str]]:
+def pair_candidates(source: str, target: str) -> Iterator[tuple[str, str]]:
     """The pair itself, then with region or variant dropped: (pt-BR, es) → (pt, es)."""
     try:
         source, target = normalize_tag(source), normalize_tag(target)

@@ -21,7 +21,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Self
 
 import httpx
@@ -32,9 +32,8 @@ from tl_loop._errors import (
     ServiceResponseError,
     ServiceUnavailableError,
 )
-from tl_loop._models import normalize_tag
 from tl_loop.engines._apertium import split_long
-from tl_loop.engines._apertium_modes import apertium_pairs, bcp47_to_apertium
+from tl_loop.engines._apertium_modes import apertium_pairs, bcp47_to_apertium, pair_candidates
 from tl_loop.engines._base import NO_OPTIONS, Capabilities, SegmentResult, TranslateOptions
 from tl_loop.engines._http import HTTPEngine, HTTPFlow, RetryPolicy
 
@@ -327,21 +326,10 @@ class APyEngine(HTTPEngine):
     def _langpair(
         self, source: str, target: str, known: Mapping[tuple[str, str], str]
     ) -> str | None:
-        for pair in _candidates(source, target):
+        for pair in pair_candidates(source, target):
             if pair in known:
                 return known[pair]
         return None
-
-
-def _candidates(source: str, target: str) -> Iterator[tuple[str, str]]:
-    """The pair itself, then with region or variant dropped: (pt-BR, es) → (pt, es)."""
-    try:
-        source, target = normalize_tag(source), normalize_tag(target)
-    except ValueError:
-        return
-    for src in dict.fromkeys([source, source.split("-")[0]]):
-        for tgt in dict.fromkeys([target, target.split("-")[0]]):
-            yield src, tgt
 
 
 def _tidy(source: str, text: str) -> str:
