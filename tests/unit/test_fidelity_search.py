@@ -9,42 +9,15 @@ text.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fidelity_corpus import cases
+from realworld_texts import REALWORLD, realworld_texts
 from tl_loop.text._fidelity import _CANDIDATE, _STRUCTURED, _candidates, _Structured
-
-_REPO = Path(__file__).resolve().parents[2]
-_REALWORLD = Path(os.environ.get("TL_LOOP_REALWORLD", _REPO.parent / "shared" / "realworld"))
-
-
-def _strings(value: object) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
-def _paragraphs() -> list[str]:
-    texts: list[str] = []
-    for path in sorted(_REALWORLD.rglob("*")):
-        if path.suffix == ".md":
-            texts += [p for p in path.read_text(encoding="utf-8").split("\n\n") if p.strip()]
-        elif path.suffix == ".json":
-            payload = json.loads(path.read_text(encoding="utf-8"))
-            texts += [s for s in _strings(payload) if s.strip()]
-    return texts
 
 
 def _disagreements(text: str) -> list[str]:
@@ -63,9 +36,11 @@ def _disagreements(text: str) -> list[str]:
     return wrong
 
 
-@pytest.mark.skipif(not _REALWORLD.is_dir(), reason="realworld material not found")
+@pytest.mark.skipif(not REALWORLD.is_dir(), reason="realworld material not found")
 def test_fast_reading_finds_what_the_definition_finds_in_real_texts() -> None:
-    texts = [t for t in _paragraphs() if len(t) <= 300]  # every start point: quadratic
+    texts = [
+        t for t in realworld_texts(whole_articles=False) if len(t) <= 300
+    ]  # every start point: quadratic
     assert len(texts) > 300  # the material is all there
 
     assert [d for text in texts for d in _disagreements(text)] == []

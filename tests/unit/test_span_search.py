@@ -10,51 +10,23 @@ capitals, AM/PM, currency codes, dots, hashes).
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fidelity_corpus import cases
+from realworld_texts import REALWORLD, realworld_texts
 from tl_loop import Protection
 from tl_loop.text import find_spans
 
-_REPO = Path(__file__).resolve().parents[2]
-_REALWORLD = Path(os.environ.get("TL_LOOP_REALWORLD", _REPO.parent / "shared" / "realworld"))
 SYNTAXES = ("text", "markdown", "html")
 PROTECTIONS = (
     Protection(),
     Protection(disabled=frozenset({"identifier", "code", "amount", "format"})),
     Protection(patterns=(r"ACME-\d+", r"\bnow\b")),
 )
-
-
-def _strings(value: object) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
-def _realworld_texts() -> list[str]:
-    """Every article whole and by paragraph, and every string of every payload."""
-    texts: list[str] = []
-    for path in sorted(_REALWORLD.rglob("*")):
-        if path.suffix == ".md":
-            article = path.read_text(encoding="utf-8")
-            texts += [article, *(p for p in article.split("\n\n") if p.strip())]
-        elif path.suffix == ".json":
-            payload = json.loads(path.read_text(encoding="utf-8"))
-            texts += [s for s in _strings(payload) if s.strip()]
-    return texts
 
 
 def _disagreements(text: str, syntax: str, protection: Protection) -> list[str]:
@@ -72,10 +44,10 @@ def _disagreements(text: str, syntax: str, protection: Protection) -> list[str]:
     return found
 
 
-@pytest.mark.skipif(not _REALWORLD.is_dir(), reason="realworld material not found")
+@pytest.mark.skipif(not REALWORLD.is_dir(), reason="realworld material not found")
 @pytest.mark.parametrize("syntax", SYNTAXES)
 def test_fast_search_masks_what_a_full_scan_masks_on_real_texts(syntax: str) -> None:
-    texts = _realworld_texts()
+    texts = realworld_texts(whole_articles=True)
     assert len(texts) > 1_000  # the material is all there
 
     wrong = [d for text in texts for d in _disagreements(text, syntax, PROTECTIONS[0])]
