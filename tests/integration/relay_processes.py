@@ -25,14 +25,22 @@ TRANSLATIONS = {
 
 
 def write_config(
-    directory: Path, helpdesk_url: str, relay: str = "", name: str = "tl-loop"
+    directory: Path,
+    helpdesk_url: str,
+    relay: str = "",
+    name: str = "tl-loop",
+    *,
+    engines: tuple[str, ...] = ("fake",),
+    tables: str = "",
 ) -> Path:
-    """A relay configuration file; `relay` adds lines to (or overrides) the `[relay]` table."""
+    """A relay configuration file; `relay` adds lines to (or overrides) the `[relay]` table,
+    `engines` is the chain (the fake engine serves the translations below), `tables` adds
+    whole TOML tables (an engine's options, `[breaker]`)."""
     translations = "\n".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in TRANSLATIONS.items())
     config = directory / f"{name}.toml"
     config.write_text(
         f"""
-engines = ["fake"]
+engines = {json.dumps(list(engines))}
 agent_languages = ["en"]
 
 [engine.fake.translations]
@@ -52,7 +60,7 @@ lease_seconds = 12
 class = "tl_loop.testing._memory_helpdesk:MemoryHelpdesk"
 base_url = "{helpdesk_url}"
 webhook_secret_env = "TL_E2E_WEBHOOK_SECRET"
-""",
+{tables}""",
         encoding="utf-8",
     )
     return config

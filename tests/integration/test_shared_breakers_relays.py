@@ -77,14 +77,10 @@ def test_a_429_one_relay_received_keeps_every_relay_off_the_engine(
                 helpdesk.url,
                 f'queue_url = "{postgres_url}"\nqueue_table_prefix = "{prefix}"\naudit = false\n'
                 'review_path = "review.sqlite3"',
-            )
-            text = config.read_text().replace(
-                'engines = ["fake"]', 'engines = ["libretranslate", "fake"]'
-            )
-            config.write_text(
-                text + f'\n[engine.libretranslate]\nbase_url = "{busy_libretranslate}"\n'
-                f'\n[breaker]\nbackend = "postgres"\nurl = "{postgres_url}"\n'
-                f'table = "{prefix}_breakers"\n'
+                engines=("libretranslate", "fake"),
+                tables=f'[engine.libretranslate]\nbase_url = "{busy_libretranslate}"\n'
+                f'[breaker]\nbackend = "postgres"\nurl = "{postgres_url}"\n'
+                f'table = "{prefix}_breakers"\n',
             )
             relays.append(RelayProcess(config, env=ENV))
         try:
