@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -151,14 +151,7 @@ class GuardRecord:
 
     def as_json(self) -> dict[str, Any]:
         """The record as a JSON object, for the shared ledgers."""
-        return {
-            "failures": self.failures,
-            "opened_at": self.opened_at,
-            "probe": self.probe,
-            "probe_until": self.probe_until,
-            "paused_until": self.paused_until,
-            "last_error": self.last_error,
-        }
+        return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> GuardRecord:
