@@ -276,8 +276,9 @@ def missing_identifiers(
     ]
     if not short:
         return []
-    # A token the source's own tokenizing cut out of a longer run (`aaa.aaa.www.aaa` reads as
-    # two) never stands alone; it is there if the output's tokenizing finds it as often.
+    # The tokenizer's boundaries are looser than `_alone`'s: a token it cut out of a longer
+    # run (`aaa.aaa.www.aaa` reads as two) or found after a colon (`x:www.a.com`) never stands
+    # alone. It is there if the output, tokenized the same way, holds it as often.
     found = Counter(identifiers(translated, content_type=content_type))
     return [token for token in short if found[token] < wanted[token]]
 
