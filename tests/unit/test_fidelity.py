@@ -68,7 +68,13 @@ def test_a_token_written_twice_must_come_back_twice() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["Go to aaa.aaa.www.aaa now.", "see config.yaml.www.example.com", "v1.2.3.www.io"]
+    "text",
+    [
+        "Go to aaa.aaa.www.aaa now.",
+        "see config.yaml.www.example.com",
+        "v1.2.3.www.io",
+        "Status page x:www.status.io now.",
+    ],
 )
 def test_an_untouched_text_misses_none_of_its_own_tokens(text: str) -> None:
     # Dotted runs read as two tokens, neither of which stands alone: still found intact.
